@@ -1,0 +1,96 @@
+//! Generated gRPC code for the dbcreds agent API (`dbcreds.v1`).
+//!
+//! The wire contract lives in `dbcreds/v1/agent.proto`; this crate only
+//! compiles it. Messages that carry a secret have a `Debug` that prints
+//! `[redacted]` in place of the secret, so a stray `{:?}` in a log line can
+//! never leak one.
+
+/// Version 1 of the API.
+pub mod v1 {
+    #![allow(missing_docs, clippy::doc_lazy_continuation)]
+    tonic::include_proto!("dbcreds.v1");
+}
+
+/// Protocol number of this build. Bumped by hand when a change would break
+/// older clients; the CLI compares it with the agent's and replaces an agent
+/// that speaks another one.
+pub const PROTOCOL: u32 = 1;
+
+/// Largest message either side accepts, in bytes. A `List` of 10,000
+/// environments is about 2 MiB; anything bigger is a bug or an attack.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+mod redacted_debug {
+    use super::v1::*;
+    use std::fmt;
+
+    const REDACTED: &str = "[redacted]";
+
+    fn redact(o: &Option<String>) -> Option<&'static str> {
+        o.as_ref().map(|_| REDACTED)
+    }
+
+    impl fmt::Debug for GetResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("GetResponse")
+                .field("environment", &self.environment)
+                .field("password", &REDACTED)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for PutRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("PutRequest")
+                .field("environment", &self.environment)
+                .field("password", &REDACTED)
+                .field("replace", &self.replace)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for UpdateRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("UpdateRequest")
+                .field("name", &self.name)
+                .field("password", &redact(&self.password))
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl fmt::Debug for UnlockRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("UnlockRequest")
+                .field("passphrase", &redact(&self.passphrase))
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for InitRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("InitRequest")
+                .field("unlocker", &self.unlocker)
+                .field("passphrase", &redact(&self.passphrase))
+                .finish()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::v1::*;
+
+    #[test]
+    fn debug_never_shows_a_password() {
+        let r = GetResponse {
+            environment: None,
+            password: "hunter2-secret".into(),
+        };
+        assert!(!format!("{r:?}").contains("hunter2"));
+        let u = UpdateRequest {
+            password: Some("hunter2-secret".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{u:?}").contains("hunter2"));
+    }
+}
