@@ -1,1 +1,36 @@
+//! # dbcreds
+//!
+//! Database credentials for named environments (`dev`, `staging`, `prod`),
+//! served by the per-user `dbcreds-agent` over a local socket.
+//!
+//! ```no_run
+//! # async fn demo() -> dbcreds::Result<()> {
+//! use secrecy::ExposeSecret;
+//! let cred = dbcreds::get("prod").await?;          // DBCREDS_PROD_* first, then the agent
+//! let url = cred.uri();                            // postgresql://app:...@db:5432/app
+//! # let _ = url.expose_secret();
+//! # Ok(()) }
+//! ```
+//!
+//! Programs without an async runtime use [`blocking::get`]. The model
+//! ([`EnvName`], [`DatabaseKind`], [`Environment`], [`Credential`]) and the
+//! renderers in [`render`] are what the agent and the `dbcreds` CLI use too.
 
+#![warn(missing_docs)]
+
+pub mod autostart;
+pub mod blocking;
+mod client;
+mod convert;
+pub mod envvars;
+pub mod error;
+pub mod model;
+pub mod paths;
+pub mod render;
+pub mod transport;
+
+pub use client::{Client, Status, get, is_locked};
+pub use dbcreds_proto as proto;
+pub use error::{Error, InvalidInput, Reason, Result};
+pub use model::{Credential, DatabaseKind, EnvName, Environment, Expiry};
+pub use secrecy;

@@ -1,0 +1,247 @@
+//! Errors of the library, as types a caller can match on.
+//!
+//! The agent sends every failure as a gRPC status whose trailing metadata
+//! `dbcreds-reason` names a [`Reason`]; [`Error::from_status`] is the one
+//! place that turns a status back into an [`Error`]. Messages come from the
+//! agent, which writes them for people: what went wrong and what to run.
+
+use std::path::PathBuf;
+
+use thiserror::Error as ThisError;
+
+/// Metadata key that carries the machine-readable [`Reason`] of a failure.
+pub const REASON_KEY: &str = "dbcreds-reason";
+
+/// Input that breaks the model's rules. Each message names the problem and
+/// the fix.
+///
+/// ```
+/// let err = dbcreds::EnvName::parse("Prod DB!").unwrap_err();
+/// assert!(err.to_string().contains("Prod DB!"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, ThisError)]
+#[non_exhaustive]
+pub enum InvalidInput {
+    /// An environment name outside `[a-z0-9_-]{1,50}`.
+    #[error("invalid environment name '{name}': {why}; use 1-50 characters of a-z, 0-9, _ and -")]
+    Name {
+        /// What was given.
+        name: String,
+        /// Which rule it breaks.
+        why: String,
+    },
+    /// A database kind dbcreds does not know.
+    #[error(
+        "unknown database kind '{0}': use one of postgres, mysql, mariadb, sqlite, mssql, oracle, snowflake"
+    )]
+    Kind(String),
+    /// A port of 0, above 65535, or not a number.
+    #[error("invalid port '{0}': use a number from 1 to 65535")]
+    Port(String),
+    /// Any other field with a bad value.
+    #[error("invalid {field}: {why}")]
+    Field {
+        /// The field's name.
+        field: String,
+        /// What is wrong and how to fix it.
+        why: String,
+    },
+}
+
+/// Why the agent refused a request; sent as the `dbcreds-reason` metadata.
+///
+/// ```
+/// use dbcreds::error::Reason;
+/// assert_eq!(Reason::parse("locked"), Some(Reason::Locked));
+/// assert_eq!(Reason::Locked.as_str(), "locked");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Bad input.
+    Invalid,
+    /// No such environment.
+    NotFound,
+    /// The environment exists already.
+    AlreadyExists,
+    /// The vault is locked.
+    Locked,
+    /// No vault yet.
+    NotInitialized,
+    /// A vault exists already (on `init`).
+    AlreadyInitialized,
+    /// The passphrase did not open the vault.
+    WrongPassphrase,
+    /// The vault file is damaged or not a vault.
+    VaultCorrupt,
+    /// The vault was written by a newer dbcreds.
+    VaultTooNew,
+    /// The OS keyring did not answer, is locked, or lacks the key.
+    KeyringUnavailable,
+    /// The caller is not the agent's user.
+    PermissionDenied,
+    /// Anything else; details are in the agent's log.
+    Internal,
+}
+
+impl Reason {
+    const TABLE: [(Reason, &'static str); 12] = [
+        (Reason::Invalid, "invalid"),
+        (Reason::NotFound, "not_found"),
+        (Reason::AlreadyExists, "already_exists"),
+        (Reason::Locked, "locked"),
+        (Reason::NotInitialized, "not_initialized"),
+        (Reason::AlreadyInitialized, "already_initialized"),
+        (Reason::WrongPassphrase, "wrong_passphrase"),
+        (Reason::VaultCorrupt, "vault_corrupt"),
+        (Reason::VaultTooNew, "vault_too_new"),
+        (Reason::KeyringUnavailable, "keyring_unavailable"),
+        (Reason::PermissionDenied, "permission_denied"),
+        (Reason::Internal, "internal"),
+    ];
+
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        Self::TABLE
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or("internal", |(_, s)| s)
+    }
+
+    /// Reads the wire spelling back.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::TABLE.iter().find(|(_, t)| *t == s).map(|(r, _)| *r)
+    }
+
+    /// The gRPC code that goes with the reason.
+    pub fn code(self) -> tonic::Code {
+        use tonic::Code;
+        match self {
+            Self::Invalid => Code::InvalidArgument,
+            Self::NotFound => Code::NotFound,
+            Self::AlreadyExists | Self::AlreadyInitialized => Code::AlreadyExists,
+            Self::Locked | Self::NotInitialized | Self::VaultTooNew => Code::FailedPrecondition,
+            Self::WrongPassphrase => Code::Unauthenticated,
+            Self::VaultCorrupt => Code::DataLoss,
+            Self::KeyringUnavailable => Code::Unavailable,
+            Self::PermissionDenied => Code::PermissionDenied,
+            Self::Internal => Code::Internal,
+        }
+    }
+
+    /// A status carrying this reason and a message for people.
+    ///
+    /// ```
+    /// use dbcreds::error::Reason;
+    /// let s = Reason::NotFound.status("environment 'x' not found");
+    /// assert_eq!(s.code(), tonic::Code::NotFound);
+    /// ```
+    pub fn status(self, message: impl Into<String>) -> tonic::Status {
+        let mut status = tonic::Status::new(self.code(), message);
+        if let Ok(v) = self.as_str().parse() {
+            status.metadata_mut().insert(REASON_KEY, v);
+        }
+        status
+    }
+}
+
+/// Everything that can go wrong between an application and its credentials.
+#[derive(Debug, ThisError)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input broke the model's rules.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The agent refused; `reason` says why, `message` says what to do.
+    #[error("{message}")]
+    Agent {
+        /// Machine-readable reason.
+        reason: Reason,
+        /// The agent's message for people.
+        message: String,
+    },
+    /// No agent listens on the socket.
+    #[error("no dbcreds agent answers at {}: start it with `dbcreds agent start` (or `dbcreds-agent`), or point DBCREDS_SOCK at a running one", socket.display())]
+    AgentUnreachable {
+        /// Where the agent was looked for.
+        socket: PathBuf,
+        /// What the connect said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The agent could not be started.
+    #[error("could not start dbcreds-agent: {0}")]
+    AgentStart(String),
+    /// The agent speaks another protocol version.
+    #[error("the running dbcreds-agent speaks protocol {agent}, this client speaks {client}: restart it with `dbcreds agent restart`")]
+    ProtocolMismatch {
+        /// The agent's protocol number.
+        agent: u32,
+        /// Ours.
+        client: u32,
+    },
+    /// A `DBCREDS_<ENV>_*` variable is malformed.
+    #[error("environment variable {var}: {why}")]
+    EnvVar {
+        /// The variable's name.
+        var: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The agent answered something this client cannot read.
+    #[error("unexpected reply from the agent: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    /// Turns a gRPC status from the agent into an error, using the
+    /// `dbcreds-reason` metadata where present and the status code otherwise.
+    ///
+    /// ```
+    /// use dbcreds::error::{Error, Reason};
+    /// let err = Error::from_status(Reason::Locked.status("the vault is locked: run `dbcreds unlock`"));
+    /// assert_eq!(err.reason(), Some(Reason::Locked));
+    /// ```
+    pub fn from_status(status: tonic::Status) -> Self {
+        let reason = status
+            .metadata()
+            .get(REASON_KEY)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Reason::parse)
+            .unwrap_or(match status.code() {
+                tonic::Code::NotFound => Reason::NotFound,
+                tonic::Code::AlreadyExists => Reason::AlreadyExists,
+                tonic::Code::InvalidArgument => Reason::Invalid,
+                tonic::Code::FailedPrecondition => Reason::Locked,
+                tonic::Code::Unauthenticated => Reason::WrongPassphrase,
+                tonic::Code::PermissionDenied => Reason::PermissionDenied,
+                tonic::Code::DataLoss => Reason::VaultCorrupt,
+                _ => Reason::Internal,
+            });
+        let message = match status.code() {
+            tonic::Code::Unavailable | tonic::Code::Unknown if reason == Reason::Internal => {
+                format!("the agent connection failed: {}", status.message())
+            }
+            _ => status.message().to_owned(),
+        };
+        Self::Agent { reason, message }
+    }
+
+    /// The agent's reason, when the agent refused.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Self::Agent { reason, .. } => Some(*reason),
+            Self::Invalid(_) => Some(Reason::Invalid),
+            _ => None,
+        }
+    }
+}
+
+impl From<tonic::Status> for Error {
+    fn from(status: tonic::Status) -> Self {
+        Self::from_status(status)
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
