@@ -173,7 +173,9 @@ pub enum Error {
     #[error("could not start dbcreds-agent: {0}")]
     AgentStart(String),
     /// The agent speaks another protocol version.
-    #[error("the running dbcreds-agent speaks protocol {agent}, this client speaks {client}: restart it with `dbcreds agent restart`")]
+    #[error(
+        "the running dbcreds-agent speaks protocol {agent}, this client speaks {client}: restart it with `dbcreds agent restart`"
+    )]
     ProtocolMismatch {
         /// The agent's protocol number.
         agent: u32,

@@ -56,7 +56,9 @@ pub fn uri(env: &Environment, password: Option<&str>) -> String {
     let scheme = match env.kind {
         DatabaseKind::Postgres => "postgresql",
         DatabaseKind::Mysql | DatabaseKind::Mariadb => "mysql",
-        DatabaseKind::Sqlite => return format!("sqlite://{}{}", env.database, query(env, '?', &[])),
+        DatabaseKind::Sqlite => {
+            return format!("sqlite://{}{}", env.database, query(env, '?', &[]));
+        }
         DatabaseKind::Mssql => "mssql",
         DatabaseKind::Oracle => "oracle",
         DatabaseKind::Snowflake => "snowflake",
@@ -115,7 +117,11 @@ pub fn jdbc(env: &Environment, password: &str) -> String {
 /// Quotes a libpq connection-string value: single quotes when needed, with
 /// `\` and `'` backslash-escaped (libpq's rules).
 fn libpq_value(v: &str) -> String {
-    if !v.is_empty() && !v.chars().any(|c| c.is_whitespace() || c == '\'' || c == '\\') {
+    if !v.is_empty()
+        && !v
+            .chars()
+            .any(|c| c.is_whitespace() || c == '\'' || c == '\\')
+    {
         return v.to_owned();
     }
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -266,10 +272,7 @@ mod tests {
 
     #[test]
     fn pgpass_escapes_backslash_and_colon() {
-        assert_eq!(
-            pgpass(&pg(), r"x\y:z"),
-            r"db.internal:5432:app:app:x\\y\:z"
-        );
+        assert_eq!(pgpass(&pg(), r"x\y:z"), r"db.internal:5432:app:app:x\\y\:z");
     }
 
     #[test]

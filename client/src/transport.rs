@@ -23,10 +23,12 @@ async fn dial(path: &Path) -> io::Result<Stream> {
 /// connection, and a long-lived application makes a new [`crate::Client`]
 /// when this one fails.
 pub async fn connect(socket: &Path) -> Result<Channel> {
-    let stream = dial(socket).await.map_err(|source| Error::AgentUnreachable {
-        socket: socket.to_owned(),
-        source,
-    })?;
+    let stream = dial(socket)
+        .await
+        .map_err(|source| Error::AgentUnreachable {
+            socket: socket.to_owned(),
+            source,
+        })?;
     let mut slot = Some(stream);
     let path: PathBuf = socket.to_owned();
     // The URI is never dialled: the connector hands over the socket we hold.

@@ -1,0 +1,72 @@
+//! The agent's errors and the one table that turns them into gRPC statuses.
+//! Internal failures get a generic message: details go to the log, never to
+//! a status string that could carry a secret to another process.
+
+use dbcreds::Reason;
+
+use crate::keyring::KeyringError;
+use crate::vault::VaultError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Invalid(#[from] dbcreds::InvalidInput),
+    #[error("environment '{0}' not found: see `dbcreds list`, or add it with `dbcreds add {0}`")]
+    NotFound(String),
+    #[error(
+        "environment '{0}' already exists: pass --force to replace it, or change it with `dbcreds update {0}`"
+    )]
+    AlreadyExists(String),
+    #[error("the vault is locked: run `dbcreds unlock`")]
+    Locked,
+    #[error("no vault yet: run `dbcreds init`")]
+    NotInitialized,
+    #[error("a vault already exists at {0}: nothing was changed")]
+    AlreadyInitialized(String),
+    #[error("wrong passphrase: the vault stays locked; try again")]
+    WrongPassphrase,
+    #[error("this vault has no {0} unlocker: {1}")]
+    NoSuchUnlocker(&'static str, &'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AgentError {
+    pub fn reason(&self) -> Reason {
+        match self {
+            Self::Invalid(_) | Self::BadRequest(_) => Reason::Invalid,
+            Self::NotFound(_) => Reason::NotFound,
+            Self::AlreadyExists(_) => Reason::AlreadyExists,
+            Self::Locked => Reason::Locked,
+            Self::NotInitialized => Reason::NotInitialized,
+            Self::AlreadyInitialized(_) => Reason::AlreadyInitialized,
+            Self::WrongPassphrase => Reason::WrongPassphrase,
+            Self::NoSuchUnlocker(..) | Self::Keyring(_) => Reason::KeyringUnavailable,
+            Self::Vault(VaultError::Corrupt { .. }) => Reason::VaultCorrupt,
+            Self::Vault(VaultError::TooNew { .. }) => Reason::VaultTooNew,
+            Self::Vault(_) | Self::Internal(_) => Reason::Internal,
+        }
+    }
+}
+
+impl From<AgentError> for tonic::Status {
+    fn from(e: AgentError) -> Self {
+        let reason = e.reason();
+        let message = match &e {
+            AgentError::Vault(VaultError::Db(_)) | AgentError::Internal(_) => {
+                tracing::error!(error = %e, "request failed");
+                "internal agent error: see the agent's log".to_owned()
+            }
+            other => other.to_string(),
+        };
+        reason.status(message)
+    }
+}
+
+pub type Result<T, E = AgentError> = std::result::Result<T, E>;

@@ -1,0 +1,112 @@
+//! The OS keyring as an unlocker: the vault's data key sits in the platform
+//! credential store (Secret Service on Linux, Keychain on macOS, Credential
+//! Manager on Windows) under service `dbcreds`, user `vault:<vault id>`.
+//!
+//! keyring-core's calls block (D-Bus round trips, possibly a prompt), so they
+//! run on tokio's blocking pool and are time-bounded: a locked collection or
+//! a dead D-Bus gives a clear error instead of a hung agent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keyring_core::{CredentialStore, Entry};
+
+use crate::vault::crypto::DataKey;
+
+const SERVICE: &str = "dbcreds";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringError {
+    #[error(
+        "no OS keyring answered ({0}): unlock your login keyring, or use a passphrase (`dbcreds init --unlocker passphrase`)"
+    )]
+    Unavailable(String),
+    #[error(
+        "the OS keyring did not answer within {0:?} (is the login keyring locked?): unlock it and run `dbcreds unlock`, or use the passphrase unlocker"
+    )]
+    Timeout(Duration),
+    #[error(
+        "the OS keyring holds no key for this vault: run `dbcreds unlock` with the passphrase, or restore the keyring entry"
+    )]
+    NoEntry,
+    #[error(
+        "the OS keyring's entry for this vault is not a dbcreds key: it was overwritten; unlock with the passphrase"
+    )]
+    BadKey,
+}
+
+/// How long one keyring call may take. A prompt a person must answer can
+/// take a while; a hang must not take forever.
+pub fn timeout() -> Duration {
+    std::env::var("DBCREDS_KEYRING_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map_or(Duration::from_secs(10), Duration::from_millis)
+}
+
+fn platform_store() -> Result<Arc<CredentialStore>, KeyringError> {
+    #[cfg(target_os = "linux")]
+    {
+        zbus_secret_service_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| KeyringError::Unavailable(e.to_string()))
+    }
+    #[cfg(target_os = "macos")]
+    {
+        apple_native_keyring_store::keychain::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| KeyringError::Unavailable(e.to_string()))
+    }
+    #[cfg(target_os = "windows")]
+    {
+        windows_native_keyring_store::Store::new()
+            .map(|s| s as Arc<CredentialStore>)
+            .map_err(|e| KeyringError::Unavailable(e.to_string()))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "macos", target_os = "windows")))]
+    {
+        Err(KeyringError::Unavailable(
+            "no keyring support on this platform".into(),
+        ))
+    }
+}
+
+fn entry(vault_id: &str) -> Result<Entry, KeyringError> {
+    let store = platform_store()?;
+    store
+        .build(SERVICE, &format!("vault:{vault_id}"), None)
+        .map_err(|e| KeyringError::Unavailable(e.to_string()))
+}
+
+fn map_err(e: keyring_core::Error) -> KeyringError {
+    match e {
+        keyring_core::Error::NoEntry => KeyringError::NoEntry,
+        other => KeyringError::Unavailable(other.to_string()),
+    }
+}
+
+async fn bounded<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, KeyringError> + Send + 'static,
+) -> Result<T, KeyringError> {
+    let limit = timeout();
+    match tokio::time::timeout(limit, tokio::task::spawn_blocking(f)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(join)) => Err(KeyringError::Unavailable(join.to_string())),
+        // The blocking thread is abandoned; it ends when D-Bus gives up.
+        Err(_) => Err(KeyringError::Timeout(limit)),
+    }
+}
+
+/// Stores the data key of vault `vault_id`.
+pub async fn store_key(vault_id: &str, key: &DataKey) -> Result<(), KeyringError> {
+    let id = vault_id.to_owned();
+    let bytes = zeroize::Zeroizing::new(key.as_bytes().to_vec());
+    bounded(move || entry(&id)?.set_secret(&bytes).map_err(map_err)).await
+}
+
+/// Reads the data key of vault `vault_id`: one keyring access.
+pub async fn fetch_key(vault_id: &str) -> Result<DataKey, KeyringError> {
+    let id = vault_id.to_owned();
+    let bytes = bounded(move || entry(&id)?.get_secret().map_err(map_err)).await?;
+    DataKey::from_bytes(bytes).ok_or(KeyringError::BadKey)
+}

@@ -1,0 +1,425 @@
+//! The vault: one SQLite file (through sqlx) holding environments, sealed
+//! passwords, unlocker records and the audit log. Every write is a single
+//! `BEGIN IMMEDIATE` transaction, so the file never says one thing about an
+//! environment's metadata and another about its secret.
+
+pub mod crypto;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use dbcreds::{DatabaseKind, EnvName, Environment};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// Migrations compiled into the binary; a vault with a migration this list
+/// lacks was written by a newer dbcreds.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "the vault file {path} is damaged or not a dbcreds vault ({detail}): restore it from a backup, or move it aside and run `dbcreds init`"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "the vault file {path} was written by a newer dbcreds (schema {version}): upgrade dbcreds; the file was left unchanged"
+    )]
+    TooNew { path: PathBuf, version: i64 },
+    #[error("the disk holding {path} is full: free some space and retry; nothing was changed")]
+    DiskFull { path: PathBuf },
+    #[error("vault storage error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// An environment row: its metadata and its sealed password.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub env: Environment,
+    pub sealed: Vec<u8>,
+}
+
+/// How the data key is unlocked (a row of `unlockers`).
+#[derive(Clone, Debug)]
+pub struct UnlockerRow {
+    pub kind: String,
+    pub params: String,
+    pub wrapped_key: Option<Vec<u8>>,
+}
+
+/// One audit-log line.
+#[derive(Clone, Debug)]
+pub struct AuditEvent {
+    pub at: DateTime<Utc>,
+    pub environment: String,
+    pub operation: &'static str,
+    pub client_pid: Option<u32>,
+    pub client_uid: Option<u32>,
+    pub client_exe: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Clone)]
+pub struct Vault {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+fn options(path: &Path, create: bool) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true)
+}
+
+impl Vault {
+    /// Opens an existing vault, checks it and brings its schema up to date.
+    /// A damaged file or one from a newer dbcreds is reported and left as
+    /// it is.
+    pub async fn open(path: &Path) -> Result<Self, VaultError> {
+        Self::connect(path, false).await
+    }
+
+    /// Creates a new, empty vault at `path` (which must not exist).
+    pub async fn create(path: &Path) -> Result<Self, VaultError> {
+        Self::connect(path, true).await
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<Self, VaultError> {
+        let classify = |e: sqlx::Error| classify(path, e);
+        let pool = SqlitePoolOptions::new()
+            // The agent is the only writer; one connection also makes every
+            // write naturally serial.
+            .max_connections(1)
+            .connect_with(options(path, create))
+            .await
+            .map_err(classify)?;
+        let check: String = sqlx::query_scalar("PRAGMA quick_check")
+            .fetch_one(&pool)
+            .await
+            .map_err(classify)?;
+        if check != "ok" {
+            return Err(VaultError::Corrupt {
+                path: path.to_owned(),
+                detail: check,
+            });
+        }
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            return Err(match e {
+                sqlx::migrate::MigrateError::VersionMissing(version) => VaultError::TooNew {
+                    path: path.to_owned(),
+                    version,
+                },
+                sqlx::migrate::MigrateError::Execute(e) => classify(e),
+                other => VaultError::Corrupt {
+                    path: path.to_owned(),
+                    detail: other.to_string(),
+                },
+            });
+        }
+        Ok(Self {
+            pool,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn classify(&self, e: sqlx::Error) -> VaultError {
+        classify(&self.path, e)
+    }
+
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, VaultError> {
+        sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Writes the vault id and the unlockers of a new vault in one transaction.
+    pub async fn initialize(
+        &self,
+        vault_id: &str,
+        key_check: &str,
+        unlockers: &[UnlockerRow],
+    ) -> Result<(), VaultError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.classify(e))?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('vault_id', ?), ('key_check', ?)")
+            .bind(vault_id)
+            .bind(key_check)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.classify(e))?;
+        for u in unlockers {
+            sqlx::query("INSERT INTO unlockers (kind, params, wrapped_key) VALUES (?, ?, ?)")
+                .bind(&u.kind)
+                .bind(&u.params)
+                .bind(&u.wrapped_key)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.classify(e))?;
+        }
+        tx.commit().await.map_err(|e| self.classify(e))
+    }
+
+    pub async fn unlockers(&self) -> Result<Vec<UnlockerRow>, VaultError> {
+        let rows = sqlx::query("SELECT kind, params, wrapped_key FROM unlockers ORDER BY kind")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnlockerRow {
+                    kind: r.try_get("kind")?,
+                    params: r.try_get("params")?,
+                    wrapped_key: r.try_get("wrapped_key")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Every environment, keyed by name.
+    pub async fn load(&self) -> Result<BTreeMap<String, Record>, VaultError> {
+        let rows = sqlx::query("SELECT * FROM environments")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        let mut out = BTreeMap::new();
+        for row in &rows {
+            let rec = record_from_row(row).map_err(|detail| VaultError::Corrupt {
+                path: self.path.clone(),
+                detail,
+            })?;
+            out.insert(rec.env.name.to_string(), rec);
+        }
+        Ok(out)
+    }
+
+    /// Inserts `rec`, or replaces the row of the same name when `replace`.
+    pub async fn upsert(&self, rec: &Record) -> Result<(), VaultError> {
+        let e = &rec.env;
+        let options = serde_json::to_string(&e.options).unwrap_or_else(|_| "{}".into());
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.classify(e))?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO environments (name, kind, host, port, database, username, options, \
+             production, description, created_at, updated_at, password_updated_at, expires_days, sealed_password) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.name.as_str())
+        .bind(e.kind.as_str())
+        .bind(&e.host)
+        .bind(i64::from(e.port))
+        .bind(&e.database)
+        .bind(&e.username)
+        .bind(options)
+        .bind(e.production)
+        .bind(&e.description)
+        .bind(secs(e.created_at))
+        .bind(secs(e.updated_at))
+        .bind(secs(e.password_updated_at))
+        .bind(e.expires_days.map(i64::from))
+        .bind(&rec.sealed)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.classify(e))?;
+        tx.commit().await.map_err(|e| self.classify(e))
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<bool, VaultError> {
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.classify(e))?;
+        let n = sqlx::query("DELETE FROM environments WHERE name = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.classify(e))?
+            .rows_affected();
+        tx.commit().await.map_err(|e| self.classify(e))?;
+        Ok(n > 0)
+    }
+
+    /// Appends audit events in one transaction.
+    pub async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), VaultError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.classify(e))?;
+        for ev in events {
+            sqlx::query(
+                "INSERT INTO audit (at, environment, operation, client_pid, client_uid, client_exe, outcome) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(ev.at.timestamp())
+            .bind(&ev.environment)
+            .bind(ev.operation)
+            .bind(ev.client_pid.map(i64::from))
+            .bind(ev.client_uid.map(i64::from))
+            .bind(&ev.client_exe)
+            .bind(&ev.outcome)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.classify(e))?;
+        }
+        tx.commit().await.map_err(|e| self.classify(e))
+    }
+
+    pub async fn audit_count(&self) -> Result<i64, VaultError> {
+        sqlx::query_scalar("SELECT count(*) FROM audit")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn secs(t: Option<DateTime<Utc>>) -> i64 {
+    t.map_or(0, |t| t.timestamp())
+}
+
+fn time(s: i64) -> Option<DateTime<Utc>> {
+    if s == 0 {
+        None
+    } else {
+        Utc.timestamp_opt(s, 0).single()
+    }
+}
+
+fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Record, String> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(|e| e.to_string());
+    let get_i = |c: &str| row.try_get::<i64, _>(c).map_err(|e| e.to_string());
+    let name = get_s("name")?;
+    let kind =
+        DatabaseKind::from_str(&get_s("kind")?).map_err(|e| format!("environment {name}: {e}"))?;
+    let mut env = Environment::new(EnvName::parse(&name).map_err(|e| e.to_string())?, kind);
+    env.host = get_s("host")?;
+    env.port =
+        u16::try_from(get_i("port")?).map_err(|_| format!("environment {name}: bad port"))?;
+    env.database = get_s("database")?;
+    env.username = get_s("username")?;
+    env.options = serde_json::from_str(&get_s("options")?)
+        .map_err(|e| format!("environment {name}: options: {e}"))?;
+    env.production = get_i("production")? != 0;
+    env.description = get_s("description")?;
+    env.created_at = time(get_i("created_at")?);
+    env.updated_at = time(get_i("updated_at")?);
+    env.password_updated_at = time(get_i("password_updated_at")?);
+    env.expires_days = row
+        .try_get::<Option<i64>, _>("expires_days")
+        .map_err(|e| e.to_string())?
+        .and_then(|d| u32::try_from(d).ok());
+    let sealed: Vec<u8> = row.try_get("sealed_password").map_err(|e| e.to_string())?;
+    Ok(Record { env, sealed })
+}
+
+/// SQLite result codes that mean the file itself is bad, not the request.
+fn classify(path: &Path, e: sqlx::Error) -> VaultError {
+    if let sqlx::Error::Database(db) = &e {
+        let code = db.code().unwrap_or_default();
+        // 11 SQLITE_CORRUPT, 26 SQLITE_NOTADB (primary codes; extended codes
+        // keep the primary in the low byte).
+        let primary = code.parse::<i64>().map(|c| c & 0xff).unwrap_or(-1);
+        match primary {
+            11 | 26 => {
+                return VaultError::Corrupt {
+                    path: path.to_owned(),
+                    detail: db.message().to_owned(),
+                };
+            }
+            13 => {
+                return VaultError::DiskFull {
+                    path: path.to_owned(),
+                };
+            }
+            _ => {}
+        }
+    }
+    VaultError::Db(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn create_write_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let v = Vault::create(&path).await.unwrap();
+        v.initialize("id1", "00", &[]).await.unwrap();
+        let mut env = Environment::new(EnvName::parse("prod").unwrap(), DatabaseKind::Postgres);
+        env.options.insert("sslmode".into(), "require".into());
+        env.created_at = time(1_700_000_000);
+        v.upsert(&Record {
+            env: env.clone(),
+            sealed: vec![1, 2, 3],
+        })
+        .await
+        .unwrap();
+        v.close().await;
+        let v = Vault::open(&path).await.unwrap();
+        let all = v.load().await.unwrap();
+        assert_eq!(all["prod"].env, env);
+        assert_eq!(all["prod"].sealed, vec![1, 2, 3]);
+        assert_eq!(v.meta("vault_id").await.unwrap().as_deref(), Some("id1"));
+    }
+
+    #[tokio::test]
+    async fn garbage_is_reported_corrupt_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let garbage = vec![0x5a_u8; 8192];
+        std::fs::write(&path, &garbage).unwrap();
+        assert!(matches!(
+            Vault::open(&path).await,
+            Err(VaultError::Corrupt { .. })
+        ));
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
+    #[tokio::test]
+    async fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let v = Vault::create(&path).await.unwrap();
+        sqlx::query("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (99990101000000, 'future', 1, X'00', 0)")
+            .execute(&v.pool)
+            .await
+            .unwrap();
+        v.close().await;
+        assert!(matches!(
+            Vault::open(&path).await,
+            Err(VaultError::TooNew {
+                version: 99990101000000,
+                ..
+            })
+        ));
+    }
+}
