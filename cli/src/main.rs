@@ -1,1 +1,27 @@
-fn main(){}
+//! `dbcreds`: the command-line client of the dbcreds agent.
+//!
+//! Parses the arguments before anything else, runs one command, and turns a
+//! failure into one line on stderr (`dbcreds: <message>`) and an exit code
+//! from [`exit`].
+
+use std::process::ExitCode;
+
+mod args;
+mod commands;
+mod exit;
+mod output;
+mod prompt;
+
+fn main() -> ExitCode {
+    let cli = match args::parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    match commands::run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => {
+            output::note(&format!("dbcreds: {failure}"));
+            ExitCode::from(failure.code)
+        }
+    }
+}

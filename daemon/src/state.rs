@@ -342,10 +342,10 @@ impl Agent {
         if by_user {
             self.auto_unlock.store(false, Ordering::SeqCst);
         }
-        if let State::Open(o) = &mut *self.state.write().await {
-            if o.unlocked.take().is_some() {
-                tracing::info!("vault locked");
-            }
+        if let State::Open(o) = &mut *self.state.write().await
+            && o.unlocked.take().is_some()
+        {
+            tracing::info!("vault locked");
         }
     }
 
