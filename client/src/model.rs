@@ -347,17 +347,16 @@ impl Environment {
         };
         let left = at - now;
         if left <= Duration::zero() {
-            Expiry::Expired {
+            return Expiry::Expired {
                 days_ago: (-left).num_days(),
-            }
-        } else if left.num_days() < EXPIRING_SOON_DAYS {
-            Expiry::Soon {
-                days_left: left.num_days(),
-            }
+            };
+        }
+        // Round up: a password set a minute ago "expires in 90 days".
+        let days_left = (left + Duration::days(1) - Duration::nanoseconds(1)).num_days();
+        if days_left <= EXPIRING_SOON_DAYS {
+            Expiry::Soon { days_left }
         } else {
-            Expiry::Fresh {
-                days_left: left.num_days(),
-            }
+            Expiry::Fresh { days_left }
         }
     }
 }
@@ -378,7 +377,7 @@ pub enum Expiry {
         /// Whole days until expiry.
         days_left: i64,
     },
-    /// Fewer than 14 days left.
+    /// 14 days or fewer left.
     Soon {
         /// Whole days until expiry.
         days_left: i64,
@@ -526,6 +525,10 @@ mod tests {
         assert_eq!(env.expiry(now), Expiry::Soon { days_left: 10 });
         env.password_updated_at = Some(now - Duration::days(10));
         assert_eq!(env.expiry(now), Expiry::Fresh { days_left: 80 });
+        env.password_updated_at = Some(now - Duration::minutes(1));
+        assert_eq!(env.expiry(now), Expiry::Fresh { days_left: 90 });
+        env.password_updated_at = Some(now - Duration::days(76));
+        assert_eq!(env.expiry(now), Expiry::Soon { days_left: 14 });
         env.expires_days = None;
         assert_eq!(env.expiry(now), Expiry::Never);
     }
