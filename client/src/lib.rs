@@ -21,6 +21,7 @@
 pub mod autostart;
 pub mod blocking;
 mod client;
+pub mod config;
 mod convert;
 pub mod envvars;
 pub mod error;

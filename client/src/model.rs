@@ -328,7 +328,9 @@ impl Environment {
     /// ```
     pub fn password_expires_at(&self) -> Option<DateTime<Utc>> {
         let days = self.expires_days?;
-        Some(self.password_updated_at? + Duration::days(i64::from(days)))
+        // A silly policy (millions of days) means "never", not a panic.
+        self.password_updated_at?
+            .checked_add_signed(Duration::try_days(i64::from(days))?)
     }
 
     /// Where the password stands on `now`.

@@ -1,0 +1,147 @@
+//! `dbcreds export NAME --format F`: credentials in a format other tools
+//! read, on stdout.
+
+use dbcreds::{Environment, render};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::{check_expiry, credential};
+use crate::args::{ExportArgs, ExportFormat};
+use crate::exit::Failure;
+use crate::output;
+
+pub async fn run(a: ExportArgs) -> Result<(), Failure> {
+    let cred = credential(&a.name).await?;
+    check_expiry(cred.environment(), a.require_fresh)?;
+    let text = render_export(
+        cred.environment(),
+        cred.password().expose_secret(),
+        a.format,
+    )?;
+    output::stdout(&text)
+}
+
+#[derive(Serialize)]
+struct ExportJson<'a> {
+    name: &'a str,
+    kind: &'a str,
+    host: &'a str,
+    port: u16,
+    database: &'a str,
+    username: &'a str,
+    password: &'a str,
+    uri: &'a str,
+}
+
+/// The whole output for `format`, ending in a newline.
+pub fn render_export(
+    env: &Environment,
+    password: &str,
+    format: ExportFormat,
+) -> Result<Zeroizing<String>, Failure> {
+    let mut out = Zeroizing::new(String::new());
+    match format {
+        ExportFormat::Uri => out.push_str(&Zeroizing::new(render::uri(env, Some(password)))),
+        ExportFormat::Pgpass => out.push_str(&Zeroizing::new(render::pgpass(env, password))),
+        ExportFormat::Libpq => out.push_str(&Zeroizing::new(render::libpq(env, password))),
+        ExportFormat::Jdbc => out.push_str(&Zeroizing::new(render::jdbc(env, password))),
+        ExportFormat::Env | ExportFormat::Dotenv => {
+            let vars = Zeroizing::new(render::env_vars(env, password));
+            let lines: Vec<Zeroizing<String>> = vars
+                .iter()
+                .map(|(k, v)| {
+                    Zeroizing::new(if format == ExportFormat::Env {
+                        format!("export {k}={}", render::shell_quote(v))
+                    } else {
+                        format!("{k}={}", render::dotenv_quote(v))
+                    })
+                })
+                .collect();
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(line);
+            }
+        }
+        ExportFormat::Json => {
+            let uri = Zeroizing::new(render::uri(env, Some(password)));
+            let doc = ExportJson {
+                name: env.name.as_str(),
+                kind: env.kind.as_str(),
+                host: &env.host,
+                port: env.port,
+                database: &env.database,
+                username: &env.username,
+                password,
+                uri: &uri,
+            };
+            let text = Zeroizing::new(
+                serde_json::to_string_pretty(&doc)
+                    .map_err(|e| Failure::other(format!("cannot encode JSON: {e}")))?,
+            );
+            out.push_str(&text);
+        }
+    }
+    out.push('\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbcreds::{DatabaseKind, EnvName};
+
+    fn env() -> Environment {
+        let mut env = Environment::new(EnvName::parse("eu-prod").unwrap(), DatabaseKind::Postgres);
+        env.host = "db".into();
+        env.database = "app".into();
+        env.username = "app".into();
+        env
+    }
+
+    #[test]
+    fn env_lines_are_shell_quoted() {
+        let out = render_export(&env(), "it's", ExportFormat::Env).unwrap();
+        assert!(
+            out.contains("export DBCREDS_EU_PROD_PASSWORD='it'\\''s'\n"),
+            "{}",
+            *out
+        );
+        assert!(out.contains("export DBCREDS_EU_PROD_HOST='db'\n"));
+        assert!(out.ends_with('\n'));
+    }
+
+    #[test]
+    fn dotenv_lines_are_double_quoted() {
+        let out = render_export(&env(), "a\"$b", ExportFormat::Dotenv).unwrap();
+        assert!(
+            out.contains("DBCREDS_EU_PROD_PASSWORD=\"a\\\"\\$b\"\n"),
+            "{}",
+            *out
+        );
+    }
+
+    #[test]
+    fn json_object() {
+        let out = render_export(&env(), "p@ss", ExportFormat::Json).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["name"], "eu-prod");
+        assert_eq!(v["port"], 5432);
+        assert_eq!(v["password"], "p@ss");
+        assert_eq!(v["uri"], "postgresql://app:p%40ss@db:5432/app");
+    }
+
+    #[test]
+    fn one_line_formats() {
+        assert_eq!(
+            *render_export(&env(), "pw", ExportFormat::Pgpass).unwrap(),
+            "db:5432:app:app:pw\n"
+        );
+        assert_eq!(
+            *render_export(&env(), "pw", ExportFormat::Uri).unwrap(),
+            "postgresql://app:pw@db:5432/app\n"
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! One module per verb. [`run`] is the only async entry point: it owns the
+//! current-thread runtime, created after the arguments are parsed.
+
+use chrono::Utc;
+use dbcreds::{Credential, EnvName, Environment, Expiry};
+
+use crate::args::{AgentCommand, Cli, Command};
+use crate::exit::{self, Failure};
+use crate::output;
+
+mod add;
+mod agent;
+mod completions;
+mod export;
+mod get;
+mod init;
+mod list;
+mod lock;
+mod passphrase;
+mod remove;
+mod show;
+mod status;
+mod update;
+
+/// Runs the parsed command on a current-thread runtime.
+#[tokio::main(flavor = "current_thread")]
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Init(a) => init::run(a).await,
+        Command::Add(a) => add::run(a).await,
+        Command::Get(a) => get::run(a).await,
+        Command::Show(a) => show::run(a).await,
+        Command::List(a) => list::run(a).await,
+        Command::Update(a) => update::run(a).await,
+        Command::Remove(a) => remove::run(a).await,
+        Command::Export(a) => export::run(a).await,
+        Command::Lock => lock::lock().await,
+        Command::Unlock(a) => lock::unlock(a).await,
+        Command::Status(a) => status::run(a).await,
+        Command::Completions(a) => completions::run(a),
+        Command::Agent(AgentCommand::Start) => agent::start().await,
+        Command::Agent(AgentCommand::Stop) => agent::stop().await,
+        Command::Agent(AgentCommand::Restart) => agent::restart().await,
+        Command::Agent(AgentCommand::Status(a)) => status::run(a).await,
+    }
+}
+
+/// The credential for `name`: `DBCREDS_<NAME>_*` variables first (then no
+/// agent is asked), else the agent, started if none runs.
+async fn credential(name: &EnvName) -> Result<Credential, Failure> {
+    if let Some(cred) = dbcreds::envvars::lookup(name)? {
+        return Ok(cred);
+    }
+    let mut client = dbcreds::Client::connect_or_start().await?;
+    Ok(client.get(name).await?)
+}
+
+/// Warns on stderr when the password of `env` is past its expiry, or fails
+/// with the expired exit code when `require_fresh`.
+fn check_expiry(env: &Environment, require_fresh: bool) -> Result<(), Failure> {
+    let expiry = env.expiry(Utc::now());
+    if !expiry.is_expired() {
+        return Ok(());
+    }
+    let message = expired_message(env, expiry);
+    if require_fresh {
+        return Err(Failure::new(exit::EXPIRED, message));
+    }
+    output::warn(&message);
+    Ok(())
+}
+
+fn expired_message(env: &Environment, expiry: Expiry) -> String {
+    format!(
+        "the password of '{name}' {expiry}: set a new one with `dbcreds update {name} --password`",
+        name = env.name
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use dbcreds::DatabaseKind;
+
+    #[test]
+    fn expiry_warns_or_fails() {
+        let mut env = Environment::new(EnvName::parse("prod").unwrap(), DatabaseKind::Postgres);
+        env.password_updated_at = Some(Utc::now() - Duration::days(100));
+        assert!(check_expiry(&env, false).is_ok());
+        let f = check_expiry(&env, true).unwrap_err();
+        assert_eq!(f.code, exit::EXPIRED);
+        assert!(
+            f.message.contains("'prod' expired 10 days ago"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("dbcreds update prod --password"));
+        env.password_updated_at = Some(Utc::now());
+        assert!(check_expiry(&env, true).is_ok());
+        env.expires_days = None;
+        env.password_updated_at = Some(Utc::now() - Duration::days(1000));
+        assert!(check_expiry(&env, true).is_ok());
+    }
+}

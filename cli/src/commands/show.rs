@@ -1,0 +1,134 @@
+//! `dbcreds show NAME`: everything but the password.
+
+use chrono::{DateTime, Utc};
+use dbcreds::{Client, Environment, Expiry};
+
+use crate::args::ShowArgs;
+use crate::exit::Failure;
+use crate::output::{self, EnvJson, Paint};
+
+pub async fn run(a: ShowArgs) -> Result<(), Failure> {
+    let (env, from_vars) = match dbcreds::envvars::lookup(&a.name)? {
+        Some(cred) => (cred.environment().clone(), true),
+        None => {
+            let mut client = Client::connect_or_start().await?;
+            (client.describe(&a.name).await?, false)
+        }
+    };
+    let now = Utc::now();
+    if a.json {
+        return output::json(&EnvJson::new(&env, now));
+    }
+    output::stdout(&human(&env, from_vars, now, output::color_stdout()))
+}
+
+fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) -> String {
+    let mut rows: Vec<(&str, String, Paint)> = vec![
+        ("name", env.name.to_string(), Paint::Bold),
+        ("kind", env.kind.to_string(), Paint::Plain),
+    ];
+    if env.kind.has_server() {
+        rows.push(("host", env.host.clone(), Paint::Plain));
+        rows.push(("port", env.port.to_string(), Paint::Plain));
+    }
+    rows.push(("database", env.database.clone(), Paint::Plain));
+    if env.kind.has_server() || !env.username.is_empty() {
+        rows.push(("user", env.username.clone(), Paint::Plain));
+    }
+    if !env.options.is_empty() {
+        let opts: Vec<String> = env
+            .options
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        rows.push(("options", opts.join(" "), Paint::Plain));
+    }
+    rows.push((
+        "production",
+        if env.production { "yes" } else { "no" }.into(),
+        if env.production {
+            Paint::Red
+        } else {
+            Paint::Plain
+        },
+    ));
+    if !env.description.is_empty() {
+        rows.push(("description", env.description.clone(), Paint::Plain));
+    }
+    rows.push(("uri", dbcreds::render::uri(env, None), Paint::Plain));
+    if from_vars {
+        rows.push((
+            "source",
+            format!(
+                "DBCREDS_{}_* variables (no agent asked)",
+                env.name.env_var_stem()
+            ),
+            Paint::Plain,
+        ));
+    }
+    if let Some(t) = env.created_at {
+        rows.push(("created", output::human_time(t), Paint::Plain));
+    }
+    if let Some(t) = env.updated_at {
+        rows.push(("updated", output::human_time(t), Paint::Plain));
+    }
+    if let Some(t) = env.password_updated_at {
+        rows.push((
+            "password set",
+            format!(
+                "{} ({} ago)",
+                output::human_time(t),
+                output::days(output::age_days(t, now))
+            ),
+            Paint::Plain,
+        ));
+    }
+    let expiry = env.expiry(now);
+    let mut words = expiry.to_string();
+    if let (Some(at), false) = (env.password_expires_at(), matches!(expiry, Expiry::Never)) {
+        words.push_str(&format!(" ({})", at.format("%Y-%m-%d")));
+    }
+    rows.push(("expiry", words, output::expiry_paint(expiry)));
+
+    let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0) + 1;
+    let mut out = String::new();
+    for (key, value, paint) in rows {
+        out.push_str(&format!(
+            "{:<width$} {}\n",
+            format!("{key}:"),
+            paint.apply(&value, color)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use dbcreds::{DatabaseKind, EnvName};
+
+    #[test]
+    fn shows_everything_but_the_password() {
+        let mut env = Environment::new(EnvName::parse("prod").unwrap(), DatabaseKind::Postgres);
+        env.host = "db".into();
+        env.database = "app".into();
+        env.username = "app".into();
+        env.production = true;
+        env.options.insert("sslmode".into(), "require".into());
+        env.password_updated_at = Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        let now = Utc.with_ymd_and_hms(2026, 4, 3, 0, 0, 0).unwrap();
+        let text = human(&env, false, now, false);
+        assert!(
+            text.contains("expiry:       expired 2 days ago (2026-04-01)\n"),
+            "{text}"
+        );
+        assert!(text.contains("production:   yes\n"), "{text}");
+        assert!(text.contains("uri:          postgresql://app@db:5432/app?sslmode=require\n"));
+        assert!(
+            text.contains("password set: 2026-01-01 00:00 UTC (92 days ago)\n"),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+    }
+}

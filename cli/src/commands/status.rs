@@ -1,0 +1,151 @@
+//! `dbcreds status` (and `dbcreds agent status`): the agent's state. Never
+//! starts an agent.
+
+use chrono::{TimeZone, Utc};
+use dbcreds::proto::PROTOCOL;
+use dbcreds::proto::v1::LockState;
+use dbcreds::{Client, Error, Status};
+use serde::Serialize;
+
+use crate::args::StatusArgs;
+use crate::exit::Failure;
+use crate::output::{self, Paint};
+
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    running: bool,
+    socket: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<u32>,
+    client_version: &'static str,
+    client_protocol: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlockers: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vault_path: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environments: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlocked_at: Option<String>,
+}
+
+pub async fn run(a: StatusArgs) -> Result<(), Failure> {
+    let mut client = match Client::connect().await {
+        Ok(c) => c,
+        Err(e @ Error::AgentUnreachable { .. }) => {
+            if a.json {
+                let socket = dbcreds::paths::socket();
+                output::json(&StatusJson {
+                    running: false,
+                    socket: socket.display().to_string(),
+                    agent_version: None,
+                    protocol: None,
+                    client_version: env!("CARGO_PKG_VERSION"),
+                    client_protocol: PROTOCOL,
+                    state: None,
+                    unlockers: None,
+                    vault_path: None,
+                    pid: None,
+                    environments: None,
+                    unlocked_at: None,
+                })?;
+            }
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let st = client.status().await?;
+    let socket = client.socket().display().to_string();
+    if a.json {
+        output::json(&StatusJson {
+            running: true,
+            socket,
+            agent_version: Some(&st.agent_version),
+            protocol: Some(st.protocol),
+            client_version: env!("CARGO_PKG_VERSION"),
+            client_protocol: PROTOCOL,
+            state: Some(state_word(st.state)),
+            unlockers: Some(&st.unlockers),
+            vault_path: Some(&st.vault_path),
+            pid: Some(st.pid),
+            environments: Some(st.environments),
+            unlocked_at: unlocked_at(&st).map(output::rfc3339),
+        })?;
+    } else {
+        output::stdout(&human(&st, &socket, output::color_stdout()))?;
+    }
+    if st.protocol != PROTOCOL {
+        return Err(Error::ProtocolMismatch {
+            agent: st.protocol,
+            client: PROTOCOL,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn unlocked_at(st: &Status) -> Option<chrono::DateTime<Utc>> {
+    if st.unlocked_at == 0 {
+        None
+    } else {
+        Utc.timestamp_opt(st.unlocked_at, 0).single()
+    }
+}
+
+fn state_word(s: LockState) -> &'static str {
+    match s {
+        LockState::Uninitialized => "uninitialized",
+        LockState::Locked => "locked",
+        LockState::Unlocked => "unlocked",
+        LockState::Unspecified => "unknown",
+    }
+}
+
+fn human(st: &Status, socket: &str, color: bool) -> String {
+    let (state, paint) = match st.state {
+        LockState::Unlocked => match unlocked_at(st) {
+            Some(t) => (
+                format!("unlocked since {}", output::human_time(t)),
+                Paint::Green,
+            ),
+            None => ("unlocked".to_string(), Paint::Green),
+        },
+        LockState::Locked => ("locked (run `dbcreds unlock`)".to_string(), Paint::Yellow),
+        LockState::Uninitialized => (
+            "no vault yet (run `dbcreds init`)".to_string(),
+            Paint::Yellow,
+        ),
+        LockState::Unspecified => ("unknown".to_string(), Paint::Red),
+    };
+    let unlockers = if st.unlockers.is_empty() {
+        "-".to_string()
+    } else {
+        st.unlockers.join(", ")
+    };
+    let rows = [
+        (
+            "agent",
+            format!(
+                "running, pid {}, version {} (protocol {})",
+                st.pid, st.agent_version, st.protocol
+            ),
+            Paint::Plain,
+        ),
+        ("socket", socket.to_owned(), Paint::Plain),
+        ("vault", st.vault_path.clone(), Paint::Plain),
+        ("state", state, paint),
+        ("unlockers", unlockers, Paint::Plain),
+        ("environments", st.environments.to_string(), Paint::Plain),
+    ];
+    let mut out = String::new();
+    for (k, v, p) in rows {
+        out.push_str(&format!("{:<13} {}\n", format!("{k}:"), p.apply(&v, color)));
+    }
+    out
+}

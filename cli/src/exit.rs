@@ -1,0 +1,397 @@
+//! Exit codes, and the one place that turns any failure into an exit code
+//! and the one-line message printed as `dbcreds: <message>` on stderr.
+//!
+//! The codes are a stable interface for scripts: never renumber one, only
+//! add new ones at the end. `dbcreds --help` prints [`TABLE`] and the README
+//! copies it.
+
+use std::fmt;
+
+use dbcreds::{Error, InvalidInput, Reason};
+
+/// Success.
+pub const OK: u8 = 0;
+/// Any error without a code of its own (an internal agent error, an
+/// unreadable reply, an I/O error of the CLI itself).
+pub const OTHER: u8 = 1;
+/// Usage error or invalid input: bad arguments (clap's own errors use this
+/// code too), a bad name, kind, port or option, a malformed
+/// `DBCREDS_<ENV>_*` variable, a missing field with no terminal to ask on.
+pub const USAGE: u8 = 2;
+/// No environment of that name.
+pub const NOT_FOUND: u8 = 3;
+/// The vault is locked.
+pub const LOCKED: u8 = 4;
+/// The environment (or the vault, on `init`) exists already.
+pub const ALREADY_EXISTS: u8 = 5;
+/// No agent answers, it could not be started, or it speaks another protocol.
+pub const AGENT_UNREACHABLE: u8 = 6;
+/// The vault file is damaged or not a vault.
+pub const VAULT_CORRUPT: u8 = 7;
+/// The vault was written by a newer dbcreds.
+pub const VAULT_TOO_NEW: u8 = 8;
+/// The passphrase did not open the vault.
+pub const WRONG_PASSPHRASE: u8 = 9;
+/// The OS keyring did not answer, is locked, or lacks the key.
+pub const KEYRING_UNAVAILABLE: u8 = 10;
+/// The password is past its expiry and `--require-fresh` was given.
+pub const EXPIRED: u8 = 11;
+/// There is no vault yet.
+pub const NOT_INITIALIZED: u8 = 12;
+/// The agent refused the caller (another user, or a file it may not touch).
+pub const PERMISSION_DENIED: u8 = 13;
+
+macro_rules! exit_code_table {
+    () => {
+        "Exit codes:
+   0  success
+   1  other error
+   2  usage error or invalid input (name, kind, port, option, DBCREDS_<ENV>_* variable)
+   3  environment not found
+   4  vault locked (run `dbcreds unlock`)
+   5  already exists (use --force to replace, or `dbcreds update`)
+   6  agent unreachable, could not be started, or speaks another protocol
+   7  vault corrupt
+   8  vault written by a newer dbcreds
+   9  wrong passphrase
+  10  OS keyring unavailable
+  11  password expired (with --require-fresh)
+  12  vault not initialized (run `dbcreds init`)
+  13  permission denied"
+    };
+}
+pub(crate) use exit_code_table;
+
+/// The exit-code table as `dbcreds --help` prints it (its after-help is
+/// built from the same macro at compile time; a test checks they agree).
+#[cfg_attr(not(test), allow(dead_code))]
+pub const TABLE: &str = exit_code_table!();
+
+/// A failure on its way out: the exit code and a one-line message that says
+/// what is wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The process exit code (see the constants above).
+    pub code: u8,
+    /// The message, without the `dbcreds: ` prefix.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `code` and `message` (made one line).
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: one_line(&message.into()),
+        }
+    }
+
+    /// A usage error (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(USAGE, message)
+    }
+
+    /// Any other error (exit code 1).
+    pub fn other(message: impl Into<String>) -> Self {
+        Self::new(OTHER, message)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<InvalidInput> for Failure {
+    fn from(e: InvalidInput) -> Self {
+        Self::usage(e.to_string())
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        from_error(&e)
+    }
+}
+
+/// The exit code for a library error.
+pub fn code_for(err: &Error) -> u8 {
+    match err {
+        Error::Invalid(_) | Error::EnvVar { .. } => USAGE,
+        Error::AgentUnreachable { .. } | Error::AgentStart(_) | Error::ProtocolMismatch { .. } => {
+            AGENT_UNREACHABLE
+        }
+        Error::Agent { reason, .. } => code_for_reason(*reason),
+        _ => OTHER,
+    }
+}
+
+/// The exit code for a reason the agent gave.
+pub fn code_for_reason(reason: Reason) -> u8 {
+    match reason {
+        Reason::Invalid => USAGE,
+        Reason::NotFound => NOT_FOUND,
+        Reason::AlreadyExists | Reason::AlreadyInitialized => ALREADY_EXISTS,
+        Reason::Locked => LOCKED,
+        Reason::NotInitialized => NOT_INITIALIZED,
+        Reason::WrongPassphrase => WRONG_PASSPHRASE,
+        Reason::VaultCorrupt => VAULT_CORRUPT,
+        Reason::VaultTooNew => VAULT_TOO_NEW,
+        Reason::KeyringUnavailable => KEYRING_UNAVAILABLE,
+        Reason::PermissionDenied => PERMISSION_DENIED,
+        _ => OTHER,
+    }
+}
+
+/// The exit code and the one-line message for a library error. The agent's
+/// messages already say what to do; where one does not name the next step,
+/// it is appended.
+pub fn from_error(err: &Error) -> Failure {
+    let code = code_for(err);
+    let mut message = one_line(&err.to_string());
+    if let Error::AgentStart(_) = err
+        && let Some(hint) = agent_binary_hint()
+    {
+        message.push_str(": ");
+        message.push_str(&hint);
+    }
+    let hint = match err.reason() {
+        Some(Reason::Locked) if !message.contains("dbcreds unlock") => Some("run `dbcreds unlock`"),
+        Some(Reason::NotInitialized) if !message.contains("dbcreds init") => {
+            Some("run `dbcreds init`")
+        }
+        Some(Reason::AlreadyExists) if !message.contains("--force") => {
+            Some("use --force to replace it, or `dbcreds update` to change it")
+        }
+        Some(Reason::NotFound) if !message.contains("dbcreds ") => {
+            Some("`dbcreds list` shows the environments there are")
+        }
+        _ => None,
+    };
+    if let Some(hint) = hint {
+        if message.is_empty() {
+            message = default_message(err.reason()).to_owned();
+        }
+        message.push_str(": ");
+        message.push_str(hint);
+    } else if message.is_empty() {
+        message = default_message(err.reason()).to_owned();
+    }
+    Failure { code, message }
+}
+
+/// When the agent binary cannot be found, says where it is looked for.
+fn agent_binary_hint() -> Option<String> {
+    let bin = dbcreds::autostart::agent_binary();
+    if std::env::var_os("DBCREDS_AGENT_BIN").is_some_and(|v| !v.is_empty()) {
+        return (!bin.is_file()).then(|| {
+            "DBCREDS_AGENT_BIN does not name a file: point it at the dbcreds-agent binary, or unset it"
+                .to_owned()
+        });
+    }
+    let found = if bin.components().count() > 1 {
+        bin.is_file()
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(&bin).is_file()))
+    };
+    (!found).then(|| {
+        "install dbcreds-agent next to dbcreds or on PATH, or set DBCREDS_AGENT_BIN to its path"
+            .to_owned()
+    })
+}
+
+fn default_message(reason: Option<Reason>) -> &'static str {
+    match reason {
+        Some(Reason::Locked) => "the vault is locked",
+        Some(Reason::NotInitialized) => "there is no vault yet",
+        Some(Reason::AlreadyExists) => "the environment exists already",
+        Some(Reason::NotFound) => "no such environment",
+        _ => "the agent refused without saying why (see its log)",
+    }
+}
+
+/// Joins the lines of `s` into one, so every error is exactly one line on
+/// stderr.
+pub fn one_line(s: &str) -> String {
+    s.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One line for a clap parse error: the model's own message when a value
+/// failed one of its parsers, else clap's message without its usage block.
+pub fn clap_message(err: &clap::Error, verb: Option<&str>) -> String {
+    use std::error::Error as _;
+    if let Some(src) = err.source()
+        && let Some(invalid) = src.downcast_ref::<InvalidInput>()
+    {
+        return invalid.to_string();
+    }
+    let text = err.render().to_string();
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        parts.push(line.strip_prefix("error: ").unwrap_or(line));
+    }
+    let mut msg = parts.join(" ");
+    if msg.is_empty() {
+        msg = "invalid arguments".into();
+    }
+    match verb {
+        Some(v) => format!("{msg} (see `dbcreds {v} --help`)"),
+        None => format!("{msg} (see `dbcreds --help`)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn agent(reason: Reason, message: &str) -> Error {
+        Error::Agent {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn every_reason_has_its_code() {
+        let cases = [
+            (Reason::Invalid, USAGE),
+            (Reason::NotFound, NOT_FOUND),
+            (Reason::AlreadyExists, ALREADY_EXISTS),
+            (Reason::AlreadyInitialized, ALREADY_EXISTS),
+            (Reason::Locked, LOCKED),
+            (Reason::NotInitialized, NOT_INITIALIZED),
+            (Reason::WrongPassphrase, WRONG_PASSPHRASE),
+            (Reason::VaultCorrupt, VAULT_CORRUPT),
+            (Reason::VaultTooNew, VAULT_TOO_NEW),
+            (Reason::KeyringUnavailable, KEYRING_UNAVAILABLE),
+            (Reason::PermissionDenied, PERMISSION_DENIED),
+            (Reason::Internal, OTHER),
+        ];
+        for (reason, code) in cases {
+            assert_eq!(code_for(&agent(reason, "x")), code, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn client_side_errors_have_their_codes() {
+        let unreachable = Error::AgentUnreachable {
+            socket: PathBuf::from("/nowhere"),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        assert_eq!(code_for(&unreachable), AGENT_UNREACHABLE);
+        assert_eq!(
+            code_for(&Error::AgentStart("no binary".into())),
+            AGENT_UNREACHABLE
+        );
+        assert_eq!(
+            code_for(&Error::ProtocolMismatch {
+                agent: 2,
+                client: 1
+            }),
+            AGENT_UNREACHABLE
+        );
+        assert_eq!(
+            code_for(&Error::EnvVar {
+                var: "DBCREDS_X_PORT".into(),
+                why: "bad".into()
+            }),
+            USAGE
+        );
+        assert_eq!(
+            code_for(&Error::Invalid(InvalidInput::Port("0".into()))),
+            USAGE
+        );
+        assert_eq!(code_for(&Error::Protocol("garbage".into())), OTHER);
+    }
+
+    #[test]
+    fn locked_message_names_the_fix() {
+        let f = from_error(&agent(Reason::Locked, "the vault is locked"));
+        assert_eq!(f.code, LOCKED);
+        assert_eq!(f.message, "the vault is locked: run `dbcreds unlock`");
+        let f = from_error(&agent(
+            Reason::Locked,
+            "the vault is locked: run `dbcreds unlock`",
+        ));
+        assert_eq!(f.message, "the vault is locked: run `dbcreds unlock`");
+    }
+
+    #[test]
+    fn other_hints() {
+        let f = from_error(&agent(Reason::AlreadyExists, "environment 'prod' exists"));
+        assert_eq!(f.code, ALREADY_EXISTS);
+        assert!(f.message.contains("--force"));
+        assert!(f.message.contains("dbcreds update"));
+        let f = from_error(&agent(Reason::NotInitialized, ""));
+        assert_eq!(f.code, NOT_INITIALIZED);
+        assert_eq!(f.message, "there is no vault yet: run `dbcreds init`");
+    }
+
+    #[test]
+    fn messages_are_one_line() {
+        let f = from_error(&agent(Reason::Internal, "first\nsecond\r\n  third"));
+        assert_eq!(f.message, "first second third");
+        assert_eq!(Failure::usage("a\nb").message, "a b");
+    }
+
+    #[test]
+    fn table_lists_every_code() {
+        let codes = [
+            OK,
+            OTHER,
+            USAGE,
+            NOT_FOUND,
+            LOCKED,
+            ALREADY_EXISTS,
+            AGENT_UNREACHABLE,
+            VAULT_CORRUPT,
+            VAULT_TOO_NEW,
+            WRONG_PASSPHRASE,
+            KEYRING_UNAVAILABLE,
+            EXPIRED,
+            NOT_INITIALIZED,
+            PERMISSION_DENIED,
+        ];
+        let listed: Vec<u8> = TABLE
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(listed, codes);
+        let row = |code: u8| {
+            TABLE
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(code.to_string().as_str()))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(row(EXPIRED).contains("expired"));
+        assert!(row(LOCKED).contains("locked"));
+        assert!(row(AGENT_UNREACHABLE).contains("agent"));
+        assert!(row(NOT_INITIALIZED).contains("init"));
+    }
+
+    #[test]
+    fn help_prints_the_table() {
+        use clap::CommandFactory;
+        let help = crate::args::Cli::command()
+            .get_after_help()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(help.ends_with(TABLE), "{help}");
+    }
+}
