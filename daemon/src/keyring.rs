@@ -7,6 +7,7 @@
 //! a dead D-Bus gives a clear error instead of a hung agent.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use keyring_core::{CredentialStore, Entry};
@@ -38,10 +39,20 @@ pub enum KeyringError {
 /// How long one keyring call may take. A prompt a person must answer can
 /// take a while; a hang must not take forever.
 pub fn timeout() -> Duration {
-    std::env::var("DBCREDS_KEYRING_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(Duration::from_secs(10), Duration::from_millis)
+    match TIMEOUT_MS.load(Ordering::Relaxed) {
+        0 => DEFAULT_TIMEOUT,
+        ms => Duration::from_millis(ms),
+    }
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+static TIMEOUT_MS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the bound on keyring calls (config `keyring_timeout`,
+/// `DBCREDS_KEYRING_TIMEOUT`).
+pub fn set_timeout(limit: Duration) {
+    let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+    TIMEOUT_MS.store(ms, Ordering::Relaxed);
 }
 
 fn platform_store() -> Result<Arc<CredentialStore>, KeyringError> {

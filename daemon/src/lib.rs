@@ -4,6 +4,7 @@
 //! `main` parses flags and calls [`run`]; tests call [`server::serve`] with
 //! a listener of their own.
 
+pub mod activation;
 pub mod audit;
 pub mod error;
 pub mod fsutil;
@@ -13,6 +14,7 @@ pub mod run;
 pub mod server;
 pub mod service;
 pub mod state;
+pub mod timers;
 pub mod vault;
 
 pub use run::{Options, run};

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use dbcreds::config::Limit;
 use tracing_subscriber::EnvFilter;
 
 /// The dbcreds agent: unlocks the vault once and serves credentials to the
@@ -12,12 +13,22 @@ use tracing_subscriber::EnvFilter;
 #[command(
     version,
     about,
-    after_help = "Examples:\n  dbcreds-agent                      # foreground, for systemd/launchd\n  dbcreds-agent --socket /tmp/s.sock\n\nEnvironment: DBCREDS_HOME (data directory), DBCREDS_SOCK (socket), DBCREDS_LOG (log filter, e.g. debug),\nDBCREDS_PASSPHRASE_FILE (unlock a passphrase vault at start)."
+    after_help = "Examples:\n  dbcreds-agent                        # foreground, for systemd/launchd\n  eval \"$(dbcreds-agent --print-env)\"   # start in the background, like ssh-agent -s\n  dbcreds-agent --lock-after 30m --max-unlocked 8h\n\nSignals: TERM/INT lock and exit, USR1 locks, HUP reloads the config.\nEnvironment: DBCREDS_HOME (data directory), DBCREDS_SOCK (socket), DBCREDS_CONFIG (config file),\nDBCREDS_LOG (log filter, e.g. debug), DBCREDS_PASSPHRASE_FILE (unlock a passphrase vault at start)."
 )]
 struct Args {
     /// Socket to listen on (default: $DBCREDS_SOCK, $DBCREDS_HOME/agent.sock or $XDG_RUNTIME_DIR/dbcreds/agent.sock).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
+    /// Lock after this long without a request that uses a secret (e.g. 30m, 8h; 0 or never: off).
+    #[arg(long, value_name = "DURATION")]
+    lock_after: Option<Limit>,
+    /// Lock this long after unlocking, however busy (e.g. 12h; 0 or never: off).
+    #[arg(long, value_name = "DURATION")]
+    max_unlocked: Option<Limit>,
+    /// Start an agent in the background (unless one already serves the
+    /// socket) and print the shell commands that point clients at it.
+    #[arg(long, value_name = "SHELL", num_args = 0..=1, default_missing_value = "sh")]
+    print_env: Option<Shell>,
     /// Print `ready` on stdout once listening.
     #[arg(long)]
     ready_line: bool,
@@ -27,11 +38,16 @@ struct Args {
     detach: bool,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Shell {
+    Sh,
+    Csh,
+    Fish,
+}
+
 fn init_logging(detach: bool) {
     let filter = EnvFilter::try_from_env("DBCREDS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     if detach {
         let dir = dbcreds::paths::home();
         let _ = dbcreds_agent::fsutil::create_private_dir(&dir);
@@ -40,18 +56,77 @@ fn init_logging(detach: bool) {
             .append(true)
             .open(dir.join("agent.log"))
         {
-            builder
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file))
-                .init();
+            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init();
             return;
         }
     }
     builder.with_writer(std::io::stderr).init();
 }
 
+/// `--print-env`: like `ssh-agent -s`, for `eval`.
+fn print_env(shell: Shell, socket: Option<PathBuf>) -> i32 {
+    let cfg = match dbcreds::config::Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("dbcreds-agent: {e}");
+            return dbcreds_agent::run::EXIT_CANNOT_START;
+        }
+    };
+    let opts = dbcreds_agent::Options {
+        socket,
+        ..Default::default()
+    };
+    let socket = dbcreds_agent::run::socket_path(&opts, &cfg);
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dbcreds-agent: {e}");
+            return 1;
+        }
+    };
+    let pid = rt.block_on(async {
+        if dbcreds::Client::connect_to(&socket).await.is_err() {
+            // Our own binary, whatever DBCREDS_AGENT_BIN says.
+            if let Ok(me) = std::env::current_exe() {
+                // SAFETY: single-threaded here; the variable only steers
+                // the autostart below.
+                unsafe { std::env::set_var("DBCREDS_AGENT_BIN", me) };
+            }
+            let s = socket.clone();
+            tokio::task::spawn_blocking(move || dbcreds::autostart::start_agent(&s))
+                .await
+                .map_err(|e| dbcreds::Error::AgentStart(e.to_string()))??;
+        }
+        let mut client = dbcreds::Client::connect_to(&socket).await?;
+        Ok::<u32, dbcreds::Error>(client.status().await?.pid)
+    });
+    let pid = match pid {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("dbcreds-agent: {e}");
+            return dbcreds_agent::run::EXIT_CANNOT_START;
+        }
+    };
+    let sock = dbcreds::render::shell_quote(&socket.display().to_string());
+    match shell {
+        Shell::Sh => println!(
+            "DBCREDS_SOCK={sock}; export DBCREDS_SOCK;\nDBCREDS_AGENT_PID={pid}; export DBCREDS_AGENT_PID;\necho Agent pid {pid};"
+        ),
+        Shell::Csh => println!(
+            "setenv DBCREDS_SOCK {sock};\nsetenv DBCREDS_AGENT_PID {pid};\necho Agent pid {pid};"
+        ),
+        Shell::Fish => println!(
+            "set -gx DBCREDS_SOCK {sock};\nset -gx DBCREDS_AGENT_PID {pid};\necho Agent pid {pid};"
+        ),
+    }
+    0
+}
+
 fn main() {
     let args = Args::parse();
+    if let Some(shell) = args.print_env {
+        std::process::exit(print_env(shell, args.socket));
+    }
     // Before anything else exists in memory worth protecting.
     dbcreds_agent::harden::apply();
     if args.detach {
@@ -59,10 +134,7 @@ fn main() {
         let _ = rustix::process::setsid();
     }
     init_logging(args.detach);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dbcreds-agent: cannot start the runtime: {e}");
@@ -73,6 +145,8 @@ fn main() {
         socket: args.socket,
         ready_line: args.ready_line,
         detach: args.detach,
+        lock_after: args.lock_after,
+        max_unlocked: args.max_unlocked,
     }));
     // Do not wait for blocking threads (a hung keyring call) on the way out.
     rt.shutdown_timeout(std::time::Duration::from_millis(500));

@@ -1,46 +1,93 @@
-//! The agent's life: bind the socket, tell whoever started us that we
-//! listen, unlock through the keyring once, serve until a signal, then
-//! zeroize and remove the socket within a bounded time.
+//! The agent's life: bind the socket (or take systemd's), tell whoever
+//! started us that we listen, unlock through the keyring once, serve until
+//! a signal, then zeroize and remove the socket within a bounded time.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dbcreds::config::{Config, Limit};
+
 use crate::server;
 use crate::state::Agent;
+use crate::timers::Limits;
 
 /// How long a graceful shutdown may take before the agent exits anyway
 /// (for example while a keyring call hangs).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Exit code when the agent cannot start (socket busy, bad config).
+pub const EXIT_CANNOT_START: i32 = 3;
+
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Socket to listen on; default from `dbcreds::paths::socket()`.
+    /// Socket to listen on; default from the config and `dbcreds::paths::socket()`.
     pub socket: Option<PathBuf>,
     /// Print `ready` on stdout once listening (or `error: ...`).
     pub ready_line: bool,
     /// Started by a client's autostart: new session, ready line, stdout
     /// closed afterwards.
     pub detach: bool,
+    /// `--lock-after`, overriding the config.
+    pub lock_after: Option<Limit>,
+    /// `--max-unlocked`, overriding the config.
+    pub max_unlocked: Option<Limit>,
+}
+
+impl Options {
+    fn limits(&self, cfg: &Config) -> Limits {
+        Limits {
+            lock_after: self.lock_after.unwrap_or(cfg.lock_after).duration(),
+            max_unlocked: self.max_unlocked.unwrap_or(cfg.max_unlocked).duration(),
+        }
+    }
+
+    fn fail(&self, msg: &str) -> i32 {
+        tracing::error!("cannot start: {msg}");
+        if self.ready_line || self.detach {
+            println!("error: {msg}");
+        } else {
+            eprintln!("dbcreds-agent: {msg}");
+        }
+        EXIT_CANNOT_START
+    }
+}
+
+/// The socket path this agent serves: flag, then config/env, then default.
+pub fn socket_path(opts: &Options, cfg: &Config) -> PathBuf {
+    opts.socket
+        .clone()
+        .or_else(|| cfg.socket.clone())
+        .unwrap_or_else(dbcreds::paths::socket)
+}
+
+fn apply_config(cfg: &Config) {
+    if let Some(Limit::After(d)) = cfg.keyring_timeout {
+        crate::keyring::set_timeout(d);
+    }
 }
 
 /// Runs the agent; returns the process exit code.
 pub async fn run(opts: Options) -> i32 {
-    let socket = opts.socket.clone().unwrap_or_else(dbcreds::paths::socket);
-    let bound = match server::bind(&socket) {
-        Ok(b) => b,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start");
-            if opts.ready_line || opts.detach {
-                println!("error: {e}");
-            } else {
-                eprintln!("dbcreds-agent: {e}");
-            }
-            return 3;
-        }
+    let cfg = match Config::load() {
+        Ok(c) => c,
+        Err(e) => return opts.fail(&e.to_string()),
     };
-    let agent = Arc::new(Agent::open(&dbcreds::paths::vault()).await);
+    apply_config(&cfg);
+    let socket = socket_path(&opts, &cfg);
+    let (listener, guard) = match crate::activation::take_listener() {
+        Some(Ok(l)) => {
+            tracing::info!("using the socket systemd passed (socket activation)");
+            (l, None)
+        }
+        Some(Err(e)) => return opts.fail(&format!("cannot use the socket systemd passed: {e}")),
+        None => match server::bind(&socket) {
+            Ok(b) => (b.listener, Some(b.guard)),
+            Err(e) => return opts.fail(&e.to_string()),
+        },
+    };
+    let agent = Arc::new(Agent::open(&dbcreds::paths::vault(), opts.limits(&cfg)).await);
     tracing::info!(socket = %socket.display(), vault = %agent.vault_path().display(), pid = std::process::id(), "listening");
     if opts.ready_line || opts.detach {
         println!("ready");
@@ -50,14 +97,17 @@ pub async fn run(opts: Options) -> i32 {
         release_stdout();
     }
     tokio::spawn(unlock_at_start(agent.clone()));
+    let timers = tokio::spawn({
+        let agent = agent.clone();
+        async move { agent.run_lock_timers().await }
+    });
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let signals = tokio::spawn(watch_signals(agent.clone(), stop_tx, socket.clone()));
+    let signals = tokio::spawn(watch_signals(agent.clone(), stop_tx, opts.clone(), guard.is_some().then(|| socket.clone())));
     let shutdown = async {
         let _ = stop_rx.await;
         tracing::info!("shutting down");
     };
-    let server::Bound { listener, guard } = bound;
     let code = match server::serve(listener, agent.clone(), shutdown).await {
         Ok(()) => 0,
         Err(e) => {
@@ -66,6 +116,7 @@ pub async fn run(opts: Options) -> i32 {
         }
     };
     signals.abort();
+    timers.abort();
     drop(guard);
     code
 }
@@ -80,8 +131,25 @@ async fn unlock_at_start(agent: Arc<Agent>) {
     agent.auto_unlock().await;
 }
 
+/// SIGHUP: re-read the configuration; a bad file keeps the old settings.
+fn reload(agent: &Agent, opts: &Options) {
+    match Config::load() {
+        Ok(cfg) => {
+            apply_config(&cfg);
+            agent.timers.set_limits(opts.limits(&cfg));
+            tracing::info!("configuration reloaded");
+        }
+        Err(e) => tracing::error!(error = %e, "configuration not reloaded; keeping the old one"),
+    }
+}
+
 #[cfg(unix)]
-async fn watch_signals(agent: Arc<Agent>, stop: tokio::sync::oneshot::Sender<()>, socket: PathBuf) {
+async fn watch_signals(
+    agent: Arc<Agent>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    opts: Options,
+    socket: Option<PathBuf>,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut term), Ok(mut int), Ok(mut usr1), Ok(mut hup)) = (
         signal(SignalKind::terminate()),
@@ -100,25 +168,33 @@ async fn watch_signals(agent: Arc<Agent>, stop: tokio::sync::oneshot::Sender<()>
                 // Like ssh-agent: SIGUSR1 drops every secret.
                 agent.lock(true).await;
             }
-            _ = hup.recv() => tracing::info!("SIGHUP: nothing to reload"),
+            _ = hup.recv() => reload(&agent, &opts),
         }
     }
-    // Zeroize first, whatever else happens next.
-    agent.lock(false).await;
-    let _ = stop.send(());
-    tokio::time::sleep(SHUTDOWN_GRACE).await;
-    tracing::warn!("graceful shutdown took too long; exiting");
-    let _ = std::fs::remove_file(&socket);
-    std::process::exit(0);
+    shut_down(agent, stop, socket).await;
 }
 
 #[cfg(not(unix))]
-async fn watch_signals(agent: Arc<Agent>, stop: tokio::sync::oneshot::Sender<()>, socket: PathBuf) {
+async fn watch_signals(
+    agent: Arc<Agent>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    _opts: Options,
+    socket: Option<PathBuf>,
+) {
     let _ = tokio::signal::ctrl_c().await;
-    agent.lock(false).await;
+    shut_down(agent, stop, socket).await;
+}
+
+async fn shut_down(agent: Arc<Agent>, stop: tokio::sync::oneshot::Sender<()>, socket: Option<PathBuf>) {
+    // Zeroize first, whatever else happens next. Bounded too: the state
+    // lock could be held by a request stuck on a hung keyring call.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, agent.lock(false)).await;
     let _ = stop.send(());
     tokio::time::sleep(SHUTDOWN_GRACE).await;
-    let _ = socket;
+    tracing::warn!("graceful shutdown took too long; exiting");
+    if let Some(s) = socket {
+        let _ = std::fs::remove_file(s);
+    }
     std::process::exit(0);
 }
 

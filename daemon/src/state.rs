@@ -14,6 +14,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use crate::error::{AgentError, Result};
 use crate::keyring;
+use crate::timers::{Limits, Timers};
 use crate::vault::crypto::{self, DataKey, PassphraseParams};
 use crate::vault::{Record, UnlockerRow, Vault, VaultError};
 
@@ -81,6 +82,7 @@ pub struct Agent {
     /// True until the user locks on purpose: only then may a request unlock
     /// through the keyring by itself.
     auto_unlock: AtomicBool,
+    pub timers: Timers,
 }
 
 impl VaultError {
@@ -108,7 +110,7 @@ impl Agent {
     /// Opens the vault at `vault_path` if there is one. A damaged vault or
     /// one from a newer dbcreds does not stop the agent: every request that
     /// needs it gets the error, and the file is left untouched.
-    pub async fn open(vault_path: &Path) -> Self {
+    pub async fn open(vault_path: &Path, limits: Limits) -> Self {
         let state = if vault_path.exists() {
             match open_vault(vault_path).await {
                 Ok(o) => State::Open(Box::new(o)),
@@ -125,6 +127,16 @@ impl Agent {
             state: RwLock::new(state),
             unlock_gate: Mutex::new(()),
             auto_unlock: AtomicBool::new(true),
+            timers: Timers::new(limits),
+        }
+    }
+
+    /// Locks whenever a timer says so, for the agent's lifetime.
+    pub async fn run_lock_timers(&self) {
+        loop {
+            self.timers.wait_due().await;
+            tracing::info!("lock timer fired");
+            self.lock(true).await;
         }
     }
 
@@ -237,6 +249,7 @@ impl Agent {
             }),
         }));
         self.auto_unlock.store(true, Ordering::SeqCst);
+        self.timers.unlocked();
         tracing::info!(vault = %self.vault_path.display(), "vault created");
         Ok(kinds)
     }
@@ -294,6 +307,7 @@ impl Agent {
             at: Utc::now(),
         });
         self.auto_unlock.store(true, Ordering::SeqCst);
+        self.timers.unlocked();
         tracing::info!(
             unlocker = how,
             environments = o.records.len(),
@@ -347,6 +361,7 @@ impl Agent {
         {
             tracing::info!("vault locked");
         }
+        self.timers.locked();
     }
 
     pub async fn list(&self) -> Result<Vec<Environment>> {
@@ -386,6 +401,7 @@ impl Agent {
             .get(name.as_str())
             .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
         let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        self.timers.touch();
         let secret = u
             .secrets
             .get(name.as_str())
@@ -416,6 +432,7 @@ impl Agent {
         env.updated_at = Some(now);
         env.password_updated_at = env.password_updated_at.or(Some(now));
         let u = o.unlocked.as_mut().ok_or(AgentError::Locked)?;
+        self.timers.touch();
         let sealed = u.key.seal(
             env.name.as_str().as_bytes(),
             password.expose_secret().as_bytes(),

@@ -23,7 +23,7 @@ async fn start_in(dir: tempfile::TempDir) -> Running {
     let socket = dir.path().join("agent.sock");
     // Bound before the server task starts: the client can connect at once.
     let bound = server::bind(&socket).expect("bind");
-    let agent = Arc::new(Agent::open(&dir.path().join("vault.db")).await);
+    let agent = Arc::new(Agent::open(&dir.path().join("vault.db"), Default::default()).await);
     let (tx, rx) = oneshot::channel();
     let task = tokio::spawn(server::serve(bound.listener, agent, async {
         let _ = rx.await;
