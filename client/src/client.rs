@@ -47,6 +47,10 @@ pub struct Status {
     pub environments: u32,
     /// Unix seconds of the last unlock; 0 while locked.
     pub unlocked_at: i64,
+    /// Seconds until the idle lock fires; `None` when off or locked.
+    pub idle_lock_in_secs: Option<i64>,
+    /// Seconds until the hard cap locks; `None` when off or locked.
+    pub hard_lock_in_secs: Option<i64>,
 }
 
 impl Client {
@@ -112,6 +116,8 @@ impl Client {
             pid: r.pid,
             environments: r.environments,
             unlocked_at: r.unlocked_at,
+            idle_lock_in_secs: r.idle_lock_in_secs,
+            hard_lock_in_secs: r.hard_lock_in_secs,
         })
     }
 

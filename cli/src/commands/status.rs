@@ -33,6 +33,10 @@ struct StatusJson<'a> {
     environments: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unlocked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle_lock_in_secs: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hard_lock_in_secs: Option<i64>,
 }
 
 pub async fn run(a: StatusArgs) -> Result<(), Failure> {
@@ -54,6 +58,8 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
                     pid: None,
                     environments: None,
                     unlocked_at: None,
+                    idle_lock_in_secs: None,
+                    hard_lock_in_secs: None,
                 })?;
             }
             return Err(e.into());
@@ -76,6 +82,8 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
             pid: Some(st.pid),
             environments: Some(st.environments),
             unlocked_at: unlocked_at(&st).map(output::rfc3339),
+            idle_lock_in_secs: st.idle_lock_in_secs,
+            hard_lock_in_secs: st.hard_lock_in_secs,
         })?;
     } else {
         output::stdout(&human(&st, &socket, output::color_stdout()))?;
@@ -104,6 +112,30 @@ fn state_word(s: LockState) -> &'static str {
         LockState::Locked => "locked",
         LockState::Unlocked => "unlocked",
         LockState::Unspecified => "unknown",
+    }
+}
+
+/// "12m (idle), 7h 59m (at most)", or "never" with no timers running.
+fn locks_in(st: &Status) -> String {
+    let fmt = |s: i64| {
+        let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+        match (h, m) {
+            (0, 0) => format!("{sec}s"),
+            (0, _) => format!("{m}m {sec}s"),
+            _ => format!("{h}h {m}m"),
+        }
+    };
+    let parts: Vec<String> = [
+        (st.idle_lock_in_secs, "idle"),
+        (st.hard_lock_in_secs, "at most"),
+    ]
+    .into_iter()
+    .filter_map(|(v, what)| v.map(|s| format!("{} ({what})", fmt(s))))
+    .collect();
+    if parts.is_empty() {
+        "never".into()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -142,6 +174,7 @@ fn human(st: &Status, socket: &str, color: bool) -> String {
         ("state", state, paint),
         ("unlockers", unlockers, Paint::Plain),
         ("environments", st.environments.to_string(), Paint::Plain),
+        ("locks in", locks_in(st), Paint::Plain),
     ];
     let mut out = String::new();
     for (k, v, p) in rows {
