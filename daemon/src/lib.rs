@@ -10,6 +10,7 @@ pub mod error;
 pub mod fsutil;
 pub mod harden;
 pub mod keyring;
+pub mod memory;
 pub mod run;
 pub mod server;
 pub mod service;

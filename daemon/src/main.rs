@@ -7,6 +7,10 @@ use clap::{Parser, ValueEnum};
 use dbcreds::config::Limit;
 use tracing_subscriber::EnvFilter;
 
+/// Every freed block is wiped first: see `dbcreds_agent::memory`.
+#[global_allocator]
+static ALLOC: dbcreds_agent::memory::ZeroingAlloc = dbcreds_agent::memory::ZeroingAlloc;
+
 /// The dbcreds agent: unlocks the vault once and serves credentials to the
 /// `dbcreds` CLI and to applications over a local socket.
 #[derive(Parser, Debug)]

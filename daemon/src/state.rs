@@ -83,6 +83,9 @@ pub struct Agent {
     /// through the keyring by itself.
     auto_unlock: AtomicBool,
     pub timers: Timers,
+    /// Bumped on every unlock (and init), so work that needs the data key
+    /// (finishing interrupted rotations) can wait for one.
+    unlocks: tokio::sync::watch::Sender<u64>,
 }
 
 impl VaultError {
@@ -128,6 +131,7 @@ impl Agent {
             unlock_gate: Mutex::new(()),
             auto_unlock: AtomicBool::new(true),
             timers: Timers::new(limits),
+            unlocks: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -250,6 +254,7 @@ impl Agent {
         }));
         self.auto_unlock.store(true, Ordering::SeqCst);
         self.timers.unlocked();
+        self.unlocks.send_modify(|n| *n += 1);
         tracing::info!(vault = %self.vault_path.display(), "vault created");
         Ok(kinds)
     }
@@ -308,6 +313,7 @@ impl Agent {
         });
         self.auto_unlock.store(true, Ordering::SeqCst);
         self.timers.unlocked();
+        self.unlocks.send_modify(|n| *n += 1);
         tracing::info!(
             unlocker = how,
             environments = o.records.len(),
@@ -441,6 +447,7 @@ impl Agent {
         o.vault.upsert(&rec).await?;
         let name = rec.env.name.to_string();
         let out = rec.env.clone();
+        crate::memory::lock_in_ram(password.expose_secret().as_bytes());
         u.secrets.insert(name.clone(), password);
         o.records.insert(name, rec);
         Ok(out)
@@ -478,6 +485,7 @@ impl Agent {
         let rec = Record { env, sealed };
         o.vault.upsert(&rec).await?;
         if let (Some(p), Some(u)) = (patch.password, o.unlocked.as_mut()) {
+            crate::memory::lock_in_ram(p.expose_secret().as_bytes());
             u.secrets.insert(name.to_string(), p);
         }
         let out = rec.env.clone();
@@ -566,7 +574,9 @@ fn decrypt_all(
         })?;
         let text = String::from_utf8(plain.to_vec())
             .map_err(|_| AgentError::Internal(format!("password of {name} is not UTF-8")))?;
-        out.insert(name.clone(), SecretString::from(text));
+        let secret = SecretString::from(text);
+        crate::memory::lock_in_ram(secret.expose_secret().as_bytes());
+        out.insert(name.clone(), secret);
     }
     Ok(out)
 }
@@ -683,4 +693,61 @@ fn apply(env: &mut Environment, patch: &Patch) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What database operations (`crate::dbops`: connection tests, rotations)
+/// need from the state, and nothing more: the data key to seal what they
+/// store, and vault writes that never interleave with `put`/`update`.
+impl Agent {
+    /// Runs `f` with the data key; fails with `Locked` while locked.
+    pub(crate) async fn with_key<T>(&self, f: impl FnOnce(&DataKey) -> T) -> Result<T> {
+        let state = self.state.read().await;
+        let u = open(&state)?.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        Ok(f(&u.key))
+    }
+
+    /// Runs `write` on the vault under the state's write lock, then reads
+    /// `name`'s row back into memory (its password too, when unlocked).
+    /// Holding the lock means a concurrent `update` cannot write back a
+    /// stale copy of the row over what `write` stored.
+    pub(crate) async fn write_and_reload<F, Fut>(
+        &self,
+        name: &EnvName,
+        write: F,
+    ) -> Result<Environment>
+    where
+        F: FnOnce(Vault) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<(), VaultError>>,
+    {
+        let mut state = self.state.write().await;
+        let o = open_mut(&mut state)?;
+        if !o.records.contains_key(name.as_str()) {
+            return Err(AgentError::NotFound(name.to_string()));
+        }
+        write(o.vault.clone()).await?;
+        let rec = o
+            .vault
+            .load_one(name.as_str())
+            .await?
+            .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
+        if let Some(u) = o.unlocked.as_mut() {
+            let one = BTreeMap::from([(name.to_string(), rec.clone())]);
+            u.secrets.extend(decrypt_all(&u.key, &one)?);
+        }
+        let env = rec.env.clone();
+        o.records.insert(name.to_string(), rec);
+        Ok(env)
+    }
+
+    /// Changes whenever the vault is unlocked.
+    pub(crate) fn unlock_events(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.unlocks.subscribe()
+    }
+
+    /// The open vault, for reads that need no lock (rotation records, the
+    /// audit log); the error says why there is none.
+    pub(crate) async fn vault_or_error(&self) -> Result<Vault> {
+        let state = self.state.read().await;
+        Ok(open(&state)?.vault.clone())
+    }
 }
