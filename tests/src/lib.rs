@@ -136,19 +136,6 @@ pub fn terminate(pid: u32) {
     );
 }
 
-/// Whether process `pid` still exists (and is not a zombie).
-pub fn is_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name.
-        Ok(stat) => !matches!(
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().chars().next()),
-            Some(Some('Z' | 'X'))
-        ),
-        Err(_) => false,
-    }
-}
-
 /// True when running as root.
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
@@ -840,10 +827,10 @@ impl Sandbox {
             let marked = environ
                 .windows(marker.len())
                 .any(|w| w == marker.as_slice());
-            let names_root = cmdline
-                .split(|b| *b == 0)
-                .skip(1)
-                .any(|arg| arg.starts_with(&root));
+            let names_root = cmdline.split(|b| *b == 0).skip(1).any(|arg| {
+                arg.strip_prefix(root.as_slice())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+            });
             if marked || names_root {
                 victims.push(pid);
             }

@@ -1,7 +1,7 @@
 //! `dbcreds add`: a new environment from flags, with prompts on a terminal
 //! for what the flags leave out.
 
-use dbcreds::{Client, Environment};
+use dbcreds::Environment;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::args::AddArgs;
@@ -72,7 +72,7 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
         output::warn(&format!("storing an empty password for '{}'", env.name));
     }
 
-    let mut client = Client::connect_or_start().await?;
+    let mut client = super::connect().await?;
     let saved = client.put(&env, &password, a.force).await?;
     output::note(&format!(
         "{} {}: {} (password {}).",

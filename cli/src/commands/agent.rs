@@ -60,7 +60,7 @@ pub async fn restart() -> Result<(), Failure> {
 }
 
 #[cfg(unix)]
-async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
+pub(super) async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
     use rustix::process::{Pid, Signal, kill_process, test_kill_process};
 
     let raw = i32::try_from(pid).ok().filter(|p| *p > 1);
@@ -122,7 +122,7 @@ fn check_listener(_pid: u32, _socket: &Path) -> Result<(), Failure> {
 }
 
 #[cfg(not(unix))]
-async fn terminate(pid: u32, _socket: &Path) -> Result<(), Failure> {
+pub(super) async fn terminate(pid: u32, _socket: &Path) -> Result<(), Failure> {
     Err(Failure::other(format!(
         "`dbcreds agent stop` is not supported on this platform yet: end process {pid} (dbcreds-agent) with the task manager"
     )))

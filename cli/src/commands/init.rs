@@ -1,6 +1,6 @@
 //! `dbcreds init`: create the vault and report how it unlocks.
 
-use dbcreds::{Client, Reason};
+use dbcreds::Reason;
 
 use super::passphrase::{self, Purpose};
 use crate::args::{InitArgs, Unlocker};
@@ -21,7 +21,7 @@ pub async fn run(args: InitArgs) -> Result<(), Failure> {
         None
     };
 
-    let mut client = Client::connect_or_start().await?;
+    let mut client = super::connect().await?;
     let response = match (args.unlocker, early) {
         (_, Some(pass)) => {
             client

@@ -1,14 +1,14 @@
 //! `dbcreds list`: the environments as a table or JSON. Never a password.
 
 use chrono::{DateTime, Utc};
-use dbcreds::{Client, Environment};
+use dbcreds::Environment;
 
 use crate::args::ListArgs;
 use crate::exit::Failure;
 use crate::output::{self, Cell, EnvJson, Paint};
 
 pub async fn run(a: ListArgs) -> Result<(), Failure> {
-    let mut client = Client::connect_or_start().await?;
+    let mut client = super::connect().await?;
     let envs = client.list().await?;
     let now = Utc::now();
     if a.json {

@@ -32,7 +32,7 @@ pub async fn lock() -> Result<(), Failure> {
 }
 
 pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
-    let mut client = Client::connect_or_start().await?;
+    let mut client = super::connect().await?;
     let status = client.status().await?;
     match status.state {
         LockState::Unlocked => {

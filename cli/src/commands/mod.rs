@@ -51,8 +51,46 @@ async fn credential(name: &EnvName) -> Result<Credential, Failure> {
     if let Some(cred) = dbcreds::envvars::lookup(name)? {
         return Ok(cred);
     }
-    let mut client = dbcreds::Client::connect_or_start().await?;
-    Ok(client.get(name).await?)
+    fetch(dbcreds::Client::connect_or_start().await?, name).await
+}
+
+/// `Get` through `client`, replacing a stale agent and retrying once when
+/// the failure could mean one.
+pub(crate) async fn fetch(mut client: dbcreds::Client, name: &EnvName) -> Result<Credential, Failure> {
+    match client.get(name).await {
+        // The hot path asks nothing else; only a failure that could mean
+        // "an agent of another version" earns a protocol check.
+        Err(e) if may_be_stale(&e) => Ok(replace_if_stale(client).await?.get(name).await?),
+        other => Ok(other?),
+    }
+}
+
+fn may_be_stale(e: &dbcreds::Error) -> bool {
+    matches!(e, dbcreds::Error::Protocol(_)) || e.reason() == Some(dbcreds::Reason::Internal)
+}
+
+/// Connects to the agent (starting one if none runs) and makes sure it
+/// speaks this client's protocol, replacing an agent of another version
+/// transparently (as atuin does with its daemon).
+pub(crate) async fn connect() -> Result<dbcreds::Client, Failure> {
+    replace_if_stale(dbcreds::Client::connect_or_start().await?).await
+}
+
+async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client, Failure> {
+    let st = client.status().await?;
+    if st.protocol == dbcreds::proto::PROTOCOL {
+        return Ok(client);
+    }
+    output::note(&format!(
+        "Replacing the running agent {} (protocol {}) with one of this version (protocol {}).",
+        st.agent_version,
+        st.protocol,
+        dbcreds::proto::PROTOCOL
+    ));
+    let socket = client.socket().to_owned();
+    drop(client);
+    agent::terminate(st.pid, &socket).await?;
+    Ok(dbcreds::Client::connect_or_start().await?)
 }
 
 /// Warns on stderr when the password of `env` is past its expiry, or fails

@@ -1,6 +1,5 @@
 //! `dbcreds remove NAME`: with confirmation on a terminal unless `--force`.
 
-use dbcreds::Client;
 
 use crate::args::RemoveArgs;
 use crate::exit::Failure;
@@ -14,7 +13,7 @@ pub async fn run(a: RemoveArgs) -> Result<(), Failure> {
             a.name
         )));
     }
-    let mut client = Client::connect_or_start().await?;
+    let mut client = super::connect().await?;
     if ask {
         // Describe first: a missing name fails before the question, and the
         // question says what would go.

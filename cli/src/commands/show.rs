@@ -1,7 +1,7 @@
 //! `dbcreds show NAME`: everything but the password.
 
 use chrono::{DateTime, Utc};
-use dbcreds::{Client, Environment, Expiry};
+use dbcreds::{Environment, Expiry};
 
 use crate::args::ShowArgs;
 use crate::exit::Failure;
@@ -11,7 +11,7 @@ pub async fn run(a: ShowArgs) -> Result<(), Failure> {
     let (env, from_vars) = match dbcreds::envvars::lookup(&a.name)? {
         Some(cred) => (cred.environment().clone(), true),
         None => {
-            let mut client = Client::connect_or_start().await?;
+            let mut client = super::connect().await?;
             (client.describe(&a.name).await?, false)
         }
     };

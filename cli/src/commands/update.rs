@@ -1,7 +1,7 @@
 //! `dbcreds update NAME`: change some fields, or the password.
 
 use dbcreds::proto::v1::UpdateRequest;
-use dbcreds::{Client, DatabaseKind};
+use dbcreds::DatabaseKind;
 use secrecy::ExposeSecret;
 
 use crate::args::UpdateArgs;
@@ -33,7 +33,7 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
         None
     };
 
-    let mut client = Client::connect_or_start().await?;
+    let mut client = super::connect().await?;
     if let (Some(kind), None) = (a.kind, a.port) {
         // A kind change moves the port along when it was the old kind's
         // default; a port set by hand stays.

@@ -1,0 +1,139 @@
+//! The agent process: ready line, one agent per socket, graceful SIGTERM,
+//! detached autostart.
+
+use std::fs;
+
+use dbcreds_tests::{Sandbox, unique_password};
+
+#[test]
+fn second_agent_on_the_same_socket_is_refused() {
+    let sb = Sandbox::with_keyring();
+    let mut first = sb.start_agent();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+
+    let failure = match sb.try_start_agent() {
+        Ok(second) => panic!(
+            "a second agent (pid {}) started on {}",
+            second.pid(),
+            sb.socket().display()
+        ),
+        Err(f) => f,
+    };
+    assert!(!failure.status.success(), "{failure}");
+    let line = failure.first_line.to_lowercase();
+    assert!(
+        line.starts_with("error: ")
+            && (line.contains("already") || line.contains("running") || line.contains("in use")),
+        "the second agent must say why on its ready line: {failure}"
+    );
+
+    assert!(first.is_running(), "the first agent died");
+    assert!(sb.socket().exists(), "the second agent removed the socket");
+    assert_eq!(sb.agent_pid(), first.pid());
+    sb.assert_password("prod", &password);
+
+    // The same through the CLI's way of starting it (--detach).
+    let out = dbcreds_tests::run(
+        {
+            let mut cmd = sb.command(dbcreds_tests::bin("dbcreds-agent"));
+            cmd.arg("--socket").arg(sb.socket()).arg("--detach");
+            cmd
+        },
+        None,
+    );
+    assert_ne!(out.code, Some(0), "{out}");
+    assert!(first.is_running(), "the first agent died");
+    sb.assert_password("prod", &password);
+}
+
+#[test]
+fn sigterm_is_graceful() {
+    let sb = Sandbox::with_keyring();
+    let agent = sb.start_agent();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+
+    let status = agent.terminate();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM must end the agent cleanly: {status}"
+    );
+    assert!(
+        !sb.socket().exists(),
+        "a cleanly stopped agent removes its socket"
+    );
+    // The next command starts a new agent, which unlocks from the keyring.
+    sb.assert_password("prod", &password);
+}
+
+#[test]
+fn autostarted_agent_is_detached_and_logs_to_its_home() {
+    let sb = Sandbox::with_keyring();
+    assert!(!sb.socket().exists());
+    sb.init_keyring();
+    let pid = sb.agent_pid();
+    assert_ne!(pid, std::process::id());
+
+    // --detach: a session of its own (setsid), so the shell's hangup or
+    // Ctrl-C cannot reach it.
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("agent stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat")
+        .1
+        .split_whitespace()
+        .collect();
+    // After the name: state ppid pgrp session ...
+    let session: u32 = fields[3].parse().expect("session id");
+    assert_eq!(session, pid, "the detached agent must lead its own session");
+
+    let log = fs::read_to_string(sb.agent_log()).unwrap_or_default();
+    assert!(
+        !log.is_empty(),
+        "the detached agent logs to {}",
+        sb.agent_log().display()
+    );
+
+    let status = sb.cli(&["status", "--json"]);
+    let json = status.json();
+    assert_eq!(
+        json["socket"].as_str(),
+        sb.socket().to_str(),
+        "DBCREDS_HOME moves the socket into it:\n{status}"
+    );
+    assert_eq!(json["vault_path"].as_str(), sb.vault().to_str(), "{status}");
+
+    // The socket is private to its owner.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(sb.socket())
+        .expect("socket")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode & 0o077, 0, "socket mode {mode:o} lets others in");
+}
+
+#[test]
+fn dead_agent_is_reported_by_status_and_replaced_by_the_next_command() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    dbcreds_tests::kill_9(sb.agent_pid());
+
+    // status never starts an agent; the stale socket file does not fool it.
+    sb.cli(&["status"]).fails(6, &[]);
+    let status = sb.cli(&["status", "--json"]);
+    status.code(6);
+    assert_eq!(status.json()["running"], false, "{status}");
+
+    // Any other command starts a new one on the stale socket.
+    sb.assert_password("prod", &password);
+    let status = sb.cli(&["status", "--json"]);
+    status.ok();
+    assert_eq!(status.json()["running"], true, "{status}");
+}

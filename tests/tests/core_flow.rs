@@ -1,0 +1,254 @@
+//! The main job on the keyring path: init, add, get (password, fields, URI),
+//! agent restart without a prompt, lock and unlock, case folding.
+
+use dbcreds_tests::{Sandbox, kill_9, unique_password};
+
+/// `unique_password()` with its URI-special prefix percent-encoded as RFC
+/// 3986 userinfo needs it (the random tail is hex, which stays as is).
+fn uri_encoded(password: &str) -> String {
+    let tail = password
+        .strip_prefix("p@ss:w/rd?#%-")
+        .expect("a unique_password()");
+    assert!(tail.chars().all(|c| c.is_ascii_hexdigit()));
+    format!("p%40ss%3Aw%2Frd%3F%23%25-{tail}")
+}
+
+#[test]
+fn keyring_init_add_get_password_fields_and_uri() {
+    let sb = Sandbox::with_keyring();
+    let keyring = sb.keyring().expect("keyring");
+    let items_before = keyring.item_count();
+
+    let init = sb.cli(&["init"]);
+    init.ok();
+    assert!(
+        init.all().to_lowercase().contains("keyring"),
+        "with a Secret Service answering, init must pick the keyring and say so:\n{init}"
+    );
+    assert!(
+        keyring.item_count() > items_before,
+        "init with the keyring unlocker stored nothing in the Secret Service"
+    );
+    assert!(
+        sb.vault().is_file(),
+        "init created no {}",
+        sb.vault().display()
+    );
+
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+
+    sb.assert_password("prod", &password);
+    let out = sb.cli(&["get", "prod", "password"]);
+    out.ok();
+    assert_eq!(out.stdout, format!("{password}\n"), "{out}");
+
+    let out = sb.cli(&["get", "prod", "uri"]);
+    out.ok();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "postgresql://app:{}@db.internal:5432/app\n",
+            uri_encoded(&password)
+        ),
+        "{out}"
+    );
+
+    for (field, want) in [
+        ("host", "db.internal"),
+        ("port", "5432"),
+        ("database", "app"),
+        ("user", "app"),
+    ] {
+        let out = sb.cli(&["get", "prod", field]);
+        out.ok();
+        assert_eq!(out.stdout, format!("{want}\n"), "get prod {field}:\n{out}");
+    }
+
+    let status = sb.cli(&["status", "--json"]);
+    status.ok();
+    let json = status.json();
+    assert_eq!(json["state"], "unlocked", "{status}");
+    assert!(
+        json["unlockers"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|x| x == "keyring")),
+        "status must list the keyring unlocker:\n{status}"
+    );
+}
+
+#[test]
+fn agent_restarted_after_sigkill_unlocks_from_the_keyring_without_a_prompt() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    sb.assert_password("prod", &password);
+
+    let first = sb.agent_pid();
+    kill_9(first);
+
+    // stdin is null: a prompt would fail. The CLI autostarts a new agent on
+    // the stale socket, which unlocks through the keyring.
+    sb.assert_password("prod", &password);
+    let second = sb.agent_pid();
+    assert_ne!(
+        first, second,
+        "the old agent cannot be answering after SIGKILL"
+    );
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "unlocked", "{status}");
+}
+
+#[test]
+fn foreground_agent_restart_unlocks_from_the_keyring() {
+    let sb = Sandbox::with_keyring();
+    let agent = sb.start_agent();
+    assert_eq!(sb.agent_pid(), agent.pid());
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "uninitialized", "{status}");
+
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    assert_eq!(
+        sb.agent_pid(),
+        agent.pid(),
+        "init/add must use the running agent"
+    );
+    agent.kill_9();
+
+    // The new agent unlocks through the keyring (in the background after
+    // its ready line, or at the latest on the first request): stdin is null,
+    // so no prompt can stand in for it.
+    let agent = sb.start_agent();
+    sb.assert_password("prod", &password);
+    assert_eq!(sb.agent_pid(), agent.pid());
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "unlocked", "{status}");
+}
+
+#[test]
+fn lock_then_get_fails_until_unlock() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+
+    sb.cli(&["lock"]).ok();
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "locked", "{status}");
+
+    sb.cli(&["get", "prod"]).fails(4, &["dbcreds unlock"]);
+    sb.cli(&["get", "prod", "uri"])
+        .fails(4, &["dbcreds unlock"]);
+    // Metadata needs no unlock.
+    let out = sb.cli(&["get", "prod", "host"]);
+    if out.code != Some(0) {
+        // Not required by the contract; only the secret must stay locked.
+        out.fails(4, &["dbcreds unlock"]);
+    }
+
+    sb.cli(&["unlock"]).ok();
+    sb.assert_password("prod", &password);
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "unlocked", "{status}");
+}
+
+#[test]
+fn names_are_case_folded() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("Staging", "db.internal", &password);
+    sb.assert_password("staging", &password);
+    sb.assert_password("STAGING", &password);
+    let list = sb.cli(&["list", "--json"]);
+    list.ok();
+    assert!(list.stdout.contains("staging"), "{list}");
+    assert!(!list.stdout.contains("Staging"), "{list}");
+}
+
+#[test]
+fn update_password_and_remove() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let old = unique_password();
+    let new = unique_password();
+    sb.add_postgres("dev", "db.internal", &old);
+    sb.add_postgres("qa", "qa.internal", &unique_password());
+
+    sb.cli_stdin(&["update", "dev", "--password-stdin"], &format!("{new}\n"))
+        .ok();
+    sb.assert_password("dev", &new);
+    let host = sb.cli(&["get", "dev", "host"]);
+    assert_eq!(
+        host.stdout, "db.internal\n",
+        "update must keep other fields:\n{host}"
+    );
+
+    sb.cli(&["remove", "dev", "--force"]).ok();
+    sb.cli(&["get", "dev"]).fails(3, &["dev"]);
+    let list = sb.cli(&["list", "--json"]);
+    list.ok();
+    assert!(!list.stdout.contains("\"dev\""), "{list}");
+    assert!(list.stdout.contains("qa"), "{list}");
+}
+
+#[test]
+fn export_formats_carry_the_password() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+
+    let uri = sb.cli(&["export", "prod", "--format", "uri"]);
+    uri.ok();
+    assert_eq!(
+        uri.stdout.trim_end(),
+        format!(
+            "postgresql://app:{}@db.internal:5432/app",
+            uri_encoded(&password)
+        ),
+        "{uri}"
+    );
+
+    let json = sb.cli(&["export", "prod", "--format", "json"]);
+    json.ok();
+    let v = json.json();
+    let values: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("export json must be an object:\n{json}"))
+        .values()
+        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_owned))
+        .collect();
+    assert!(values.contains(&password), "{json}");
+    assert!(values.iter().any(|x| x == "db.internal"), "{json}");
+
+    // ~/.pgpass: host:port:database:user:password, with `:` and `\` escaped.
+    let pgpass = sb.cli(&["export", "prod", "--format", "pgpass"]);
+    pgpass.ok();
+    assert_eq!(
+        pgpass.stdout.trim_end(),
+        format!(
+            "db.internal:5432:app:app:{}",
+            password.replace('\\', "\\\\").replace(':', "\\:")
+        ),
+        "{pgpass}"
+    );
+
+    // The others quote or encode in their own ways; the random tail of the
+    // password survives every one of them.
+    let tail = &password["p@ss:w/rd?#%-".len()..];
+    for format in ["env", "dotenv", "libpq", "jdbc"] {
+        let out = sb.cli(&["export", "prod", "--format", format]);
+        out.ok();
+        assert!(out.stdout.contains("db.internal"), "{format}:\n{out}");
+        assert!(
+            out.stdout.contains(tail),
+            "{format} export lacks the password:\n{out}"
+        );
+    }
+    sb.cli(&["export", "prod", "--format", "yaml"])
+        .fails(2, &[]);
+}
