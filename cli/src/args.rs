@@ -168,6 +168,53 @@ unless --require-fresh (exit code 11).")]
   dbcreds export prod --format json | jq -r .uri")]
     Export(ExportArgs),
 
+    /// Run a command with an environment's connection in its environment
+    #[command(after_help = "Examples:
+  dbcreds exec prod -- psql -tAc 'select current_user'
+  dbcreds exec shop -- mariadb -e 'select current_user()'
+  dbcreds exec prod -- ./migrate.sh            DATABASE_URL is set for every kind
+  dbcreds exec prod                            a shell ($SHELL) with the connection set
+
+PostgreSQL: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE and
+PGSSLROOTCERT/PGSSLCERT/PGSSLKEY (from the options) are set.
+MySQL/MariaDB: MYSQL_HOST, MYSQL_TCP_PORT and MYSQL_PWD are set, and
+MYSQL_HOME names a my.cnf (in the runtime dir, no password in it) that
+carries the user, which no variable can. A ~/.my.cnf still wins over it.
+Every kind: DATABASE_URL, DBCREDS_ENV=NAME and DBCREDS_<NAME>_*.
+
+The command replaces dbcreds (exec), so its exit code and signals are its
+own. A missing command exits 127, one that cannot be run 126. Inside
+`dbcreds exec` of another environment (DBCREDS_ENV set) dbcreds refuses
+(exit code 14) unless --force.")]
+    Exec(ExecArgs),
+
+    /// List expired and soon-expiring passwords; exit code 11 when any expired
+    #[command(after_help = "Examples:
+  dbcreds check                      every environment, the worst first
+  dbcreds check --quiet              only those expired or expiring within 14 days
+  dbcreds check --json | jq '.environments[] | select(.status != \"healthy\")'
+  0 8 * * * dbcreds check --quiet    (crontab: mail only when something needs doing)
+
+Exits 0 when no password has expired (expiring ones are listed but do not
+fail), 11 when at least one has. No colour unless stdout is a terminal.")]
+    Check(CheckArgs),
+
+    /// Import environments from the Python dbcreds, DB_* variables, a .pgpass or a JSON file
+    #[command(after_help = "Examples:
+  dbcreds import --from python --dry-run        ~/.dbcreds and its keyring entries
+  dbcreds import --from python /backup/.dbcreds
+  dbcreds import --from env --name legacy       DB_SERVER, DB_PORT, DB_NAME, DB_USER, DB_PWD
+  dbcreds import --from pgpass                  $PGPASSFILE or ~/.pgpass
+  dbcreds import --from json prod.json --overwrite
+  dbcreds export prod --format json | dbcreds import --from json - --name prod-copy
+
+Existing environments are kept unless --overwrite. Parts of the source that
+cannot be imported (a wildcard .pgpass line, a masked password, an unknown
+database type) are listed with the reason; they do not fail the import.
+--from env names its environment `default` unless --name, as the Python
+tool's dbcreds-migrate did.")]
+    Import(ImportArgs),
+
     /// Lock the vault: the agent forgets the key and every password
     Lock,
 
@@ -185,6 +232,16 @@ unless --require-fresh (exit code 11).")]
 
 Exits 6 when no agent answers.")]
     Status(StatusArgs),
+
+    /// Check the setup and say how to fix what is wrong
+    #[command(after_help = "Examples:
+  dbcreds doctor
+  dbcreds doctor --json
+
+Checks the config file, the socket directory's owner and mode, the agent (running, same
+version), the vault's integrity and the OS keyring (through the agent), and the login units.
+Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
+    Doctor(StatusArgs),
 
     /// Print a shell completion script
     #[command(after_help = "Examples:
@@ -423,6 +480,81 @@ pub struct ExportArgs {
     /// Fail (exit code 11) instead of exporting an expired password
     #[arg(long)]
     pub require_fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Run even inside `dbcreds exec` of another environment
+    #[arg(long)]
+    pub force: bool,
+    /// Fail (exit code 11) instead of running with an expired password
+    #[arg(long)]
+    pub require_fresh: bool,
+    /// The command and its arguments, after `--` [default: $SHELL]
+    #[arg(last = true, value_name = "CMD", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// List only passwords that are expired or expire within 14 days (nothing when all are fine)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Where `import` reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportSource {
+    /// The Python dbcreds: DIR/environments.json [~/.dbcreds] and its OS keyring entries
+    Python,
+    /// The variables DB_SERVER, DB_PORT, DB_NAME, DB_USER, DB_PWD, DB_PWD_EXPIRY, DB_PWD_DATE
+    Env,
+    /// A libpq password file [$PGPASSFILE, else ~/.pgpass]
+    Pgpass,
+    /// What `dbcreds export --format json` writes (an object or an array; - for stdin)
+    Json,
+}
+
+impl ImportSource {
+    /// The name `--from` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Python => "python",
+            Self::Env => "env",
+            Self::Pgpass => "pgpass",
+            Self::Json => "json",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where to import from
+    #[arg(long, value_enum)]
+    pub from: ImportSource,
+    /// The directory (python) or file (pgpass, json; - for standard input)
+    pub path: Option<std::path::PathBuf>,
+    /// Name for the imported environment [--from env: default]; other sources: only when they hold one
+    #[arg(long, value_parser = parse_name)]
+    pub name: Option<EnvName>,
+    /// Kind for --from env [default: guessed from DB_PORT and DB_SERVER]
+    #[arg(short, long, value_parser = KindParser)]
+    pub kind: Option<DatabaseKind>,
+    /// Show what would be imported, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Replace environments that exist already
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

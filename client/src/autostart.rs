@@ -41,13 +41,9 @@ pub fn start_agent(socket: &Path) -> Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        // Its own process group: a Ctrl-C in the shell that autostarted it
-        // must not take the agent down.
-        cmd.process_group(0);
-    }
+    // No process_group(0) here: the agent's `--detach` calls setsid() as
+    // its first act, which fails for a process-group leader. Its own
+    // session also keeps a Ctrl-C in this shell from reaching it.
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::AgentStart(format!("{}: {e}", bin.display())))?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use dbcreds_proto::v1;
 
 use crate::error::InvalidInput;
-use crate::model::{DatabaseKind, EnvName, Environment, check_port};
+use crate::model::{DatabaseKind, EnvName, Environment, TestResult, check_port};
 
 fn time(secs: i64) -> Option<DateTime<Utc>> {
     if secs == 0 {
@@ -45,6 +45,17 @@ impl TryFrom<v1::Environment> for Environment {
             updated_at: time(m.updated_at),
             password_updated_at: time(m.password_updated_at),
             expires_days: m.expires_days.filter(|d| *d > 0),
+            last_test: m.last_test.and_then(|t| {
+                Some(TestResult {
+                    at: time(t.at)?,
+                    ok: t.ok,
+                    detail: t.detail,
+                    latency_ms: t.latency_ms,
+                    reason: t.reason,
+                    tls: t.tls,
+                })
+            }),
+            rotation: m.rotation.filter(|r| !r.is_empty()),
         })
     }
 }
@@ -65,6 +76,21 @@ impl From<&Environment> for v1::Environment {
             updated_at: secs(e.updated_at),
             password_updated_at: secs(e.password_updated_at),
             expires_days: e.expires_days,
+            last_test: e.last_test.as_ref().map(Into::into),
+            rotation: e.rotation.clone(),
+        }
+    }
+}
+
+impl From<&TestResult> for v1::TestResult {
+    fn from(t: &TestResult) -> Self {
+        v1::TestResult {
+            at: t.at.timestamp(),
+            ok: t.ok,
+            detail: t.detail.clone(),
+            latency_ms: t.latency_ms,
+            reason: t.reason.clone(),
+            tls: t.tls,
         }
     }
 }
@@ -79,6 +105,17 @@ mod tests {
         env.options.insert("sslmode".into(), "require".into());
         env.created_at = time(1_700_000_000);
         env.expires_days = None;
+        let back = Environment::try_from(v1::Environment::from(&env)).unwrap();
+        assert_eq!(back, env);
+        env.last_test = Some(TestResult {
+            at: time(1_700_000_100).unwrap(),
+            ok: false,
+            detail: "refused".into(),
+            latency_ms: 3,
+            reason: "unreachable".into(),
+            tls: true,
+        });
+        env.rotation = Some("pending".into());
         let back = Environment::try_from(v1::Environment::from(&env)).unwrap();
         assert_eq!(back, env);
     }

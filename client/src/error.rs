@@ -82,10 +82,28 @@ pub enum Reason {
     PermissionDenied,
     /// Anything else; details are in the agent's log.
     Internal,
+    /// The database server did not answer: wrong host or port, down, or a
+    /// firewall in the way (no answer within the connect timeout).
+    Unreachable,
+    /// The database server refused the login: wrong user or password, or
+    /// its access rules (pg_hba.conf, account host) do not let it in.
+    LoginFailed,
+    /// The TLS handshake with the database server failed: the server has no
+    /// TLS, or its certificate did not verify.
+    TlsFailed,
+    /// dbcreds has no driver for this database kind (mssql, oracle,
+    /// snowflake), or the operation does not apply to it.
+    Unsupported,
+    /// The database server answered with an error (no such database, not
+    /// allowed to change the password, ...).
+    DatabaseError,
+    /// A password rotation of the environment is unfinished: resume it
+    /// first.
+    RotationUnfinished,
 }
 
 impl Reason {
-    const TABLE: [(Reason, &'static str); 12] = [
+    const TABLE: [(Reason, &'static str); 18] = [
         (Reason::Invalid, "invalid"),
         (Reason::NotFound, "not_found"),
         (Reason::AlreadyExists, "already_exists"),
@@ -98,6 +116,12 @@ impl Reason {
         (Reason::KeyringUnavailable, "keyring_unavailable"),
         (Reason::PermissionDenied, "permission_denied"),
         (Reason::Internal, "internal"),
+        (Reason::Unreachable, "unreachable"),
+        (Reason::LoginFailed, "login_failed"),
+        (Reason::TlsFailed, "tls_failed"),
+        (Reason::Unsupported, "unsupported"),
+        (Reason::DatabaseError, "database_error"),
+        (Reason::RotationUnfinished, "rotation_unfinished"),
     ];
 
     /// The wire spelling.
@@ -126,6 +150,11 @@ impl Reason {
             Self::KeyringUnavailable => Code::Unavailable,
             Self::PermissionDenied => Code::PermissionDenied,
             Self::Internal => Code::Internal,
+            Self::Unreachable | Self::TlsFailed => Code::Unavailable,
+            Self::LoginFailed => Code::Unauthenticated,
+            Self::Unsupported => Code::Unimplemented,
+            Self::DatabaseError => Code::Aborted,
+            Self::RotationUnfinished => Code::FailedPrecondition,
         }
     }
 
@@ -193,6 +222,18 @@ pub enum Error {
     /// The agent answered something this client cannot read.
     #[error("unexpected reply from the agent: {0}")]
     Protocol(String),
+    /// Connecting to the database failed (the [`crate::sqlx`] helpers);
+    /// `reason` is [`Reason::Unreachable`], [`Reason::LoginFailed`],
+    /// [`Reason::TlsFailed`] or [`Reason::DatabaseError`].
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    #[error("cannot connect to the database ({}): {source}", reason.as_str())]
+    Database {
+        /// Why, as the agent would say it.
+        reason: Reason,
+        /// The driver's error.
+        #[source]
+        source: ::sqlx::Error,
+    },
 }
 
 impl Error {
@@ -234,6 +275,8 @@ impl Error {
         match self {
             Self::Agent { reason, .. } => Some(*reason),
             Self::Invalid(_) => Some(Reason::Invalid),
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            Self::Database { reason, .. } => Some(*reason),
             _ => None,
         }
     }
@@ -247,3 +290,20 @@ impl From<tonic::Status> for Error {
 
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_round_trips_through_its_wire_spelling() {
+        let mut seen = std::collections::HashSet::new();
+        for (reason, wire) in Reason::TABLE {
+            assert!(seen.insert(wire), "{wire} listed twice");
+            assert_eq!(reason.as_str(), wire);
+            assert_eq!(Reason::parse(wire), Some(reason));
+            let err = Error::from_status(reason.status("x"));
+            assert_eq!(err.reason(), Some(reason), "{wire}");
+        }
+    }
+}

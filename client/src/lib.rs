@@ -26,12 +26,17 @@ mod convert;
 pub mod envvars;
 pub mod error;
 pub mod model;
+mod ops;
 pub mod paths;
 pub mod render;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod sqlx;
+pub mod tls;
 pub mod transport;
 
 pub use client::{Client, Status, get, is_locked};
 pub use dbcreds_proto as proto;
 pub use error::{Error, InvalidInput, Reason, Result};
-pub use model::{Credential, DatabaseKind, EnvName, Environment, Expiry};
+pub use model::{Credential, DatabaseKind, EnvName, Environment, Expiry, TestResult};
+pub use ops::{AuditEvent, AuditQuery, Change, ChangeKind, RotateOptions, Rotation, Watch};
 pub use secrecy;

@@ -285,6 +285,12 @@ pub struct Environment {
     pub password_updated_at: Option<DateTime<Utc>>,
     /// Days a password stays fresh; `None` means it never expires.
     pub expires_days: Option<u32>,
+    /// The outcome of the last connection test (`dbcreds test`, or the login
+    /// a rotation verified with); `None` when never tested.
+    pub last_test: Option<TestResult>,
+    /// The state of an unfinished password rotation (`pending`, `set`,
+    /// `verified`); `None` when none is under way.
+    pub rotation: Option<String>,
 }
 
 impl Environment {
@@ -314,6 +320,8 @@ impl Environment {
             updated_at: None,
             password_updated_at: None,
             expires_days: Some(DEFAULT_EXPIRES_DAYS),
+            last_test: None,
+            rotation: None,
         }
     }
 
@@ -359,6 +367,51 @@ impl Environment {
             Expiry::Soon { days_left }
         } else {
             Expiry::Fresh { days_left }
+        }
+    }
+}
+
+/// The outcome of a connection test, as the agent stores it.
+///
+/// ```
+/// use chrono::Utc;
+/// use dbcreds::model::TestResult;
+/// let ok = TestResult { at: Utc::now(), ok: true, detail: "PostgreSQL 15.4".into(), latency_ms: 12, reason: String::new(), tls: false };
+/// assert!(ok.summary().starts_with("ok"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestResult {
+    /// When the test ran.
+    pub at: DateTime<Utc>,
+    /// Whether the login worked.
+    pub ok: bool,
+    /// On success the server's version; on failure what went wrong.
+    pub detail: String,
+    /// Connect plus one round trip, in milliseconds.
+    pub latency_ms: u32,
+    /// The failure's reason (`unreachable`, `login_failed`, `tls_failed`,
+    /// ...); empty on success.
+    pub reason: String,
+    /// Whether the connection was encrypted.
+    pub tls: bool,
+}
+
+impl TestResult {
+    /// A few words for tables: `ok (12 ms)` or the failure's reason.
+    ///
+    /// ```
+    /// use chrono::Utc;
+    /// use dbcreds::model::TestResult;
+    /// let bad = TestResult { at: Utc::now(), ok: false, detail: "refused".into(), latency_ms: 3, reason: "unreachable".into(), tls: false };
+    /// assert_eq!(bad.summary(), "failed: unreachable");
+    /// ```
+    pub fn summary(&self) -> String {
+        if self.ok {
+            format!("ok ({} ms)", self.latency_ms)
+        } else if self.reason.is_empty() {
+            "failed".into()
+        } else {
+            format!("failed: {}", self.reason)
         }
     }
 }

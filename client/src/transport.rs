@@ -17,6 +17,30 @@ async fn dial(path: &Path) -> io::Result<Stream> {
     Stream::connect(name).await
 }
 
+/// Refuses an agent of another user before a byte is sent: that agent
+/// would drop us anyway, and an explicit "permission denied" tells the user
+/// what is going on (a socket path pointing at someone else's agent).
+#[cfg(unix)]
+fn check_owner(stream: &Stream, socket: &Path) -> Result<()> {
+    let me = rustix::process::geteuid().as_raw();
+    match stream.peer_creds().ok().and_then(|c| c.euid()) {
+        Some(uid) if uid == me => Ok(()),
+        Some(uid) => Err(Error::Agent {
+            reason: crate::Reason::PermissionDenied,
+            message: format!(
+                "the agent at {} belongs to uid {uid}, not to you (uid {me}): unset DBCREDS_SOCK or point it at your own agent",
+                socket.display()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn check_owner(_stream: &Stream, _socket: &Path) -> Result<()> {
+    Ok(())
+}
+
 /// Opens one connection to the agent at `socket`.
 ///
 /// The channel does not redial on its own: a CLI call makes exactly one
@@ -29,6 +53,7 @@ pub async fn connect(socket: &Path) -> Result<Channel> {
             socket: socket.to_owned(),
             source,
         })?;
+    check_owner(&stream, socket)?;
     let mut slot = Some(stream);
     let path: PathBuf = socket.to_owned();
     // The URI is never dialled: the connector hands over the socket we hold.

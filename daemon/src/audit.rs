@@ -15,9 +15,16 @@ use crate::vault::AuditEvent;
 const QUEUE: usize = 4096;
 const BATCH: usize = 512;
 
+/// What the writer receives: an event, or a request to confirm that
+/// everything sent before it is written (so `Audit` reads its own writes).
+enum Item {
+    Event(AuditEvent),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 #[derive(Clone)]
 pub struct AuditLog {
-    tx: mpsc::Sender<AuditEvent>,
+    tx: mpsc::Sender<Item>,
 }
 
 impl AuditLog {
@@ -32,23 +39,46 @@ impl AuditLog {
     pub async fn record(&self, event: AuditEvent) {
         // `send` waits when the queue is full: slower under a flood, never
         // lossy.
-        if self.tx.send(event).await.is_err() {
+        if self.tx.send(Item::Event(event)).await.is_err() {
             tracing::error!("audit writer gone; event not recorded");
+        }
+    }
+
+    /// Returns once every event recorded before the call is in the vault.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Item::Flush(done)).await.is_ok() {
+            let _ = wait.await;
         }
     }
 }
 
-async fn write_loop(agent: Arc<Agent>, mut rx: mpsc::Receiver<AuditEvent>) {
+async fn write_loop(agent: Arc<Agent>, mut rx: mpsc::Receiver<Item>) {
+    let mut items = Vec::with_capacity(BATCH);
     let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        match agent.vault().await {
-            Some(vault) => {
-                if let Err(e) = vault.append_audit(&batch).await {
-                    tracing::error!(error = %e, events = batch.len(), "audit write failed");
-                }
+    let mut flushes = Vec::new();
+    while rx.recv_many(&mut items, BATCH).await > 0 {
+        for item in items.drain(..) {
+            match item {
+                Item::Event(e) => batch.push(e),
+                Item::Flush(done) => flushes.push(done),
             }
-            None => tracing::warn!(events = batch.len(), "no vault for audit events"),
         }
-        batch.clear();
+        if !batch.is_empty() {
+            match agent.vault().await {
+                Some(vault) => {
+                    if let Err(e) = vault.append_audit(&batch).await {
+                        tracing::error!(error = %e, events = batch.len(), "audit write failed");
+                    }
+                }
+                None => tracing::warn!(events = batch.len(), "no vault for audit events"),
+            }
+            batch.clear();
+        }
+        // Events before a flush request arrived in the same or an earlier
+        // batch, so they are written by now.
+        for done in flushes.drain(..) {
+            let _ = done.send(());
+        }
     }
 }

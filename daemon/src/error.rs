@@ -35,6 +35,14 @@ pub enum AgentError {
     Vault(#[from] VaultError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A connection test or rotation failed; the message is already one a
+    /// person can act on and holds no secret.
+    #[error(transparent)]
+    Db(#[from] crate::dbops::DbError),
+    #[error(
+        "a password rotation of '{0}' is unfinished: run `dbcreds rotate --resume {0}` to finish or roll it back first"
+    )]
+    RotationUnfinished(String),
 }
 
 impl AgentError {
@@ -51,6 +59,8 @@ impl AgentError {
             Self::Vault(VaultError::Corrupt { .. }) => Reason::VaultCorrupt,
             Self::Vault(VaultError::TooNew { .. }) => Reason::VaultTooNew,
             Self::Vault(_) | Self::Internal(_) => Reason::Internal,
+            Self::Db(e) => e.reason,
+            Self::RotationUnfinished(_) => Reason::RotationUnfinished,
         }
     }
 }

@@ -6,7 +6,9 @@
 
 pub mod activation;
 pub mod audit;
+pub mod dbops;
 pub mod error;
+pub mod events;
 pub mod fsutil;
 pub mod harden;
 pub mod keyring;

@@ -51,7 +51,9 @@ enum Shell {
 
 fn init_logging(detach: bool) {
     let filter = EnvFilter::try_from_env("DBCREDS_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if detach {
         let dir = dbcreds::paths::home();
         let _ = dbcreds_agent::fsutil::create_private_dir(&dir);
@@ -60,11 +62,18 @@ fn init_logging(detach: bool) {
             .append(true)
             .open(dir.join("agent.log"))
         {
-            builder.with_ansi(false).with_writer(std::sync::Mutex::new(file)).init();
+            builder
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
             return;
         }
     }
-    builder.with_writer(std::io::stderr).init();
+    use std::io::IsTerminal;
+    builder
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// `--print-env`: like `ssh-agent -s`, for `eval`.
@@ -81,7 +90,10 @@ fn print_env(shell: Shell, socket: Option<PathBuf>) -> i32 {
         ..Default::default()
     };
     let socket = dbcreds_agent::run::socket_path(&opts, &cfg);
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dbcreds-agent: {e}");
@@ -133,12 +145,19 @@ fn main() {
     }
     // Before anything else exists in memory worth protecting.
     dbcreds_agent::harden::apply();
-    if args.detach {
-        #[cfg(unix)]
-        let _ = rustix::process::setsid();
-    }
+    #[cfg(unix)]
+    let session_ok = !args.detach || rustix::process::setsid().is_ok();
     init_logging(args.detach);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    #[cfg(unix)]
+    if !session_ok {
+        tracing::warn!(
+            "could not start a new session (setsid); the agent shares its starter's session"
+        );
+    }
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("dbcreds-agent: cannot start the runtime: {e}");

@@ -88,6 +88,14 @@ pub async fn run(opts: Options) -> i32 {
         },
     };
     let agent = Arc::new(Agent::open(&dbcreds::paths::vault(), opts.limits(&cfg)).await);
+    // A passphrase file is read before we report ready, so a request sent
+    // right after `ready` finds the vault unlocked.
+    let passphrase_file = std::env::var_os("DBCREDS_PASSPHRASE_FILE").filter(|f| !f.is_empty());
+    if let Some(file) = &passphrase_file
+        && let Err(e) = agent.unlock_with_file(std::path::Path::new(file)).await
+    {
+        tracing::warn!(error = %e, "unlock with DBCREDS_PASSPHRASE_FILE failed");
+    }
     tracing::info!(socket = %socket.display(), vault = %agent.vault_path().display(), pid = std::process::id(), "listening");
     if opts.ready_line || opts.detach {
         println!("ready");
@@ -96,14 +104,24 @@ pub async fn run(opts: Options) -> i32 {
     if opts.detach {
         release_stdout();
     }
-    tokio::spawn(unlock_at_start(agent.clone()));
+    if passphrase_file.is_none() {
+        // Keyring unlocks may wait on a prompt: in the background. A `get`
+        // arriving meanwhile waits for it (the unlock gate).
+        let agent = agent.clone();
+        tokio::spawn(async move { agent.auto_unlock().await });
+    }
     let timers = tokio::spawn({
         let agent = agent.clone();
         async move { agent.run_lock_timers().await }
     });
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let signals = tokio::spawn(watch_signals(agent.clone(), stop_tx, opts.clone(), guard.is_some().then(|| socket.clone())));
+    let signals = tokio::spawn(watch_signals(
+        agent.clone(),
+        stop_tx,
+        opts.clone(),
+        guard.is_some().then(|| socket.clone()),
+    ));
     let shutdown = async {
         let _ = stop_rx.await;
         tracing::info!("shutting down");
@@ -119,16 +137,6 @@ pub async fn run(opts: Options) -> i32 {
     timers.abort();
     drop(guard);
     code
-}
-
-async fn unlock_at_start(agent: Arc<Agent>) {
-    if let Some(file) = std::env::var_os("DBCREDS_PASSPHRASE_FILE").filter(|f| !f.is_empty()) {
-        if let Err(e) = agent.unlock_with_file(std::path::Path::new(&file)).await {
-            tracing::warn!(error = %e, "unlock with DBCREDS_PASSPHRASE_FILE failed");
-        }
-        return;
-    }
-    agent.auto_unlock().await;
 }
 
 /// SIGHUP: re-read the configuration; a bad file keeps the old settings.
@@ -185,7 +193,11 @@ async fn watch_signals(
     shut_down(agent, stop, socket).await;
 }
 
-async fn shut_down(agent: Arc<Agent>, stop: tokio::sync::oneshot::Sender<()>, socket: Option<PathBuf>) {
+async fn shut_down(
+    agent: Arc<Agent>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    socket: Option<PathBuf>,
+) {
     // Zeroize first, whatever else happens next. Bounded too: the state
     // lock could be held by a request stuck on a hung keyring call.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, agent.lock(false)).await;

@@ -245,7 +245,14 @@ pub async fn serve(
 ) -> io::Result<()> {
     let (audit, audit_task) = AuditLog::start(agent.clone());
     let incoming = async_stream_of(listener);
-    let svc = AgentServer::new(Service::new(agent.clone(), audit))
+    let service = Service::new(agent.clone(), audit);
+    // Open `Watch` streams would hold up the graceful shutdown: end them.
+    let events = service.events();
+    let shutdown = async move {
+        shutdown.await;
+        events.close();
+    };
+    let svc = AgentServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let result = tonic::transport::Server::builder()

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tonic::{Request, Response, Status};
 
 use crate::audit::AuditLog;
+use crate::dbops::{DbOps, RotateParams};
 use crate::error::AgentError;
+use crate::events::{ChangeStream, Events};
 use crate::server::Peer;
 use crate::state::{Agent, Patch};
 use crate::vault::AuditEvent;
@@ -18,11 +20,33 @@ use crate::vault::AuditEvent;
 pub struct Service {
     agent: Arc<Agent>,
     audit: AuditLog,
+    ops: Arc<DbOps>,
+    events: Events,
 }
 
+/// The most audit events one `Audit` reply carries.
+const AUDIT_MAX: u32 = 10_000;
+const AUDIT_DEFAULT: u32 = 1_000;
+
 impl Service {
+    /// Also starts the task that finishes interrupted rotations whenever
+    /// the vault is unlocked.
     pub fn new(agent: Arc<Agent>, audit: AuditLog) -> Self {
-        Self { agent, audit }
+        let events = Events::new();
+        let ops = DbOps::new(agent.clone(), audit.clone(), events.clone());
+        ops.spawn_recovery();
+        Self {
+            agent,
+            audit,
+            ops,
+            events,
+        }
+    }
+
+    /// The change stream's handle, so the server can end every `Watch` at
+    /// shutdown.
+    pub fn events(&self) -> Events {
+        self.events.clone()
     }
 
     async fn audit(&self, peer: Option<&Peer>, env: &str, operation: &'static str, outcome: &str) {
@@ -55,6 +79,8 @@ fn reply_env(env: &Environment) -> Option<v1::Environment> {
 
 #[tonic::async_trait]
 impl agent_server::Agent for Service {
+    type WatchStream = ChangeStream;
+
     async fn status(
         &self,
         _: Request<v1::StatusRequest>,
@@ -162,6 +188,7 @@ impl agent_server::Agent for Service {
         })?;
         let env = Environment::try_from(wire).map_err(AgentError::from)?;
         let env = self.agent.put(env, secret(r.password), r.replace).await?;
+        self.events.send(env.name.as_str(), "put", true);
         Ok(Response::new(v1::PutResponse {
             environment: reply_env(&env),
         }))
@@ -185,7 +212,9 @@ impl agent_server::Agent for Service {
             expires_days: r.expires_days,
             options: r.options.into_iter().collect(),
         };
+        let password_changed = patch.password.is_some();
         let env = self.agent.update(&n, patch).await?;
+        self.events.send(n.as_str(), "update", password_changed);
         Ok(Response::new(v1::UpdateResponse {
             environment: reply_env(&env),
         }))
@@ -195,7 +224,88 @@ impl agent_server::Agent for Service {
         &self,
         req: Request<v1::RemoveRequest>,
     ) -> Result<Response<v1::RemoveResponse>, Status> {
-        self.agent.remove(&name(&req.get_ref().name)?).await?;
+        let n = name(&req.get_ref().name)?;
+        self.agent.remove(&n).await?;
+        self.events.send(n.as_str(), "remove", true);
         Ok(Response::new(v1::RemoveResponse {}))
+    }
+
+    async fn test(
+        &self,
+        req: Request<v1::TestRequest>,
+    ) -> Result<Response<v1::TestResponse>, Status> {
+        let peer = req.extensions().get::<Peer>().cloned();
+        let n = name(&req.get_ref().name)?;
+        let t = self.ops.test(&n, peer.as_ref()).await?;
+        Ok(Response::new(v1::TestResponse {
+            result: Some((&t).into()),
+        }))
+    }
+
+    async fn rotate(
+        &self,
+        req: Request<v1::RotateRequest>,
+    ) -> Result<Response<v1::RotateResponse>, Status> {
+        let peer = req.extensions().get::<Peer>().cloned();
+        let r = req.into_inner();
+        let n = name(&r.name)?;
+        let params = RotateParams {
+            length: (r.length != 0).then_some(r.length),
+            alphabet: (!r.alphabet.is_empty()).then_some(r.alphabet),
+            admin: r.admin.as_deref().map(name).transpose()?,
+            resume: r.resume,
+        };
+        let (env, outcome) = self.ops.rotate(&n, params, peer.as_ref()).await?;
+        Ok(Response::new(v1::RotateResponse {
+            environment: reply_env(&env),
+            outcome: outcome.as_str().into(),
+            detail: outcome.words(&n),
+        }))
+    }
+
+    async fn audit(
+        &self,
+        req: Request<v1::AuditRequest>,
+    ) -> Result<Response<v1::AuditResponse>, Status> {
+        let r = req.into_inner();
+        let env = r.name.as_deref().map(name).transpose()?;
+        let limit = match r.limit {
+            0 => AUDIT_DEFAULT,
+            n => n.min(AUDIT_MAX),
+        };
+        // Reveals answered a moment ago may still be queued for the writer.
+        self.audit.flush().await;
+        let vault = self.agent.vault_or_error().await?;
+        let rows = vault
+            .audit_events(env.as_ref().map(EnvName::as_str), r.since, limit)
+            .await
+            .map_err(AgentError::from)?;
+        Ok(Response::new(v1::AuditResponse {
+            events: rows
+                .into_iter()
+                .map(|e| v1::AuditEvent {
+                    at: e.at,
+                    environment: e.environment,
+                    operation: e.operation,
+                    client_pid: e.client_pid,
+                    client_uid: e.client_uid,
+                    client_exe: e.client_exe.unwrap_or_default(),
+                    outcome: e.outcome,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn watch(
+        &self,
+        req: Request<v1::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let names = req
+            .into_inner()
+            .names
+            .iter()
+            .map(|raw| name(raw).map(|n| n.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Response::new(self.events.stream(names)))
     }
 }

@@ -48,7 +48,10 @@ fn a_core_image_after_lock_holds_no_password() {
     sb.cli(&["get", "prod", "uri"]).ok();
 
     let unlocked = core_image(sb.root(), agent.pid(), "unlocked");
-    assert!(contains_bytes(&unlocked, control.as_bytes()), "control string not found: the search is broken");
+    assert!(
+        contains_bytes(&unlocked, control.as_bytes()),
+        "control string not found: the search is broken"
+    );
     assert!(
         contains_bytes(&unlocked, pw.as_bytes()),
         "an unlocked agent holds the password in memory; not finding it means the search is broken"
@@ -57,10 +60,22 @@ fn a_core_image_after_lock_holds_no_password() {
 
     sb.cli(&["lock"]).ok();
     let locked = core_image(sb.root(), agent.pid(), "locked");
-    assert!(contains_bytes(&locked, control.as_bytes()), "control string not found after lock");
-    assert!(!contains_bytes(&locked, pw.as_bytes()), "the password survived `lock` in the agent's memory");
-    let encoded = pw.replace('@', "%40").replace(':', "%3A").replace('/', "%2F");
-    assert!(!contains_bytes(&locked, encoded.as_bytes()), "the URI-encoded password survived `lock`");
+    assert!(
+        contains_bytes(&locked, control.as_bytes()),
+        "control string not found after lock"
+    );
+    assert!(
+        !contains_bytes(&locked, pw.as_bytes()),
+        "the password survived `lock` in the agent's memory"
+    );
+    let encoded = pw
+        .replace('@', "%40")
+        .replace(':', "%3A")
+        .replace('/', "%2F");
+    assert!(
+        !contains_bytes(&locked, encoded.as_bytes()),
+        "the URI-encoded password survived `lock`"
+    );
     assert!(
         !contains_bytes(&locked, b"correct horse battery"),
         "the passphrase survived in the agent's memory"
@@ -81,14 +96,22 @@ fn no_secret_in_any_log_at_trace_level() {
         sb.cli(&["export", "prod", "--format", format]).ok();
     }
     let pw2 = unique_password();
-    sb.cli_stdin(&["update", "prod", "--password-stdin"], &format!("{pw2}\n")).ok();
+    sb.cli_stdin(&["update", "prod", "--password-stdin"], &format!("{pw2}\n"))
+        .ok();
     sb.cli(&["lock"]).ok();
-    sb.cli_stdin(&["unlock", "--passphrase-stdin"], &format!("{passphrase}\n")).ok();
+    sb.cli_stdin(
+        &["unlock", "--passphrase-stdin"],
+        &format!("{passphrase}\n"),
+    )
+    .ok();
     sb.assert_password("prod", &pw2);
 
     let logs = sb.logs();
     assert!(logs.contains("TRACE"), "trace logging was not on:\n{logs}");
-    assert!(logs.contains("vault unlocked"), "control line missing from the log");
+    assert!(
+        logs.contains("vault unlocked"),
+        "control line missing from the log"
+    );
     for secret in [&pw, &pw2, &passphrase] {
         assert!(!logs.contains(secret.as_str()), "a secret reached the log");
     }
@@ -101,7 +124,10 @@ fn the_agent_is_not_dumpable_even_for_its_own_user() {
     }
     // Run the agent as `nobody`, then try to attach to it as `nobody`: only
     // PR_SET_DUMPABLE 0 stands in the way (same uid otherwise may ptrace).
-    let dir = tempfile::Builder::new().prefix("dbcreds-nd-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("dbcreds-nd-")
+        .tempdir()
+        .unwrap();
     let root = dir.path();
     std::fs::set_permissions(root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let bin_dir = root.join("bin");
@@ -109,7 +135,12 @@ fn the_agent_is_not_dumpable_even_for_its_own_user() {
     std::fs::copy(bin("dbcreds-agent"), bin_dir.join("dbcreds-agent")).unwrap();
     let home = root.join("home");
     std::fs::create_dir(&home).unwrap();
-    let status = Command::new("chown").arg("-R").arg("nobody").arg(&home).status().unwrap();
+    let status = Command::new("chown")
+        .arg("-R")
+        .arg("nobody")
+        .arg(&home)
+        .status()
+        .unwrap();
     assert!(status.success());
     let mut agent = Command::new("runuser")
         .args(["-u", "nobody", "--"])
@@ -130,11 +161,19 @@ fn the_agent_is_not_dumpable_even_for_its_own_user() {
     .unwrap();
     assert_eq!(line.trim(), "ready");
     // runuser forks: find the agent (the child whose exe is ours).
-    let pid = std::fs::read_to_string(home.join("agent.lock")).unwrap().trim().parse::<u32>().unwrap();
+    let pid = std::fs::read_to_string(home.join("agent.lock"))
+        .unwrap()
+        .trim()
+        .parse::<u32>()
+        .unwrap();
 
     // Non-dumpable processes have their /proc files owned by root.
     let meta = std::fs::metadata(format!("/proc/{pid}/mem")).unwrap();
-    assert_eq!(meta.uid(), 0, "/proc/{pid}/mem should belong to root for a non-dumpable process");
+    assert_eq!(
+        meta.uid(),
+        0,
+        "/proc/{pid}/mem should belong to root for a non-dumpable process"
+    );
 
     let attach = Command::new("runuser")
         .args(["-u", "nobody", "--", "gdb", "-batch", "-nx", "-p"])
@@ -143,12 +182,16 @@ fn the_agent_is_not_dumpable_even_for_its_own_user() {
         .arg("info registers rip")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&attach.stdout).to_string() + &String::from_utf8_lossy(&attach.stderr);
+    let text = String::from_utf8_lossy(&attach.stdout).to_string()
+        + &String::from_utf8_lossy(&attach.stderr);
     assert!(
         text.contains("Operation not permitted") || text.contains("ptrace"),
         "gdb attached to a non-dumpable agent as its own user:\n{text}"
     );
-    assert!(!text.contains("rip "), "gdb read the agent's registers:\n{text}");
+    assert!(
+        !text.contains("rip "),
+        "gdb read the agent's registers:\n{text}"
+    );
     terminate(pid);
     let _ = agent.wait();
 }

@@ -10,9 +10,13 @@ use crate::output;
 
 mod add;
 mod agent;
+mod check;
 mod completions;
+mod doctor;
+mod exec;
 mod export;
 mod get;
+mod import_;
 mod init;
 mod list;
 mod lock;
@@ -34,9 +38,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Update(a) => update::run(a).await,
         Command::Remove(a) => remove::run(a).await,
         Command::Export(a) => export::run(a).await,
+        Command::Exec(a) => exec::run(a).await,
+        Command::Check(a) => check::run(a).await,
+        Command::Import(a) => import_::run(a).await,
         Command::Lock => lock::lock().await,
         Command::Unlock(a) => lock::unlock(a).await,
         Command::Status(a) => status::run(a).await,
+        Command::Doctor(a) => doctor::run(a.json).await,
         Command::Completions(a) => completions::run(a),
         Command::Agent(AgentCommand::Start) => agent::start().await,
         Command::Agent(AgentCommand::Stop) => agent::stop().await,
@@ -56,7 +64,10 @@ async fn credential(name: &EnvName) -> Result<Credential, Failure> {
 
 /// `Get` through `client`, replacing a stale agent and retrying once when
 /// the failure could mean one.
-pub(crate) async fn fetch(mut client: dbcreds::Client, name: &EnvName) -> Result<Credential, Failure> {
+pub(crate) async fn fetch(
+    mut client: dbcreds::Client,
+    name: &EnvName,
+) -> Result<Credential, Failure> {
     match client.get(name).await {
         // The hot path asks nothing else; only a failure that could mean
         // "an agent of another version" earns a protocol check.

@@ -4,6 +4,7 @@
 //! environment's metadata and another about its secret.
 
 pub mod crypto;
+pub mod rotation;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,28 @@ pub struct UnlockerRow {
     pub params: String,
     pub wrapped_key: Option<Vec<u8>>,
 }
+
+/// One audit-log line as read back.
+#[derive(Clone, Debug)]
+pub struct AuditRow {
+    /// Unix seconds.
+    pub at: i64,
+    pub environment: String,
+    pub operation: String,
+    pub client_pid: Option<u32>,
+    pub client_uid: Option<u32>,
+    pub client_exe: Option<String>,
+    pub outcome: String,
+}
+
+/// Every environment column, plus its last test and the state of an
+/// unfinished rotation (`NULL` when none).
+const LOAD: &str = "SELECT e.*, t.at AS test_at, t.ok AS test_ok, t.detail AS test_detail, \
+     t.latency_ms AS test_latency_ms, t.reason AS test_reason, t.tls AS test_tls, \
+     CASE WHEN r.state IN ('pending', 'set', 'verified') THEN r.state END AS rotation_state \
+     FROM environments e \
+     LEFT JOIN environment_tests t ON t.name = e.name \
+     LEFT JOIN rotations r ON r.name = e.name";
 
 /// One audit-log line.
 #[derive(Clone, Debug)]
@@ -194,7 +217,7 @@ impl Vault {
 
     /// Every environment, keyed by name.
     pub async fn load(&self) -> Result<BTreeMap<String, Record>, VaultError> {
-        let rows = sqlx::query("SELECT * FROM environments")
+        let rows = sqlx::query(LOAD)
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.classify(e))?;
@@ -207,6 +230,22 @@ impl Vault {
             out.insert(rec.env.name.to_string(), rec);
         }
         Ok(out)
+    }
+
+    /// One environment as [`Vault::load`] reads it, or `None`.
+    pub async fn load_one(&self, name: &str) -> Result<Option<Record>, VaultError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{LOAD} WHERE e.name = ?")))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        row.map(|row| {
+            record_from_row(&row).map_err(|detail| VaultError::Corrupt {
+                path: self.path.clone(),
+                detail,
+            })
+        })
+        .transpose()
     }
 
     /// Inserts `rec`, or replaces the row of the same name when `replace`.
@@ -255,6 +294,18 @@ impl Vault {
             .await
             .map_err(|e| self.classify(e))?
             .rows_affected();
+        // Its test result and rotation state (pending and previous
+        // passwords included) go with it.
+        for sql in [
+            "DELETE FROM environment_tests WHERE name = ?",
+            "DELETE FROM rotations WHERE name = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.classify(e))?;
+        }
         tx.commit().await.map_err(|e| self.classify(e))?;
         Ok(n > 0)
     }
@@ -286,6 +337,45 @@ impl Vault {
             .map_err(|e| self.classify(e))?;
         }
         tx.commit().await.map_err(|e| self.classify(e))
+    }
+
+    /// The newest `limit` audit events (of `environment`, at or after
+    /// `since` Unix seconds), oldest first.
+    pub async fn audit_events(
+        &self,
+        environment: Option<&str>,
+        since: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, VaultError> {
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT id, at, environment, operation, client_pid, client_uid, client_exe, outcome \
+             FROM audit WHERE (?1 IS NULL OR environment = ?1) AND at >= ?2 ORDER BY id DESC LIMIT ?3) \
+             ORDER BY id ASC",
+        )
+        .bind(environment)
+        .bind(since)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.classify(e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRow {
+                    at: r.try_get("at")?,
+                    environment: r.try_get("environment")?,
+                    operation: r.try_get("operation")?,
+                    client_pid: r
+                        .try_get::<Option<i64>, _>("client_pid")?
+                        .and_then(|p| u32::try_from(p).ok()),
+                    client_uid: r
+                        .try_get::<Option<i64>, _>("client_uid")?
+                        .and_then(|p| u32::try_from(p).ok()),
+                    client_exe: r.try_get("client_exe")?,
+                    outcome: r.try_get("outcome")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.classify(e))
     }
 
     pub async fn audit_count(&self) -> Result<i64, VaultError> {
@@ -336,6 +426,24 @@ fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Record, String> {
         .map_err(|e| e.to_string())?
         .and_then(|d| u32::try_from(d).ok());
     let sealed: Vec<u8> = row.try_get("sealed_password").map_err(|e| e.to_string())?;
+    let opt_i = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(|e| e.to_string());
+    let opt_s = |c: &str| row.try_get::<Option<String>, _>(c).map_err(|e| e.to_string());
+    // Rows read without the joins (none today) simply have no test result.
+    if let Ok(Some(at)) = opt_i("test_at") {
+        env.last_test = time(at).map(|at| dbcreds::TestResult {
+            at,
+            ok: opt_i("test_ok").ok().flatten().unwrap_or(0) != 0,
+            detail: opt_s("test_detail").ok().flatten().unwrap_or_default(),
+            latency_ms: opt_i("test_latency_ms")
+                .ok()
+                .flatten()
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or(0),
+            reason: opt_s("test_reason").ok().flatten().unwrap_or_default(),
+            tls: opt_i("test_tls").ok().flatten().unwrap_or(0) != 0,
+        });
+    }
+    env.rotation = opt_s("rotation_state").ok().flatten();
     Ok(Record { env, sealed })
 }
 

@@ -1,0 +1,126 @@
+//! Change notifications for the `Watch` RPC: every put, update, remove and
+//! rotation is announced on a broadcast channel; each watcher holds a
+//! receiver. Nothing secret travels here, only names and what changed.
+//!
+//! On shutdown [`Events::close`] ends every open stream, so tonic's graceful
+//! shutdown (which waits for open streams) is not held up by watchers.
+
+use std::pin::Pin;
+
+use chrono::{DateTime, Utc};
+use dbcreds::proto::v1;
+use tokio::sync::{broadcast, watch};
+
+/// How many changes a slow watcher may fall behind before it is told it
+/// lagged (and should re-read everything).
+const BACKLOG: usize = 256;
+
+#[derive(Clone, Debug)]
+pub struct ChangeEvent {
+    pub environment: String,
+    /// put, update, remove, rotate.
+    pub change: &'static str,
+    pub password_changed: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct Events {
+    tx: broadcast::Sender<ChangeEvent>,
+    closed: watch::Sender<bool>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub type ChangeStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<v1::Change, tonic::Status>> + Send + 'static>>;
+
+impl Events {
+    pub fn new() -> Self {
+        Self {
+            tx: broadcast::channel(BACKLOG).0,
+            closed: watch::Sender::new(false),
+        }
+    }
+
+    /// Announces a change; nobody listening is fine.
+    pub fn send(&self, environment: &str, change: &'static str, password_changed: bool) {
+        let _ = self.tx.send(ChangeEvent {
+            environment: environment.to_owned(),
+            change,
+            password_changed,
+            at: Utc::now(),
+        });
+    }
+
+    /// Ends every stream from [`Events::stream`], now and later.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
+    /// Changes from now on, of the environments in `names` (all when empty).
+    /// Subscribes before returning, so nothing that happens after the call
+    /// is missed.
+    pub fn stream(&self, names: Vec<String>) -> ChangeStream {
+        let rx = self.tx.subscribe();
+        let closed = self.closed.subscribe();
+        Box::pin(futures_util::stream::unfold(
+            (rx, closed, names),
+            |(mut rx, mut closed, names)| async move {
+                loop {
+                    if *closed.borrow_and_update() {
+                        return None;
+                    }
+                    let change = tokio::select! {
+                        _ = closed.changed() => return None,
+                        r = rx.recv() => match r {
+                            Ok(ev) if names.is_empty() || names.contains(&ev.environment) => v1::Change {
+                                environment: ev.environment,
+                                change: ev.change.into(),
+                                password_changed: ev.password_changed,
+                                at: ev.at.timestamp(),
+                            },
+                            Ok(_) => continue,
+                            Err(broadcast::error::RecvError::Lagged(_)) => v1::Change {
+                                environment: String::new(),
+                                change: "lagged".into(),
+                                password_changed: true,
+                                at: Utc::now().timestamp(),
+                            },
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        },
+                    };
+                    return Some((Ok(change), (rx, closed, names)));
+                }
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_stream::StreamExt;
+
+    #[tokio::test]
+    async fn filtered_changes_then_the_end_on_close() {
+        let events = Events::new();
+        let mut all = events.stream(vec![]);
+        let mut prod = events.stream(vec!["prod".into()]);
+        events.send("dev", "update", false);
+        events.send("prod", "rotate", true);
+        let c = all.next().await.unwrap().unwrap();
+        assert_eq!((c.environment.as_str(), c.change.as_str()), ("dev", "update"));
+        let c = prod.next().await.unwrap().unwrap();
+        assert_eq!((c.environment.as_str(), c.change.as_str()), ("prod", "rotate"));
+        assert!(c.password_changed);
+        events.close();
+        assert!(prod.next().await.is_none());
+        // Closing wins over what is still queued.
+        assert!(all.next().await.is_none());
+    }
+}

@@ -1,0 +1,165 @@
+//! The passphrase unlocker, with no Secret Service anywhere (children see
+//! DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent), and keyrings that are
+//! missing or locked.
+
+use dbcreds_tests::{Sandbox, kill_9, token, unique_password};
+
+fn unlockers(sb: &Sandbox) -> Vec<String> {
+    let status = sb.cli(&["status", "--json"]);
+    status.ok();
+    status.json()["unlockers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("status --json has no unlockers list:\n{status}"))
+        .iter()
+        .map(|u| u.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn passphrase_vault_without_any_secret_service() {
+    let sb = Sandbox::new();
+    let passphrase = format!("correct horse battery {}", token());
+    let init = sb.init_passphrase(&passphrase);
+    assert!(
+        init.all().to_lowercase().contains("passphrase"),
+        "init must say which unlocker it set up:\n{init}"
+    );
+    assert_eq!(unlockers(&sb), ["passphrase"]);
+
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    sb.assert_password("prod", &password);
+
+    // A restarted agent has no way to the data key but the passphrase.
+    kill_9(sb.agent_pid());
+    sb.cli(&["get", "prod"]).fails(4, &["dbcreds unlock"]);
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "locked", "{status}");
+    // Metadata is still there while locked.
+    let list = sb.cli(&["list", "--json"]);
+    list.ok();
+    assert!(list.stdout.contains("db.internal"), "{list}");
+
+    sb.cli_stdin(
+        &["unlock", "--passphrase-stdin"],
+        &format!("{passphrase}\n"),
+    )
+    .ok();
+    sb.assert_password("prod", &password);
+}
+
+#[test]
+fn unlock_without_passphrase_and_no_terminal_fails_cleanly() {
+    let sb = Sandbox::new();
+    let passphrase = format!("pp {}", token());
+    sb.init_passphrase(&passphrase);
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    sb.cli(&["lock"]).ok();
+    // stdin is null and there is no terminal: no prompt can be shown.
+    let out = sb.cli(&["unlock"]);
+    assert_ne!(
+        out.code,
+        Some(0),
+        "unlock without a passphrase succeeded:\n{out}"
+    );
+    out.error_line();
+    sb.cli(&["get", "prod"]).fails(4, &["dbcreds unlock"]);
+    sb.cli_stdin(
+        &["unlock", "--passphrase-stdin"],
+        &format!("{passphrase}\n"),
+    )
+    .ok();
+    sb.assert_password("prod", &password);
+}
+
+#[test]
+fn auto_init_without_secret_service_picks_the_passphrase() {
+    let sb = Sandbox::new();
+    let passphrase = format!("pp {}", token());
+    let init = sb.cli_stdin(&["init", "--passphrase-stdin"], &format!("{passphrase}\n"));
+    init.ok();
+    assert!(
+        init.all().to_lowercase().contains("passphrase"),
+        "init must say it fell back to a passphrase:\n{init}"
+    );
+    assert_eq!(unlockers(&sb), ["passphrase"]);
+}
+
+#[test]
+fn keyring_unlocker_without_secret_service_fails_and_leaves_nothing_behind() {
+    let sb = Sandbox::new();
+    sb.cli(&["init", "--unlocker", "keyring"])
+        .fails(10, &["keyring"]);
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "uninitialized", "{status}");
+    // Nothing half-made stands in the way of a passphrase vault.
+    let passphrase = format!("pp {}", token());
+    sb.init_passphrase(&passphrase);
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    sb.assert_password("prod", &password);
+}
+
+#[test]
+fn locked_keyring_at_init_is_reported() {
+    let sb = Sandbox::with_locked_keyring();
+    sb.cli(&["init", "--unlocker", "keyring"])
+        .fails(10, &["keyring"]);
+    let status = sb.cli(&["status", "--json"]);
+    assert_eq!(status.json()["state"], "uninitialized", "{status}");
+}
+
+#[test]
+fn keyring_locked_after_init_is_reported_and_loses_nothing() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    kill_9(sb.agent_pid());
+    let keyring = sb.keyring().expect("keyring");
+    keyring.lock();
+
+    // The new agent cannot reach the data key: locked, and it says why.
+    let out = sb.cli(&["get", "prod"]);
+    assert!(
+        matches!(out.code, Some(4 | 10)),
+        "get with the keyring locked must exit 4 (locked) or 10 (keyring unavailable):\n{out}"
+    );
+    out.error_line();
+    assert!(!out.all().contains(&password));
+    sb.cli(&["unlock"]).fails(10, &["keyring"]);
+    // Metadata survives.
+    let host = sb.cli(&["get", "prod", "host"]);
+    if host.code != Some(0) {
+        host.fails(4, &[]);
+    }
+    let list = sb.cli(&["list", "--json"]);
+    list.ok();
+    assert!(list.stdout.contains("db.internal"), "{list}");
+}
+
+#[test]
+fn passphrase_file_unlocks_an_agent_started_as_a_service() {
+    let mut sb = Sandbox::new();
+    let passphrase = format!("service pp {}", token());
+    sb.init_passphrase(&passphrase);
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    kill_9(sb.agent_pid());
+
+    // A wrong file: the agent starts, stays locked, says so.
+    let file = sb.root().join("passphrase");
+    std::fs::write(&file, "not it\n").expect("write passphrase file");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    sb.set_env("DBCREDS_PASSPHRASE_FILE", file.as_os_str());
+    let agent = sb.start_agent();
+    sb.cli(&["get", "prod"]).fails(4, &["dbcreds unlock"]);
+    agent.kill_9();
+
+    // The right one (trailing newline and all): unlocked with no one asked.
+    std::fs::write(&file, format!("{passphrase}\n")).expect("write passphrase file");
+    let _agent = sb.start_agent();
+    sb.assert_password("prod", &password);
+}
