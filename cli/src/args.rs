@@ -250,6 +250,10 @@ Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
   dbcreds completions fish > ~/.config/fish/completions/dbcreds.fish")]
     Completions(CompletionsArgs),
 
+    /// Write man pages and completion scripts into a directory (for packagers)
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+
     /// Start, stop or inspect the agent
     #[command(subcommand)]
     Agent(AgentCommand),
@@ -569,6 +573,12 @@ pub struct StatusArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Output directory; gets man/ and completions/ subdirectories
+    pub dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -207,3 +207,27 @@ fn systemd_units_verify() {
         "systemd-analyze found problems:\n{out}"
     );
 }
+
+#[test]
+fn man_pages_and_completions_are_generated_from_the_cli_definitions() {
+    let sb = Sandbox::new();
+    let out_dir = sb.root().join("docs");
+    sb.cli(&["generate-docs", out_dir.to_str().unwrap()]).ok();
+    let man = std::fs::read_to_string(out_dir.join("man/dbcreds-get.1")).expect("man page for get");
+    assert!(
+        man.contains(".TH") && man.contains("require\\-fresh"),
+        "{man}"
+    );
+    let mut bash = sb.command("bash");
+    bash.arg("-c").arg(format!(
+        "source {} && complete -p dbcreds",
+        out_dir.join("completions/dbcreds.bash").display()
+    ));
+    let out = run(bash, None);
+    out.ok();
+    assert!(out.stdout.contains("dbcreds"), "{out}");
+    for f in ["_dbcreds", "dbcreds.fish"] {
+        let text = std::fs::read_to_string(out_dir.join("completions").join(f)).unwrap();
+        assert!(text.contains("unlock"), "{f} lacks subcommands");
+    }
+}

@@ -76,8 +76,11 @@ pub(super) async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
     kill_process(target, Signal::TERM).map_err(|e| {
         Failure::other(format!("cannot send SIGTERM to the agent (pid {pid}): {e}"))
     })?;
-    // Bounded wait for the process to go: polling is the only portable way
-    // to wait for a process that is not our child.
+    if exited_within(target, STOP_TIMEOUT) {
+        return Ok(());
+    }
+    // Bounded wait for the process to go: elsewhere polling is the only
+    // portable way to wait for a process that is not our child.
     let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
     loop {
         if test_kill_process(target).is_err() {
@@ -91,6 +94,29 @@ pub(super) async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
         }
         tokio::time::sleep(STOP_POLL).await;
     }
+}
+
+/// Linux: waits on a pidfd, which turns readable when the process exits
+/// (even while it stays a zombie of a parent that has not reaped it). True
+/// when it exited in time; false when that cannot be told this way.
+#[cfg(target_os = "linux")]
+fn exited_within(target: rustix::process::Pid, timeout: Duration) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let Ok(fd) = rustix::process::pidfd_open(target, rustix::process::PidfdFlags::empty()) else {
+        // Gone already (ESRCH), or no pidfd support: let the caller poll.
+        return rustix::process::test_kill_process(target).is_err();
+    };
+    let limit = Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    matches!(poll(&mut fds, Some(&limit)), Ok(n) if n > 0)
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn exited_within(_target: rustix::process::Pid, _timeout: Duration) -> bool {
+    false
 }
 
 /// On Linux, makes sure the pid the agent reported is the process that owns

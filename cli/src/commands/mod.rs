@@ -46,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Status(a) => status::run(a).await,
         Command::Doctor(a) => doctor::run(a.json).await,
         Command::Completions(a) => completions::run(a),
+        Command::GenerateDocs(a) => completions::generate_docs(&a.dir),
         Command::Agent(AgentCommand::Start) => agent::start().await,
         Command::Agent(AgentCommand::Stop) => agent::stop().await,
         Command::Agent(AgentCommand::Restart) => agent::restart().await,

@@ -1,0 +1,107 @@
+//! `dbcreds doctor` on a healthy setup and on broken ones, each diagnosed
+//! with its fix; and the transparent replacement of an agent that speaks
+//! another protocol.
+
+use std::os::unix::fs::PermissionsExt;
+
+use dbcreds_tests::*;
+
+fn finding(out: &Output, check: &str) -> serde_json::Value {
+    out.json()
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["check"] == check))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {check} finding:\n{out}"))
+}
+
+#[test]
+fn a_healthy_setup_passes_every_check() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let out = sb.cli(&["doctor", "--json"]);
+    out.ok();
+    for check in ["config", "socket", "agent", "vault", "keyring", "units"] {
+        assert_eq!(finding(&out, check)["ok"], true, "{check}:\n{out}");
+    }
+    assert!(
+        finding(&out, "vault")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("integrity_check")
+    );
+    let human = sb.cli(&["doctor"]);
+    human.ok();
+    assert!(!human.stdout.contains("BAD"), "{human}");
+}
+
+#[test]
+fn a_locked_keyring_is_diagnosed_with_its_fix() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    sb.keyring().expect("keyring").lock();
+    let out = sb.cli(&["doctor", "--json"]);
+    assert_eq!(out.code, Some(1), "doctor exits 1 on a problem:\n{out}");
+    let k = finding(&out, "keyring");
+    assert_eq!(k["ok"], false, "{out}");
+    assert!(k["fix"].as_str().unwrap().contains("unlock"), "{out}");
+    assert_eq!(
+        finding(&out, "vault")["ok"],
+        true,
+        "only the keyring is broken:\n{out}"
+    );
+}
+
+#[test]
+fn a_socket_directory_open_to_others_is_diagnosed_with_its_fix() {
+    let sb = Sandbox::new();
+    sb.init_passphrase("pp");
+    std::fs::set_permissions(sb.home(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = sb.cli(&["doctor"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stdout.contains("BAD socket"), "{out}");
+    assert!(
+        out.stdout
+            .contains(&format!("chmod 700 {}", sb.home().display())),
+        "{out}"
+    );
+    assert!(out.error_line().contains("1 problem"), "{out}");
+}
+
+#[test]
+fn an_agent_of_another_protocol_is_diagnosed_then_replaced_transparently() {
+    let mut sb = Sandbox::new();
+    sb.init_passphrase("pp");
+    terminate(sb.agent_pid());
+    // Debug builds of the agent honour this variable to play an old agent.
+    sb.set_env("DBCREDS_TEST_AGENT_PROTOCOL", "0");
+    let old = sb.start_agent();
+    sb.set_env("DBCREDS_TEST_AGENT_PROTOCOL", "");
+
+    let out = sb.cli(&["doctor", "--json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    let agent = finding(&out, "agent");
+    assert_eq!(agent["ok"], false, "{out}");
+    assert!(
+        agent["detail"].as_str().unwrap().contains("protocol 0"),
+        "{out}"
+    );
+    assert!(
+        agent["fix"]
+            .as_str()
+            .unwrap()
+            .contains("dbcreds agent restart"),
+        "{out}"
+    );
+
+    // Any ordinary command replaces it without being asked.
+    let list = sb.cli(&["list"]);
+    list.ok();
+    assert!(
+        list.stderr.contains("Replacing the running agent"),
+        "{list}"
+    );
+    let status = sb.cli(&["status", "--json"]);
+    status.ok();
+    assert_eq!(status.json()["protocol"], 1);
+    assert_ne!(status.json()["pid"].as_u64(), Some(u64::from(old.pid())));
+}
