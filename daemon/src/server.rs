@@ -143,6 +143,16 @@ fn listen(socket: &Path) -> io::Result<Listener> {
         use interprocess::os::unix::local_socket::ListenerOptionsExt;
         opts.mode(0o600)
     };
+    // Windows: a protected DACL with one entry, full access for the pipe's
+    // owner (OWNER RIGHTS); no Everyone, no Anonymous. interprocess already
+    // creates the pipe with PIPE_REJECT_REMOTE_CLIENTS.
+    #[cfg(windows)]
+    let opts = {
+        use interprocess::os::windows::local_socket::ListenerOptionsExt;
+        use interprocess::os::windows::security_descriptor::SecurityDescriptor;
+        let sddl = widestring::U16CString::from_str("D:P(A;;GA;;;OW)").map_err(io::Error::other)?;
+        opts.security_descriptor(SecurityDescriptor::deserialize(&sddl)?)
+    };
     opts.create_tokio()
 }
 
