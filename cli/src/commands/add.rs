@@ -52,9 +52,17 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
     env.production = a.production;
     env.description = a.description.unwrap_or_default();
     env.options.extend(a.options);
-    if let Some(e) = a.expires_days {
-        env.expires_days = e.as_option();
-    }
+    env.expires_days = match a.expires_days {
+        Some(e) => e.as_option(),
+        // The config's policy (default 90 days); read only by verbs that
+        // create environments, never by `get`.
+        None => {
+            dbcreds::config::Config::load()
+                .map_err(|e| Failure::usage(e.to_string()))?
+                .default_expires_days
+                .0
+        }
+    };
 
     let password = if a.password_stdin {
         prompt::secret_from_stdin_all()?
