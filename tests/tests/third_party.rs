@@ -1,0 +1,31 @@
+//! The proto is the contract: a Python grpcio client, compiled from
+//! `proto/dbcreds/v1/agent.proto` alone, talks to the agent over `unix://`.
+
+use dbcreds_tests::*;
+
+#[test]
+fn python_grpcio_reads_status_and_get_and_the_reason_metadata() {
+    let sb = Sandbox::new();
+    sb.init_passphrase("pp");
+    let pw = unique_password();
+    sb.add_postgres("prod", "db.internal", &pw);
+    let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let client = |name: &str| {
+        let mut cmd = sb.command("python3");
+        cmd.arg(support("python_client.py"))
+            .arg(&proto)
+            .arg(sb.socket())
+            .arg(name);
+        let out = run(cmd, None);
+        out.ok();
+        out
+    };
+    let out = client("prod");
+    assert!(out.stdout.contains("protocol=1"), "{out}");
+    assert!(out.stdout.contains(&format!("password={pw}")), "{out}");
+    let missing = client("nosuch");
+    assert!(
+        missing.stdout.contains("error=NOT_FOUND reason=not_found"),
+        "{missing}"
+    );
+}
