@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "dbcreds.v1.UpdateRequest",
             "dbcreds.v1.UnlockRequest",
             "dbcreds.v1.InitRequest",
+            "dbcreds.v1.ReadLegacyKeyringResponse",
         ])
         .compile_fds(fds)?;
     Ok(())

@@ -41,6 +41,15 @@ pub const NOT_INITIALIZED: u8 = 12;
 /// The agent refused the caller (another user, or a file it may not touch).
 pub const PERMISSION_DENIED: u8 = 13;
 
+/// `dbcreds exec` refused to run inside `dbcreds exec` of another
+/// environment (`DBCREDS_ENV` names it) without `--force`.
+pub const NESTED: u8 = 14;
+/// `dbcreds exec`: the command exists but cannot be run (not executable,
+/// not a program). The shells' code for it.
+pub const COMMAND_NOT_EXECUTABLE: u8 = 126;
+/// `dbcreds exec`: no such command. The shells' code for it.
+pub const COMMAND_NOT_FOUND: u8 = 127;
+
 macro_rules! exit_code_table {
     () => {
         "Exit codes:
@@ -55,9 +64,12 @@ macro_rules! exit_code_table {
    8  vault written by a newer dbcreds
    9  wrong passphrase
   10  OS keyring unavailable
-  11  password expired (with --require-fresh)
+  11  password expired (get/export/exec --require-fresh; check: any expired)
   12  vault not initialized (run `dbcreds init`)
-  13  permission denied"
+  13  permission denied
+  14  exec refused inside `dbcreds exec` of another environment (use --force)
+ 126  exec: the command cannot be run
+ 127  exec: command not found (any other code of exec is the command's own)"
     };
 }
 pub(crate) use exit_code_table;
@@ -365,6 +377,9 @@ mod tests {
             EXPIRED,
             NOT_INITIALIZED,
             PERMISSION_DENIED,
+            NESTED,
+            COMMAND_NOT_EXECUTABLE,
+            COMMAND_NOT_FOUND,
         ];
         let listed: Vec<u8> = TABLE
             .lines()

@@ -10,7 +10,7 @@ use tonic::transport::Channel;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Reason, Result};
-use crate::model::{Credential, EnvName, Environment};
+use crate::model::{Credential, EnvName, Environment, Expiry};
 
 /// A connection to a running agent.
 ///
@@ -234,6 +234,100 @@ impl Client {
     pub async fn lock(&mut self) -> Result<()> {
         self.inner.lock(v1::LockRequest {}).await?;
         Ok(())
+    }
+
+    /// Where every environment's password stands against its expiry
+    /// policy, sorted by name. Works while the vault is locked.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> dbcreds::Result<()> {
+    /// let mut client = dbcreds::Client::connect().await?;
+    /// for entry in client.check().await? {
+    ///     if entry.expiry.is_expired() {
+    ///         eprintln!("{}: {}", entry.environment.name, entry.expiry);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn check(&mut self) -> Result<Vec<CheckEntry>> {
+        let r = self.inner.check(v1::CheckRequest {}).await?.into_inner();
+        r.entries
+            .into_iter()
+            .map(|e| {
+                let expiry = match e.state() {
+                    v1::ExpiryState::Fresh => Expiry::Fresh { days_left: e.days },
+                    v1::ExpiryState::Soon => Expiry::Soon { days_left: e.days },
+                    v1::ExpiryState::Expired => Expiry::Expired { days_ago: e.days },
+                    _ => Expiry::Never,
+                };
+                Ok(CheckEntry {
+                    environment: environment(e.environment)?,
+                    expiry,
+                })
+            })
+            .collect()
+    }
+
+    /// Importing support: the secret the Python dbcreds stored in the OS
+    /// keyring for environment `name` (service `dbcreds`, user
+    /// `dbcreds:<name>`), read by the agent; `None` when there is no such
+    /// entry. The agent records the read in its audit log.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> dbcreds::Result<()> {
+    /// let mut client = dbcreds::Client::connect().await?;
+    /// let blob = client.read_legacy_keyring(&"prod".parse()?).await?;
+    /// println!("an entry: {}", blob.is_some());
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_legacy_keyring(
+        &mut self,
+        name: &EnvName,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+        let r = self
+            .inner
+            .read_legacy_keyring(v1::ReadLegacyKeyringRequest {
+                environment: name.to_string(),
+            })
+            .await?
+            .into_inner();
+        Ok(r.secret.map(zeroize::Zeroizing::new))
+    }
+}
+
+/// One environment in the answer of [`Client::check`].
+///
+/// ```
+/// # use dbcreds::{CheckEntry, Expiry};
+/// fn needs_attention(e: &CheckEntry) -> bool {
+///     matches!(e.expiry, Expiry::Expired { .. } | Expiry::Soon { .. })
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CheckEntry {
+    /// The environment (never its password).
+    pub environment: Environment,
+    /// Where its password stands.
+    pub expiry: Expiry,
+}
+
+impl CheckEntry {
+    /// `environment` with where its password stands on `now`, as the agent
+    /// computes it.
+    ///
+    /// ```
+    /// use dbcreds::{CheckEntry, DatabaseKind, EnvName, Environment, Expiry};
+    /// let env = Environment::new(EnvName::parse("dev").unwrap(), DatabaseKind::Postgres);
+    /// let e = CheckEntry::new(env, chrono::Utc::now());
+    /// assert_eq!(e.expiry, Expiry::Never); // no password age yet
+    /// ```
+    pub fn new(environment: Environment, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let expiry = environment.expiry(now);
+        Self {
+            environment,
+            expiry,
+        }
     }
 }
 

@@ -25,6 +25,7 @@ pub mod config;
 mod convert;
 pub mod envvars;
 pub mod error;
+pub mod import;
 pub mod model;
 mod ops;
 pub mod paths;
@@ -34,7 +35,7 @@ pub mod sqlx;
 pub mod tls;
 pub mod transport;
 
-pub use client::{Client, Status, get, is_locked};
+pub use client::{CheckEntry, Client, Status, get, is_locked};
 pub use dbcreds_proto as proto;
 pub use error::{Error, InvalidInput, Reason, Result};
 pub use model::{Credential, DatabaseKind, EnvName, Environment, Expiry, TestResult};

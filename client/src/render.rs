@@ -237,6 +237,207 @@ pub fn dotenv_quote(v: &str) -> String {
     out
 }
 
+/// libpq connection options and the variables libpq reads them from (the
+/// PostgreSQL docs, "Environment Variables"). `sslmode` is handled apart.
+const LIBPQ_VARS: &[(&str, &str)] = &[
+    ("sslrootcert", "PGSSLROOTCERT"),
+    ("sslcert", "PGSSLCERT"),
+    ("sslkey", "PGSSLKEY"),
+    ("sslcrl", "PGSSLCRL"),
+    ("sslcrldir", "PGSSLCRLDIR"),
+    ("sslsni", "PGSSLSNI"),
+    ("sslcompression", "PGSSLCOMPRESSION"),
+    ("sslnegotiation", "PGSSLNEGOTIATION"),
+    ("ssl_min_protocol_version", "PGSSLMINPROTOCOLVERSION"),
+    ("ssl_max_protocol_version", "PGSSLMAXPROTOCOLVERSION"),
+    ("channel_binding", "PGCHANNELBINDING"),
+    ("gssencmode", "PGGSSENCMODE"),
+    ("requirepeer", "PGREQUIREPEER"),
+    ("require_auth", "PGREQUIREAUTH"),
+    ("krbsrvname", "PGKRBSRVNAME"),
+    ("gsslib", "PGGSSLIB"),
+    ("connect_timeout", "PGCONNECT_TIMEOUT"),
+    ("application_name", "PGAPPNAME"),
+    ("options", "PGOPTIONS"),
+    ("target_session_attrs", "PGTARGETSESSIONATTRS"),
+    ("load_balance_hosts", "PGLOADBALANCEHOSTS"),
+];
+
+/// Every variable [`client_env`] may set, for any kind: a program started
+/// for one environment must not inherit another's (a `PGSERVICE`,
+/// `PGHOSTADDR` or `PGSSLMODE` left in the shell would send `psql`
+/// elsewhere, or weaken TLS).
+///
+/// ```
+/// assert!(dbcreds::render::CLIENT_ENV_VARS.contains(&"PGSERVICE"));
+/// ```
+pub const CLIENT_ENV_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGSSLMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLSNI",
+    "PGSSLCOMPRESSION",
+    "PGSSLNEGOTIATION",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGCHANNELBINDING",
+    "PGGSSENCMODE",
+    "PGREQUIREPEER",
+    "PGREQUIREAUTH",
+    "PGKRBSRVNAME",
+    "PGGSSLIB",
+    "PGCONNECT_TIMEOUT",
+    "PGAPPNAME",
+    "PGOPTIONS",
+    "PGTARGETSESSIONATTRS",
+    "PGLOADBALANCEHOSTS",
+    "MYSQL_HOST",
+    "MYSQL_TCP_PORT",
+    "MYSQL_PWD",
+];
+
+/// The variables database clients read to connect to `env`, for
+/// `dbcreds exec`:
+///
+/// - every kind: `DATABASE_URL` (the URI with the password);
+/// - PostgreSQL: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
+///   `PGSSLMODE` (the `sslmode` option, else libpq's default `prefer`) and
+///   `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, ... for the libpq options
+///   the environment sets;
+/// - MySQL and MariaDB: `MYSQL_HOST`, `MYSQL_TCP_PORT`, `MYSQL_PWD`. Their
+///   clients read the user name from no variable: see [`mysql_option_file`].
+///
+/// ```
+/// use dbcreds::{DatabaseKind, EnvName, Environment, render};
+/// let mut env = Environment::new(EnvName::parse("prod").unwrap(), DatabaseKind::Postgres);
+/// env.username = "app".into();
+/// env.options.insert("sslrootcert".into(), "/etc/ca.pem".into());
+/// let vars = render::client_env(&env, "pw");
+/// assert!(vars.contains(&("PGPASSWORD".to_string(), "pw".to_string())));
+/// assert!(vars.contains(&("PGSSLMODE".to_string(), "prefer".to_string())));
+/// assert!(vars.contains(&("PGSSLROOTCERT".to_string(), "/etc/ca.pem".to_string())));
+/// ```
+pub fn client_env(env: &Environment, password: &str) -> Vec<(String, String)> {
+    let mut vars = vec![("DATABASE_URL".to_owned(), uri(env, Some(password)))];
+    let mut set = |k: &str, v: &str| vars.push((k.to_owned(), v.to_owned()));
+    match env.kind {
+        DatabaseKind::Postgres => {
+            set("PGHOST", &env.host);
+            set("PGPORT", &env.port.to_string());
+            set("PGDATABASE", &env.database);
+            set("PGUSER", &env.username);
+            set("PGPASSWORD", password);
+            set(
+                "PGSSLMODE",
+                env.options.get("sslmode").map_or("prefer", String::as_str),
+            );
+            for (opt, var) in LIBPQ_VARS {
+                if let Some(v) = env.options.get(*opt) {
+                    set(var, v);
+                }
+            }
+        }
+        DatabaseKind::Mysql | DatabaseKind::Mariadb => {
+            set("MYSQL_HOST", &env.host);
+            set("MYSQL_TCP_PORT", &env.port.to_string());
+            set("MYSQL_PWD", password);
+        }
+        _ => {}
+    }
+    vars
+}
+
+/// An option-file value, double-quoted with `\`, `"` and line breaks
+/// escaped (MySQL and MariaDB read these escapes; a `#` inside quotes is
+/// not a comment).
+fn option_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A MySQL/MariaDB option file (`my.cnf`) for `env`, without the password:
+/// the `[client]` group with `user`, `host` and `port` (no variable carries
+/// the user name, and a file is the only other place every client reads),
+/// plus `ssl-ca`, `ssl-cert`, `ssl-key` from the options `ssl-ca`/`sslrootcert`,
+/// `ssl-cert`/`sslcert`, `ssl-key`/`sslkey`. An `ssl-mode` (or `sslmode`)
+/// option becomes `ssl`/`ssl-verify-server-cert` in the `[client-mariadb]`
+/// group MariaDB's clients read, and `loose-ssl-mode` for MySQL's.
+/// `dbcreds exec` points `MYSQL_HOME` at the directory holding it; the
+/// password travels in `MYSQL_PWD`.
+///
+/// ```
+/// use dbcreds::{DatabaseKind, EnvName, Environment, render};
+/// let mut env = Environment::new(EnvName::parse("shop").unwrap(), DatabaseKind::Mariadb);
+/// env.host = "127.0.0.1".into();
+/// env.username = "web#1".into();
+/// let cnf = render::mysql_option_file(&env);
+/// assert!(cnf.starts_with("[client]\nuser=\"web#1\"\nhost=\"127.0.0.1\"\nport=3306\n"));
+/// ```
+pub fn mysql_option_file(env: &Environment) -> String {
+    let opt = |keys: &[&str]| keys.iter().find_map(|k| env.options.get(*k));
+    let mut out = String::from("[client]\n");
+    out.push_str(&format!("user={}\n", option_value(&env.username)));
+    out.push_str(&format!("host={}\n", option_value(&env.host)));
+    out.push_str(&format!("port={}\n", env.port));
+    for (name, keys) in [
+        ("ssl-ca", &["ssl-ca", "ssl_ca", "sslca", "sslrootcert"][..]),
+        ("ssl-cert", &["ssl-cert", "ssl_cert", "sslcert"][..]),
+        ("ssl-key", &["ssl-key", "ssl_key", "sslkey"][..]),
+    ] {
+        if let Some(v) = opt(keys) {
+            out.push_str(&format!("{name}={}\n", option_value(v)));
+        }
+    }
+    if let Some(mode) = opt(&["ssl-mode", "ssl_mode", "sslmode"]) {
+        let m = mode.to_ascii_uppercase().replace('-', "_");
+        let (mysql, mariadb): (&str, &[&str]) = match m.as_str() {
+            "DISABLED" | "DISABLE" => ("DISABLED", &["skip-ssl"]),
+            "PREFERRED" | "PREFER" | "ALLOW" => ("PREFERRED", &[]),
+            "REQUIRED" | "REQUIRE" => ("REQUIRED", &["ssl"]),
+            "VERIFY_CA" => ("VERIFY_CA", &["ssl", "ssl-verify-server-cert"]),
+            "VERIFY_IDENTITY" | "VERIFY_FULL" => {
+                ("VERIFY_IDENTITY", &["ssl", "ssl-verify-server-cert"])
+            }
+            _ => ("", &[]),
+        };
+        if env.kind == DatabaseKind::Mysql && !mysql.is_empty() {
+            // `loose-`: a MariaDB client reading this warns instead of failing.
+            out.push_str(&format!("loose-ssl-mode={mysql}\n"));
+        }
+        if !mariadb.is_empty() {
+            out.push_str("[client-mariadb]\n");
+            for line in mariadb {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +483,66 @@ mod tests {
         let s = libpq(&env, "a b");
         assert!(s.contains("dbname='' "));
         assert!(s.contains("password='a b'"));
+    }
+
+    #[test]
+    fn client_env_per_kind() {
+        let mut env = pg();
+        env.options.insert("sslmode".into(), "verify-full".into());
+        env.options.insert("sslcert".into(), "/c.pem".into());
+        env.options.insert("unknown".into(), "x".into());
+        let vars = client_env(&env, "pw");
+        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("PGHOST"), Some("db.internal"));
+        assert_eq!(get("PGPORT"), Some("5432"));
+        assert_eq!(get("PGDATABASE"), Some("app"));
+        assert_eq!(get("PGUSER"), Some("app"));
+        assert_eq!(get("PGSSLMODE"), Some("verify-full"));
+        assert_eq!(get("PGSSLCERT"), Some("/c.pem"));
+        assert!(
+            get("DATABASE_URL")
+                .unwrap()
+                .starts_with("postgresql://app:pw@")
+        );
+        for (k, _) in &vars {
+            assert!(CLIENT_ENV_VARS.contains(&k.as_str()), "{k} not listed");
+        }
+
+        let mut my = Environment::new(EnvName::parse("shop").unwrap(), DatabaseKind::Mariadb);
+        my.host = "127.0.0.1".into();
+        my.username = "web".into();
+        let vars = client_env(&my, "p w");
+        assert_eq!(
+            vars[1..],
+            [
+                ("MYSQL_HOST".to_string(), "127.0.0.1".to_string()),
+                ("MYSQL_TCP_PORT".to_string(), "3306".to_string()),
+                ("MYSQL_PWD".to_string(), "p w".to_string()),
+            ]
+        );
+        let lite = Environment::new(EnvName::parse("l").unwrap(), DatabaseKind::Sqlite);
+        assert_eq!(client_env(&lite, "x").len(), 1);
+    }
+
+    #[test]
+    fn option_file_quotes_and_tls() {
+        let mut my = Environment::new(EnvName::parse("shop").unwrap(), DatabaseKind::Mysql);
+        my.username = "we\"b\\".into();
+        my.options.insert("sslrootcert".into(), "/ca.pem".into());
+        my.options
+            .insert("ssl-mode".into(), "verify_identity".into());
+        let cnf = mysql_option_file(&my);
+        assert!(cnf.contains("user=\"we\\\"b\\\\\"\n"), "{cnf}");
+        assert!(cnf.contains("ssl-ca=\"/ca.pem\"\n"), "{cnf}");
+        assert!(cnf.contains("loose-ssl-mode=VERIFY_IDENTITY\n"), "{cnf}");
+        assert!(
+            cnf.ends_with("[client-mariadb]\nssl\nssl-verify-server-cert\n"),
+            "{cnf}"
+        );
+        my.kind = DatabaseKind::Mariadb;
+        my.options.insert("ssl-mode".into(), "disabled".into());
+        let cnf = mysql_option_file(&my);
+        assert!(!cnf.contains("loose-ssl-mode"), "{cnf}");
+        assert!(cnf.ends_with("[client-mariadb]\nskip-ssl\n"), "{cnf}");
     }
 }

@@ -121,3 +121,38 @@ pub async fn fetch_key(vault_id: &str) -> Result<DataKey, KeyringError> {
     let bytes = bounded(move || entry(&id)?.get_secret().map_err(map_err)).await?;
     DataKey::from_bytes(bytes).ok_or(KeyringError::BadKey)
 }
+
+/// Reads the secret of any entry `user` of `service`: one keyring access,
+/// bounded like the others. `Ok(None)` when there is no such entry. For
+/// importing what other tools stored (the Python dbcreds); the caller
+/// decides which entries may be read.
+pub async fn fetch_secret(
+    service: &str,
+    user: &str,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, KeyringError> {
+    let (service, user) = (service.to_owned(), user.to_owned());
+    bounded(move || {
+        let entry = platform_store()?
+            .build(&service, &user, None)
+            .map_err(|e| KeyringError::Unavailable(e.to_string()))?;
+        match entry.get_secret() {
+            Ok(s) => Ok(Some(zeroize::Zeroizing::new(s))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            // Two tools (or two runs of one) may have left duplicates with
+            // the same service and user; any of them is the one they read.
+            Err(keyring_core::Error::Ambiguous(entries)) => {
+                tracing::warn!(
+                    %service, %user, count = entries.len(),
+                    "several keyring entries match; reading the first"
+                );
+                match entries.first().map(Entry::get_secret) {
+                    Some(Ok(s)) => Ok(Some(zeroize::Zeroizing::new(s))),
+                    Some(Err(e)) => Err(map_err(e)),
+                    None => Ok(None),
+                }
+            }
+            Err(e) => Err(map_err(e)),
+        }
+    })
+    .await
+}

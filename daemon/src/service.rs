@@ -308,4 +308,61 @@ impl agent_server::Agent for Service {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Response::new(self.events.stream(names)))
     }
+
+    async fn check(
+        &self,
+        _: Request<v1::CheckRequest>,
+    ) -> Result<Response<v1::CheckResponse>, Status> {
+        let envs = self.agent.list().await?;
+        let now = Utc::now();
+        Ok(Response::new(v1::CheckResponse {
+            entries: envs.iter().map(|e| check_entry(e, now)).collect(),
+            now: now.timestamp(),
+        }))
+    }
+
+    async fn read_legacy_keyring(
+        &self,
+        req: Request<v1::ReadLegacyKeyringRequest>,
+    ) -> Result<Response<v1::ReadLegacyKeyringResponse>, Status> {
+        let peer = req.extensions().get::<Peer>().cloned();
+        // Only the Python tool's entries: a valid environment name can never
+        // spell this vault's own key entry (`vault:<id>`).
+        let n = name(&req.get_ref().environment)?;
+        let user = dbcreds::import::python::keyring_user(&n);
+        let service = dbcreds::import::python::KEYRING_SERVICE;
+        match crate::keyring::fetch_secret(service, &user).await {
+            Ok(secret) => {
+                let outcome = if secret.is_some() { "ok" } else { "not_found" };
+                self.audit(peer.as_ref(), n.as_str(), "import", outcome)
+                    .await;
+                Ok(Response::new(v1::ReadLegacyKeyringResponse {
+                    secret: secret.map(|s| s.to_vec()),
+                }))
+            }
+            Err(e) => {
+                let e = AgentError::from(e);
+                self.audit(peer.as_ref(), n.as_str(), "import", e.reason().as_str())
+                    .await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Where `env`'s password stands on `now`, for `Check`.
+fn check_entry(env: &Environment, now: chrono::DateTime<Utc>) -> v1::CheckEntry {
+    use dbcreds::Expiry;
+    let (state, days) = match env.expiry(now) {
+        Expiry::Fresh { days_left } => (v1::ExpiryState::Fresh, days_left),
+        Expiry::Soon { days_left } => (v1::ExpiryState::Soon, days_left),
+        Expiry::Expired { days_ago } => (v1::ExpiryState::Expired, days_ago),
+        _ => (v1::ExpiryState::Never, 0),
+    };
+    v1::CheckEntry {
+        environment: reply_env(env),
+        state: state.into(),
+        days,
+        expires_at: env.password_expires_at().map_or(0, |t| t.timestamp()),
+    }
 }

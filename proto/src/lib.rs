@@ -66,6 +66,14 @@ mod redacted_debug {
         }
     }
 
+    impl fmt::Debug for ReadLegacyKeyringResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ReadLegacyKeyringResponse")
+                .field("secret", &self.secret.as_ref().map(|_| REDACTED))
+                .finish()
+        }
+    }
+
     impl fmt::Debug for InitRequest {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("InitRequest")
@@ -92,5 +100,10 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{u:?}").contains("hunter2"));
+        let k = ReadLegacyKeyringResponse {
+            secret: Some(b"hunter2-secret".to_vec()),
+        };
+        assert!(!format!("{k:?}").contains("hunter2"));
+        assert!(!format!("{k:?}").contains("104, 117"));
     }
 }

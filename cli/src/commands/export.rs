@@ -32,6 +32,13 @@ struct ExportJson<'a> {
     username: &'a str,
     password: &'a str,
     uri: &'a str,
+    // The rest of the environment, so `dbcreds import --from json` brings
+    // back exactly what was exported.
+    options: &'a std::collections::BTreeMap<String, String>,
+    production: bool,
+    description: &'a str,
+    expires_days: Option<u32>,
+    password_updated_at: Option<String>,
 }
 
 /// The whole output for `format`, ending in a newline.
@@ -76,6 +83,11 @@ pub fn render_export(
                 username: &env.username,
                 password,
                 uri: &uri,
+                options: &env.options,
+                production: env.production,
+                description: &env.description,
+                expires_days: env.expires_days,
+                password_updated_at: env.password_updated_at.map(crate::output::rfc3339),
             };
             let text = Zeroizing::new(
                 serde_json::to_string_pretty(&doc)
@@ -131,6 +143,26 @@ mod tests {
         assert_eq!(v["port"], 5432);
         assert_eq!(v["password"], "p@ss");
         assert_eq!(v["uri"], "postgresql://app:p%40ss@db:5432/app");
+        assert_eq!(v["expires_days"], 90);
+        assert_eq!(v["production"], false);
+        assert_eq!(v["password_updated_at"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn json_round_trips_through_import() {
+        let mut e = env();
+        e.options.insert("sslmode".into(), "require".into());
+        e.production = true;
+        e.description = "main".into();
+        e.expires_days = None;
+        e.password_updated_at = chrono::DateTime::from_timestamp(1_700_000_000, 0);
+        let out = render_export(&e, "p@ss", ExportFormat::Json).unwrap();
+        let batch = dbcreds::import::json::parse(&out).unwrap();
+        assert!(batch.skipped.is_empty(), "{:?}", batch.skipped);
+        let back = &batch.entries[0];
+        assert_eq!(back.environment, e);
+        use secrecy::ExposeSecret;
+        assert_eq!(back.password.expose_secret(), "p@ss");
     }
 
     #[test]

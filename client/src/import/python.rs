@@ -1,0 +1,627 @@
+//! The Python dbcreds layout (dbcreds 2.x, a Typer CLI over the OS keyring).
+//!
+//! It kept two things:
+//!
+//! - `~/.dbcreds/environments.json`: a JSON array of environments, each
+//!   `{"name", "database_type", "description", "is_production",
+//!   "created_at", "updated_at"}` (pydantic's `model_dump()` through
+//!   `json.dump(..., default=str)`: `database_type` is `postgresql`,
+//!   `mysql`, `oracle`, `mssql` or `sqlite`; times are naive UTC);
+//! - per environment, an OS keyring entry with service `dbcreds` and user
+//!   `dbcreds:<name>` whose secret is a JSON object: `username`, `password`
+//!   and the credential's other fields (`host`, `port`, `database`,
+//!   `options`, `ssl_mode`, `password_updated_at`, `password_expires_at`).
+//!   Some versions stored the masked `**********` in place of the password,
+//!   and the oldest stored the bare password; then `~/.dbcreds/metadata.json`
+//!   (keyed `dbcreds:<name>`) may hold the other fields.
+//!
+//! Real files hold odd values (a port as a string, a missing field, an
+//! unknown `database_type`, a masked password): each environment is taken
+//! or skipped on its own, with notes and reasons, and nothing panics.
+//!
+//! The keyring is read by the agent (the CLI links no keyring code); this
+//! module only says which entries to read ([`Layout::names`]) and turns what
+//! came back into a [`Batch`] ([`Layout::resolve`]).
+//!
+//! ```
+//! use dbcreds::import::python::Layout;
+//! let layout = Layout::parse(r#"[{"name": "Prod", "database_type": "postgresql",
+//!     "is_production": true}]"#, None).unwrap();
+//! assert_eq!(layout.names()[0].as_str(), "prod");
+//! let blob = br#"{"username": "app", "password": "pw", "host": "db", "port": 5432,
+//!     "database": "app", "password_updated_at": "2026-01-01T00:00:00",
+//!     "password_expires_at": "2026-03-02T00:00:00"}"#;
+//! let batch = layout.resolve(|_| Some(blob.to_vec()));
+//! let env = &batch.entries[0].environment;
+//! assert!(env.production);
+//! assert_eq!(env.expires_days, Some(60));
+//! ```
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use super::{Batch, Skipped, SourceError, finish, parse_time, password_time};
+use crate::model::{
+    DEFAULT_EXPIRES_DAYS, DatabaseKind, EnvName, Environment, check_port, parse_port,
+};
+
+/// The keyring service the Python tool wrote under.
+pub const KEYRING_SERVICE: &str = "dbcreds";
+
+/// The keyring user of environment `name`: `dbcreds:<name>`.
+///
+/// ```
+/// let name = "prod".parse().unwrap();
+/// assert_eq!(dbcreds::import::python::keyring_user(&name), "dbcreds:prod");
+/// ```
+pub fn keyring_user(name: &EnvName) -> String {
+    format!("dbcreds:{name}")
+}
+
+/// One environment of `environments.json`.
+#[derive(Debug, Clone)]
+struct PyEnv {
+    name: EnvName,
+    kind: DatabaseKind,
+    description: String,
+    production: bool,
+    origin: String,
+    notes: Vec<String>,
+}
+
+/// The parsed `environments.json` (and `metadata.json`, when there is one).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    envs: Vec<PyEnv>,
+    skipped: Vec<Skipped>,
+    metadata: Map<String, Value>,
+}
+
+impl Layout {
+    /// Parses `environments.json` (and `metadata.json`). Fails only when
+    /// `environments.json` is not JSON or not a list (or map) of
+    /// environments; a bad environment is skipped with the reason, and an
+    /// unreadable `metadata.json` is ignored (it only fills gaps).
+    ///
+    /// ```
+    /// use dbcreds::import::python::Layout;
+    /// assert!(Layout::parse("{oops", None).is_err());
+    /// let l = Layout::parse(r#"[{"name": "x", "database_type": "db2"}]"#, None).unwrap();
+    /// assert!(l.names().is_empty());
+    /// ```
+    pub fn parse(
+        environments_json: &str,
+        metadata_json: Option<&str>,
+    ) -> Result<Self, SourceError> {
+        let what = "environments.json";
+        let doc: Value = serde_json::from_str(environments_json)
+            .map_err(|e| SourceError::new(what, format!("it is not valid JSON ({e})")))?;
+        // The tool wrote a list; a map keyed by name is taken too.
+        let items: Vec<(Option<String>, Value)> = match doc {
+            Value::Array(a) => a.into_iter().map(|v| (None, v)).collect(),
+            Value::Object(m) => m.into_iter().map(|(k, v)| (Some(k), v)).collect(),
+            _ => {
+                return Err(SourceError::new(
+                    what,
+                    "it holds neither a list nor a map of environments",
+                ));
+            }
+        };
+        let metadata = metadata_json
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .and_then(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let mut layout = Layout {
+            envs: Vec::new(),
+            skipped: Vec::new(),
+            metadata,
+        };
+        for (i, (key, item)) in items.into_iter().enumerate() {
+            match environment(i, key, item) {
+                Ok(env) => {
+                    if let Some(first) = layout.envs.iter().find(|e| e.name == env.name) {
+                        let why = format!("{} has the same name", first.origin);
+                        layout.skipped.push(Skipped::new(
+                            Some(env.name.to_string()),
+                            env.origin,
+                            why,
+                        ));
+                    } else {
+                        layout.envs.push(env);
+                    }
+                }
+                Err(s) => layout.skipped.push(s),
+            }
+        }
+        Ok(layout)
+    }
+
+    /// The environments whose keyring entries should be read (service
+    /// [`KEYRING_SERVICE`], user [`keyring_user`]).
+    pub fn names(&self) -> Vec<EnvName> {
+        self.envs.iter().map(|e| e.name.clone()).collect()
+    }
+
+    /// Builds the batch from the keyring secrets: `secret(name)` is the
+    /// secret of `dbcreds:<name>`, or `None` when there is no such entry.
+    pub fn resolve(&self, secret: impl Fn(&EnvName) -> Option<Vec<u8>>) -> Batch {
+        self.resolve_at(secret, Utc::now())
+    }
+
+    fn resolve_at(
+        &self,
+        secret: impl Fn(&EnvName) -> Option<Vec<u8>>,
+        now: DateTime<Utc>,
+    ) -> Batch {
+        let mut batch = Batch {
+            entries: Vec::new(),
+            skipped: self.skipped.clone(),
+        };
+        for env in &self.envs {
+            let blob = secret(&env.name).map(Zeroizing::new);
+            let meta = self
+                .metadata
+                .get(&keyring_user(&env.name))
+                .and_then(Value::as_object);
+            batch.push(credential(
+                env,
+                blob.as_deref().map(Vec::as_slice),
+                meta,
+                now,
+            ));
+        }
+        batch
+    }
+}
+
+fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
+    match m.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The kind for a `database_type`, also as Python may have spelled it
+/// (`DatabaseType.POSTGRESQL`).
+fn kind(raw: &str) -> Option<DatabaseKind> {
+    let t = raw.trim();
+    let t = t.strip_prefix("DatabaseType.").unwrap_or(t);
+    t.parse().ok()
+}
+
+fn environment(i: usize, key: Option<String>, item: Value) -> Result<PyEnv, Skipped> {
+    let origin = format!("environments.json entry {}", i + 1);
+    let Value::Object(m) = item else {
+        return Err(Skipped::new(key, origin, "it is not a JSON object"));
+    };
+    let raw_name = text(&m, "name").or(key);
+    let skip = |why: String| Skipped::new(raw_name.clone(), origin.clone(), why);
+    let name = match &raw_name {
+        Some(n) => EnvName::parse(n).map_err(|e| skip(e.to_string()))?,
+        None => return Err(skip("it has no \"name\"".into())),
+    };
+    let mut notes = Vec::new();
+    let kind = match text(&m, "database_type") {
+        Some(t) => kind(&t).ok_or_else(|| {
+            skip(format!(
+                "unknown database_type '{t}': dbcreds knows postgres, mysql, mariadb, sqlite, mssql, oracle, snowflake"
+            ))
+        })?,
+        None => {
+            notes.push("no database_type: taken as postgres".into());
+            DatabaseKind::Postgres
+        }
+    };
+    let production = match m.get("is_production") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1"),
+        Some(Value::Number(n)) => n.as_u64() == Some(1),
+        _ => false,
+    };
+    Ok(PyEnv {
+        origin: format!("environment '{name}'"),
+        name,
+        kind,
+        description: text(&m, "description").unwrap_or_default(),
+        production,
+        notes,
+    })
+}
+
+fn credential(
+    py: &PyEnv,
+    blob: Option<&[u8]>,
+    meta: Option<&Map<String, Value>>,
+    now: DateTime<Utc>,
+) -> Result<super::Entry, Skipped> {
+    let skip = |why: String| Skipped::new(Some(py.name.to_string()), py.origin.clone(), why);
+    let user = keyring_user(&py.name);
+    let Some(blob) = blob else {
+        return Err(skip(format!(
+            "no keyring entry (service '{KEYRING_SERVICE}', user '{user}'): its password was \
+             never stored there or was removed; add it with `dbcreds add {}`",
+            py.name
+        )));
+    };
+    let Ok(text_blob) = std::str::from_utf8(blob) else {
+        return Err(skip(format!("the keyring entry '{user}' is not text")));
+    };
+    let mut notes = py.notes.clone();
+    // Fields: metadata.json first, the keyring's JSON over it.
+    let mut fields: Map<String, Value> = meta.cloned().unwrap_or_default();
+    let password = match serde_json::from_str::<Value>(text_blob) {
+        Ok(Value::Object(m)) => {
+            let pw = match m.get("password") {
+                Some(Value::String(s)) => Zeroizing::new(s.clone()),
+                Some(Value::Null) | None => {
+                    return Err(skip(format!(
+                        "the keyring entry '{user}' holds no password"
+                    )));
+                }
+                Some(_) => {
+                    return Err(skip(format!(
+                        "the keyring entry '{user}' holds a password that is not a string"
+                    )));
+                }
+            };
+            fields.extend(m.into_iter().filter(|(k, _)| k != "password"));
+            pw
+        }
+        // The oldest format: the bare password.
+        _ => {
+            if fields.is_empty() {
+                notes.push(format!(
+                    "the keyring entry '{user}' is a bare password and there is no metadata.json entry for it"
+                ));
+            }
+            Zeroizing::new(text_blob.to_owned())
+        }
+    };
+
+    let mut env = Environment::new(py.name.clone(), py.kind);
+    env.production = py.production;
+    env.description = if py.description.is_empty() {
+        "Imported from Python dbcreds".into()
+    } else {
+        py.description.clone()
+    };
+    // No default host: a credential without one names no server.
+    env.host = text(&fields, "host").unwrap_or_default();
+    if py.kind.has_server() {
+        match fields.get("port") {
+            Some(Value::Number(n)) => {
+                let p = n.as_u64().and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
+                env.port = check_port(p).map_err(|e| skip(e.to_string()))?;
+            }
+            Some(Value::String(s)) => {
+                env.port = parse_port(s).map_err(|e| skip(e.to_string()))?;
+                notes.push(format!("port \"{s}\" was a string"));
+            }
+            Some(Value::Null) | None => {
+                notes.push(format!(
+                    "no port: the {} default {} applies",
+                    py.kind, env.port
+                ));
+            }
+            Some(other) => return Err(skip(format!("invalid port {other}: use a number"))),
+        }
+    }
+    env.database = text(&fields, "database").unwrap_or_default();
+    env.username = text(&fields, "username").unwrap_or_default();
+    if let Some(Value::Object(opts)) = fields.get("options") {
+        for (k, v) in opts {
+            match v {
+                Value::String(s) => {
+                    env.options.insert(k.clone(), s.clone());
+                }
+                Value::Number(_) | Value::Bool(_) => {
+                    env.options.insert(k.clone(), v.to_string());
+                }
+                Value::Null => {}
+                _ => notes.push(format!("option '{k}' is not a plain value: left out")),
+            }
+        }
+    }
+    if let Some(mode) = text(&fields, "ssl_mode").filter(|m| !m.is_empty()) {
+        env.options.entry("sslmode".into()).or_insert(mode);
+    }
+    expiry(&mut env, &fields, now, &mut notes);
+    finish(
+        env,
+        SecretString::from(password.as_str()),
+        py.origin.clone(),
+        notes,
+    )
+}
+
+/// A time field: a string in any of the old spellings, or Unix seconds.
+fn time_field(
+    fields: &Map<String, Value>,
+    key: &str,
+    now: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> Option<DateTime<Utc>> {
+    match fields.get(key)? {
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => password_time(s, key, now, notes),
+        Value::Number(n) => n.as_i64().and_then(|s| Utc.timestamp_opt(s, 0).single()),
+        _ => None,
+    }
+}
+
+/// Password age and policy. The tool stored `password_expires_at`
+/// (`password_updated_at` + the policy's days, or null for "never");
+/// its legacy backends stored `password_expires_days`.
+fn expiry(
+    env: &mut Environment,
+    fields: &Map<String, Value>,
+    now: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) {
+    let updated = time_field(fields, "password_updated_at", now, notes);
+    env.password_updated_at = updated;
+    if let Some(v) = fields.get("password_expires_days") {
+        match v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
+            Some(0) => env.expires_days = None,
+            Some(d) if d <= 36_500 => env.expires_days = u32::try_from(d).ok(),
+            _ => notes.push(format!(
+                "password_expires_days {v} is not a number of days: the default {DEFAULT_EXPIRES_DAYS} applies"
+            )),
+        }
+        return;
+    }
+    match fields.get("password_expires_at") {
+        // No key at all (a bare-password entry): the default policy.
+        None => {}
+        Some(Value::Null) => env.expires_days = None,
+        Some(Value::String(s)) if s.trim().is_empty() => env.expires_days = None,
+        Some(v) => {
+            let at = match v {
+                Value::String(s) => parse_time(s),
+                Value::Number(n) => n.as_i64().and_then(|s| Utc.timestamp_opt(s, 0).single()),
+                _ => None,
+            };
+            match (at, updated) {
+                (Some(at), Some(upd)) if at > upd => {
+                    // Whole days, rounded: 89 days 23 hours is a 90-day policy.
+                    let days = ((at - upd).num_hours() + 12) / 24;
+                    env.expires_days = u32::try_from(days.clamp(1, 36_500)).ok();
+                }
+                (Some(at), None) => {
+                    let set = at - Duration::days(i64::from(DEFAULT_EXPIRES_DAYS));
+                    if set <= now {
+                        env.password_updated_at = Some(set);
+                        notes.push(format!(
+                            "no password_updated_at: taken as {DEFAULT_EXPIRES_DAYS} days before password_expires_at"
+                        ));
+                    }
+                }
+                _ => notes.push(format!(
+                    "password_expires_at {v} cannot be read against password_updated_at: the default {DEFAULT_EXPIRES_DAYS} days apply"
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+    use std::collections::HashMap;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap()
+    }
+
+    /// environments.json as the Python tool wrote it.
+    const ENVS: &str = r#"[
+      {"name": "dev", "database_type": "postgresql", "description": null,
+       "is_production": false, "created_at": "2025-05-31 13:09:48.123456",
+       "updated_at": "2025-05-31 13:09:48.123456"},
+      {"name": "prod", "database_type": "mysql", "description": "Main shop",
+       "is_production": true, "created_at": "2025-05-31 13:09:48.123456",
+       "updated_at": "2025-05-31 13:09:48.123456"}
+    ]"#;
+
+    fn resolve(envs: &str, meta: Option<&str>, secrets: &[(&str, &str)]) -> Batch {
+        let map: HashMap<String, Vec<u8>> = secrets
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
+            .collect();
+        Layout::parse(envs, meta)
+            .unwrap()
+            .resolve_at(|n| map.get(n.as_str()).cloned(), now())
+    }
+
+    #[test]
+    fn the_tools_own_layout() {
+        let b = resolve(
+            ENVS,
+            None,
+            &[
+                (
+                    "dev",
+                    r#"{"username": "app", "password": "dev-pw", "environment": "dev",
+                        "host": "localhost", "port": 5432, "database": "app", "options": {},
+                        "ssl_mode": "require", "password_updated_at": "2026-05-01T10:00:00.5",
+                        "password_expires_at": "2026-07-30T10:00:00.5"}"#,
+                ),
+                (
+                    "prod",
+                    r#"{"username": "shop", "password": "prod-pw", "host": "db.internal",
+                        "port": "3306", "database": "shop", "password_updated_at": "2026-05-01 10:00:00",
+                        "password_expires_at": null}"#,
+                ),
+            ],
+        );
+        assert!(b.skipped.is_empty(), "{:?}", b.skipped);
+        let dev = &b.entries[0];
+        assert_eq!(dev.environment.kind, DatabaseKind::Postgres);
+        assert_eq!(dev.password.expose_secret(), "dev-pw");
+        assert_eq!(dev.environment.options["sslmode"], "require");
+        assert_eq!(dev.environment.expires_days, Some(90));
+        assert_eq!(
+            dev.environment
+                .password_updated_at
+                .map(|t| t.timestamp_millis()),
+            Some(
+                Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0)
+                    .unwrap()
+                    .timestamp_millis()
+                    + 500
+            )
+        );
+        assert_eq!(dev.environment.description, "Imported from Python dbcreds");
+        let prod = &b.entries[1];
+        assert_eq!(prod.environment.kind, DatabaseKind::Mysql);
+        assert!(prod.environment.production);
+        assert_eq!(prod.environment.description, "Main shop");
+        assert_eq!(prod.environment.port, 3306);
+        assert!(prod.notes.iter().any(|n| n.contains("was a string")));
+        assert_eq!(prod.environment.expires_days, None);
+    }
+
+    #[test]
+    fn masked_missing_and_odd_entries_are_reported() {
+        let envs = r#"[
+          {"name": "masked", "database_type": "postgresql"},
+          {"name": "gone", "database_type": "postgresql"},
+          {"name": "db2", "database_type": "db2"},
+          {"name": "Bad Name", "database_type": "postgresql"},
+          {"database_type": "postgresql"},
+          "not an object",
+          {"name": "noport", "database_type": "DatabaseType.POSTGRESQL"},
+          {"name": "badport", "database_type": "postgresql"},
+          {"name": "binary", "database_type": "postgresql"},
+          {"name": "nohost", "database_type": "postgresql"},
+          {"name": "MASKED", "database_type": "postgresql"}
+        ]"#;
+        let b = resolve(
+            envs,
+            None,
+            &[
+                (
+                    "masked",
+                    r#"{"username": "u", "password": "**********", "host": "h", "port": 5432}"#,
+                ),
+                (
+                    "noport",
+                    r#"{"username": "u", "password": "pw", "host": "h"}"#,
+                ),
+                (
+                    "badport",
+                    r#"{"username": "u", "password": "pw", "host": "h", "port": "fivefour"}"#,
+                ),
+                ("nohost", r#"{"username": "u", "password": "pw"}"#),
+            ],
+        );
+        let mut binary = Layout::parse(envs, None).unwrap().resolve_at(
+            |n| (n.as_str() == "binary").then(|| vec![0xff, 0xfe]),
+            now(),
+        );
+        let r: Vec<String> = b
+            .skipped
+            .iter()
+            .map(|s| format!("{}: {}", s.name.clone().unwrap_or_default(), s.reason))
+            .collect();
+        let has = |prefix: &str, word: &str| {
+            assert!(
+                r.iter().any(|l| l.starts_with(prefix) && l.contains(word)),
+                "{prefix} / {word}: {r:#?}"
+            )
+        };
+        has("db2: ", "unknown database_type 'db2'");
+        has("Bad Name: ", "invalid environment name");
+        has(": ", "no \"name\"");
+        has(": ", "not a JSON object");
+        has("masked: ", "mask");
+        has(
+            "gone: ",
+            "no keyring entry (service 'dbcreds', user 'dbcreds:gone')",
+        );
+        has("badport: ", "invalid port 'fivefour'");
+        has("nohost: ", "no host");
+        has("masked: ", "same name");
+        assert!(
+            binary
+                .skipped
+                .drain(..)
+                .any(|s| s.reason.contains("not text"))
+        );
+        assert_eq!(b.entries.len(), 1);
+        let e = &b.entries[0];
+        assert_eq!(e.environment.name.as_str(), "noport");
+        assert_eq!(e.environment.port, 5432);
+        assert!(e.notes.iter().any(|n| n.contains("no port")));
+    }
+
+    #[test]
+    fn bare_passwords_use_metadata_json() {
+        let meta = r#"{"dbcreds:dev": {"username": "app", "host": "db", "port": 6432,
+                        "database": "app", "password_updated_at": "2026-05-01T00:00:00",
+                        "password_expires_at": "2026-05-31T00:00:00"}}"#;
+        let b = resolve(ENVS, Some(meta), &[("dev", "just-the-password")]);
+        let dev = &b.entries[0];
+        assert_eq!(dev.password.expose_secret(), "just-the-password");
+        assert_eq!(dev.environment.port, 6432);
+        assert_eq!(dev.environment.username, "app");
+        assert_eq!(dev.environment.expires_days, Some(30));
+        // prod has no keyring entry.
+        assert!(b.skipped[0].reason.contains("no keyring entry"));
+        // An unreadable metadata.json is ignored, not fatal.
+        assert!(Layout::parse(ENVS, Some("{")).is_ok());
+    }
+
+    #[test]
+    fn expiry_variants() {
+        let one = r#"[{"name": "x", "database_type": "postgresql"}]"#;
+        let run = |blob: &str| {
+            let b = resolve(one, None, &[("x", blob)]);
+            assert_eq!(b.entries.len(), 1, "{:?}", b.skipped);
+            let e = &b.entries[0];
+            (
+                e.environment.expires_days,
+                e.environment.password_updated_at,
+                e.notes.clone(),
+            )
+        };
+        let base = r#""username": "u", "password": "pw", "host": "h""#;
+        let (d, _, _) = run(&format!("{{{base}, \"password_expires_days\": 45}}"));
+        assert_eq!(d, Some(45));
+        let (d, _, _) = run(&format!("{{{base}, \"password_expires_days\": \"0\"}}"));
+        assert_eq!(d, None);
+        let (d, u, n) = run(&format!(
+            "{{{base}, \"password_expires_at\": \"2026-07-01T00:00:00\"}}"
+        ));
+        assert_eq!(d, Some(90));
+        assert_eq!(u, Some(Utc.with_ymd_and_hms(2026, 4, 2, 0, 0, 0).unwrap()));
+        assert!(n.iter().any(|n| n.contains("90 days before")));
+        let (d, u, n) = run(&format!(
+            "{{{base}, \"password_updated_at\": \"garbage\", \"password_expires_at\": \"also garbage\"}}"
+        ));
+        assert_eq!((d, u), (Some(90), None));
+        assert!(n.iter().any(|n| n.contains("not a date")));
+        let (d, _, _) = run(&format!("{{{base}}}"));
+        assert_eq!(d, Some(90));
+    }
+
+    #[test]
+    fn environments_json_shapes() {
+        assert!(Layout::parse("3", None).is_err());
+        let l = Layout::parse(r#"{"qa": {"database_type": "sqlite"}}"#, None).unwrap();
+        assert_eq!(l.names()[0].as_str(), "qa");
+        let b = l.resolve_at(
+            |_| Some(br#"{"password": "pw", "database": "/srv/qa.db"}"#.to_vec()),
+            now(),
+        );
+        assert_eq!(b.entries[0].environment.kind, DatabaseKind::Sqlite);
+    }
+}
