@@ -341,13 +341,37 @@ impl agent_server::Agent for Service {
                 }))
             }
             Err(e) => {
-                let e = AgentError::from(e);
-                self.audit(peer.as_ref(), n.as_str(), "import", e.reason().as_str())
-                    .await;
-                Err(e.into())
+                self.audit(
+                    peer.as_ref(),
+                    n.as_str(),
+                    "import",
+                    dbcreds::Reason::KeyringUnavailable.as_str(),
+                )
+                .await;
+                Err(legacy_keyring_status(&e))
             }
         }
     }
+}
+
+/// A keyring failure while importing: the generic keyring messages point
+/// at `dbcreds init`, which is no help here.
+fn legacy_keyring_status(e: &crate::keyring::KeyringError) -> Status {
+    use crate::keyring::KeyringError;
+    let message = match e {
+        KeyringError::Unavailable(why) => format!(
+            "no OS keyring answered ({why}): run the import where the Python dbcreds ran, \
+             in a session whose login keyring is unlocked"
+        ),
+        KeyringError::Timeout(limit) => format!(
+            "the OS keyring did not answer within {limit:?} (is the login keyring locked?): \
+             unlock it and run the import again"
+        ),
+        // NoEntry/BadKey speak of the vault's key; here they can only mean
+        // the entry changed under us.
+        _ => "the OS keyring failed while the entry was read: run the import again".to_owned(),
+    };
+    dbcreds::Reason::KeyringUnavailable.status(message)
 }
 
 /// Where `env`'s password stands on `now`, for `Check`.

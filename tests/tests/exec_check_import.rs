@@ -989,3 +989,21 @@ fn import_json_round_trip_and_bad_input() {
         Some(2)
     );
 }
+
+#[test]
+fn import_from_python_without_a_keyring_says_so() {
+    let sb = vault();
+    let dir = sb.root().join("home/.dbcreds");
+    fs::create_dir(&dir).unwrap();
+    fs::write(
+        dir.join("environments.json"),
+        r#"[{"name": "prod", "database_type": "postgresql"}]"#,
+    )
+    .unwrap();
+    // No Secret Service in this sandbox: exit 10, nothing imported.
+    sb.cli(&["import", "--from", "python"]).fails(
+        10,
+        &["keyring entry 'dbcreds:prod'", "nothing was imported"],
+    );
+    assert_eq!(sb.cli(&["list", "--json"]).json(), serde_json::json!([]));
+}

@@ -234,8 +234,20 @@ async fn from_python(dir: &Path, client: &mut Client) -> Result<Batch, Failure> 
         .map_err(|e| source_error(&envs_file.display().to_string(), &e))?;
     let mut secrets: BTreeMap<String, Zeroizing<Vec<u8>>> = BTreeMap::new();
     for name in layout.names() {
-        if let Some(secret) = client.read_legacy_keyring(&name).await? {
-            secrets.insert(name.to_string(), secret);
+        match client.read_legacy_keyring(&name).await {
+            Ok(Some(secret)) => {
+                secrets.insert(name.to_string(), secret);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let mut f = Failure::from(e);
+                f.message = format!(
+                    "cannot read the Python dbcreds' keyring entry '{}' (nothing was imported): {}",
+                    python::keyring_user(&name),
+                    f.message
+                );
+                return Err(f);
+            }
         }
     }
     Ok(layout.resolve(|n| secrets.get(n.as_str()).map(|s| s.to_vec())))

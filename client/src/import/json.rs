@@ -162,6 +162,8 @@ fn object(m: &Map<String, Value>, origin: String, now: DateTime<Utc>) -> Result<
     }
     let password = match m.get("password") {
         Some(Value::String(s)) => SecretString::from(s.as_str()),
+        // A SQLite file needs none.
+        Some(Value::Null) | None if !kind.has_server() => SecretString::from(""),
         Some(Value::Null) | None => return Err(skip("it has no \"password\"".into())),
         Some(_) => return Err(skip("\"password\" is not a string".into())),
     };
@@ -243,7 +245,7 @@ mod tests {
         let b = parse_at(
             r#"[
               {"name": "A", "host": "h", "port": "6432", "user": "u", "password": "pw", "expires_days": "never"},
-              {"name": "b", "kind": "sqlite", "database": "/tmp/x.db", "port": 0, "password": "pw", "expires_days": 0},
+              {"name": "b", "kind": "sqlite", "database": "/tmp/x.db", "port": 0, "expires_days": 0},
               {"name": "c", "host": "h", "username": "u", "password": "pw", "password_updated_at": 1700000000},
               {"name": "d", "host": "h", "username": "u", "password": "pw", "password_updated_at": "later"}
             ]"#,

@@ -336,7 +336,8 @@ fn finish(
     let name = Some(environment.name.to_string());
     let skip = |why: String| Skipped::new(name.clone(), origin.clone(), why);
     let pw = password.expose_secret();
-    if pw.is_empty() {
+    // SQLite files need no password; every server does.
+    if pw.is_empty() && environment.kind.has_server() {
         return Err(skip("no password".into()));
     }
     if is_masked(pw) {
@@ -493,5 +494,8 @@ mod tests {
         no_user.username.clear();
         assert!(r(no_user, "pw").contains("no user"));
         assert!(r(env(DatabaseKind::Sqlite), "pw").contains("file path"));
+        let mut lite = env(DatabaseKind::Sqlite);
+        lite.database = "/srv/app.db".into();
+        assert!(finish(lite, "".into(), "o".into(), vec![]).is_ok());
     }
 }
