@@ -250,9 +250,10 @@ fn credential(
             py.name
         )));
     };
-    let Ok(text_blob) = std::str::from_utf8(blob) else {
+    let Some(text_blob) = blob_text(blob) else {
         return Err(skip(format!("the keyring entry '{user}' is not text")));
     };
+    let text_blob = text_blob.as_str();
     let mut notes = py.notes.clone();
     // Fields: metadata.json first, the keyring's JSON over it.
     let mut fields: Map<String, Value> = meta.cloned().unwrap_or_default();
@@ -339,6 +340,26 @@ fn credential(
         py.origin.clone(),
         notes,
     )
+}
+
+/// The entry's text: UTF-8 (python-keyring on Linux and macOS), else
+/// UTF-16LE (what the tool's Windows Credential Manager backend wrote),
+/// without trailing NULs.
+fn blob_text(blob: &[u8]) -> Option<Zeroizing<String>> {
+    if let Ok(t) = std::str::from_utf8(blob) {
+        return Some(Zeroizing::new(t.trim_end_matches('\0').to_owned()));
+    }
+    if !blob.len().is_multiple_of(2) {
+        return None;
+    }
+    let units: Zeroizing<Vec<u16>> = Zeroizing::new(
+        blob.chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect(),
+    );
+    String::from_utf16(&units)
+        .ok()
+        .map(|t| Zeroizing::new(t.trim_end_matches('\0').to_owned()))
 }
 
 /// A time field: a string in any of the old spellings, or Unix seconds.
@@ -524,7 +545,7 @@ mod tests {
             ],
         );
         let mut binary = Layout::parse(envs, None).unwrap().resolve_at(
-            |n| (n.as_str() == "binary").then(|| vec![0xff, 0xfe]),
+            |n| (n.as_str() == "binary").then(|| vec![0x00, 0xd8]),
             now(),
         );
         let r: Vec<String> = b
@@ -611,6 +632,19 @@ mod tests {
         assert!(n.iter().any(|n| n.contains("not a date")));
         let (d, _, _) = run(&format!("{{{base}}}"));
         assert_eq!(d, Some(90));
+    }
+
+    #[test]
+    fn utf16_entries_from_windows_are_read() {
+        let one = r#"[{"name": "x", "database_type": "postgresql"}]"#;
+        let json = r#"{"username": "u", "password": "pä", "host": "h"}"#;
+        let mut blob: Vec<u8> = json.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        blob.extend([0, 0]);
+        let b = Layout::parse(one, None)
+            .unwrap()
+            .resolve_at(|_| Some(blob.clone()), now());
+        assert_eq!(b.entries[0].password.expose_secret(), "pä");
+        assert!(blob_text(&[0xff]).is_none());
     }
 
     #[test]
