@@ -215,6 +215,47 @@ database type) are listed with the reason; they do not fail the import.
 tool's dbcreds-migrate did.")]
     Import(ImportArgs),
 
+    /// Connect to an environment's database (in the agent) and report version and latency
+    #[command(after_help = "Examples:
+  dbcreds test prod                  PostgreSQL 15.4 (Debian ...), 12 ms, TLS
+  dbcreds test prod --json | jq .latency_ms
+  dbcreds test prod || echo \"prod is down or the password is wrong\"
+
+The agent connects with the stored credentials and the TLS options
+(sslmode, sslrootcert, sslcert, sslkey; connect_timeout, default 5 s); the
+password never leaves it. The outcome is stored and shown by `show` and
+`list`. Failures have their own exit codes: 15 unreachable, 16 login
+refused, 17 TLS failure, 18 no driver for the kind (mssql, oracle,
+snowflake), 19 other server error.")]
+    Test(TestArgs),
+
+    /// Set a new generated password on the database server and in the vault, crash-safe
+    #[command(after_help = "Examples:
+  dbcreds rotate prod                       32 random letters, digits and -_.
+  dbcreds rotate prod --length 48
+  dbcreds rotate prod --admin prod-admin    through an admin role that may ALTER the user
+  dbcreds rotate prod --resume              finish or roll back an interrupted rotation
+
+The new password is stored as pending before the server is touched, set on
+the server (PostgreSQL: ALTER ROLE with a SCRAM-SHA-256 verifier; MariaDB:
+SET PASSWORD / ALTER USER with the mysql_native_password hash, so the
+password is never in the SQL), verified by logging in, then promoted; the
+old one is kept as previous. If the agent dies midway, `--resume` (or the
+agent's next unlock) probes the pending, current and previous passwords and
+keeps the one the server takes. A failed rotation changes no stored
+password. `dbcreds get prod` prints the new password afterwards.")]
+    Rotate(RotateArgs),
+
+    /// Show the audit log: who read, tested or rotated what, and when
+    #[command(after_help = "Examples:
+  dbcreds audit                      the last 1000 events
+  dbcreds audit prod --since 1d
+  dbcreds audit --since 2026-01-31T00:00:00Z --json | jq '.[] | select(.outcome != \"ok\")'
+
+--since takes a duration back from now (30m, 12h, 7d, 2w) or a time
+(RFC 3339, or a date YYYY-MM-DD in UTC). Works while the vault is locked.")]
+    Audit(AuditArgs),
+
     /// Lock the vault: the agent forgets the key and every password
     Lock,
 
@@ -588,6 +629,82 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Length of the new password [default: 32]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(16..=128), conflicts_with = "resume")]
+    pub length: Option<u32>,
+    /// Characters to draw the new password from [default: A-Z a-z 0-9 - _ .]
+    #[arg(long, conflicts_with = "resume")]
+    pub alphabet: Option<String>,
+    /// Change the password through this environment's (admin) credentials
+    #[arg(long, value_name = "ENV", value_parser = parse_name, conflicts_with = "resume")]
+    pub admin: Option<EnvName>,
+    /// Finish or roll back an interrupted rotation instead of starting one
+    #[arg(long)]
+    pub resume: bool,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this environment
+    #[arg(value_parser = parse_name)]
+    pub name: Option<EnvName>,
+    /// Only events since a duration ago (30m, 12h, 7d) or a time (RFC 3339, YYYY-MM-DD)
+    #[arg(long, value_name = "DURATION|TIME", value_parser = parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// At most this many events, the newest [default: 1000]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: Option<u32>,
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `--since`: a duration back from now (`30m`, `12h`, `7d`, `2w`),
+/// an RFC 3339 time, or a date (midnight UTC).
+pub fn parse_since(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, InvalidInput> {
+    use chrono::{DateTime, NaiveDate, Utc};
+    let t = raw.trim();
+    if let Ok(d) = humantime::parse_duration(t)
+        && let Ok(d) = chrono::Duration::from_std(d)
+        && let Some(at) = Utc::now().checked_sub_signed(d)
+    {
+        return Ok(at);
+    }
+    if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    if let Some(at) = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+    {
+        return Ok(at.and_utc());
+    }
+    Err(InvalidInput::Field {
+        field: "--since".into(),
+        why: format!(
+            "'{raw}' is neither a duration (30m, 12h, 7d) nor a time (2026-01-31T00:00:00Z, 2026-01-31)"
+        ),
+    })
+}
+
 /// `--expires-days`: a number of days, or never.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpiresDays {
@@ -698,6 +815,41 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn since_takes_durations_and_times() {
+        let now = chrono::Utc::now();
+        let d = parse_since("7d").unwrap();
+        assert!((now - d - chrono::Duration::days(7)).num_seconds().abs() < 5);
+        assert_eq!(
+            parse_since("2026-01-31T10:00:00Z").unwrap().to_rfc3339(),
+            "2026-01-31T10:00:00+00:00"
+        );
+        assert_eq!(
+            parse_since("2026-01-31").unwrap().to_rfc3339(),
+            "2026-01-31T00:00:00+00:00"
+        );
+        assert!(
+            parse_since("yesterday")
+                .unwrap_err()
+                .to_string()
+                .contains("--since")
+        );
+    }
+
+    #[test]
+    fn rotate_resume_takes_no_generation_options() {
+        assert!(
+            Cli::try_parse_from(["dbcreds", "rotate", "prod", "--resume", "--length", "20"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["dbcreds", "rotate", "prod", "--length", "8"]).is_err());
+        let cli = Cli::try_parse_from(["dbcreds", "rotate", "prod", "--admin", "Admin"]).unwrap();
+        let Command::Rotate(r) = cli.command else {
+            panic!("not rotate")
+        };
+        assert_eq!(r.admin.unwrap().as_str(), "admin");
     }
 
     #[test]

@@ -44,6 +44,23 @@ pub const PERMISSION_DENIED: u8 = 13;
 /// `dbcreds exec` refused to run inside `dbcreds exec` of another
 /// environment (`DBCREDS_ENV` names it) without `--force`.
 pub const NESTED: u8 = 14;
+/// `test`/`rotate`: the database server did not answer (wrong host or
+/// port, down, firewalled: nothing within the connect timeout).
+pub const DB_UNREACHABLE: u8 = 15;
+/// `test`/`rotate`: the database server refused the login (wrong password,
+/// or its access rules).
+pub const DB_LOGIN_FAILED: u8 = 16;
+/// `test`/`rotate`: TLS with the database server failed (it has none, or
+/// its certificate did not verify).
+pub const DB_TLS_FAILED: u8 = 17;
+/// `test`/`rotate`: no driver for the database kind (mssql, oracle,
+/// snowflake), or the operation does not apply to it (rotating SQLite).
+pub const DB_UNSUPPORTED: u8 = 18;
+/// `test`/`rotate`: the database server answered with an error (no such
+/// database, not allowed to change the password).
+pub const DB_ERROR: u8 = 19;
+/// `rotate`: a rotation of the environment is unfinished.
+pub const ROTATION_UNFINISHED: u8 = 20;
 /// `dbcreds exec`: the command exists but cannot be run (not executable,
 /// not a program). The shells' code for it.
 pub const COMMAND_NOT_EXECUTABLE: u8 = 126;
@@ -68,6 +85,12 @@ macro_rules! exit_code_table {
   12  vault not initialized (run `dbcreds init`)
   13  permission denied
   14  exec refused inside `dbcreds exec` of another environment (use --force)
+  15  database unreachable (test, rotate: wrong host or port, server down, connect timeout)
+  16  database login failed (wrong password, or the server's access rules)
+  17  TLS with the database failed (server without TLS, or its certificate did not verify)
+  18  no driver for this database kind (mssql, oracle, snowflake), or not applicable to it
+  19  the database server answered with an error (e.g. may not change the password)
+  20  a password rotation is unfinished (run `dbcreds rotate --resume NAME`)
  126  exec: the command cannot be run
  127  exec: command not found (any other code of exec is the command's own)"
     };
@@ -152,6 +175,12 @@ pub fn code_for_reason(reason: Reason) -> u8 {
         Reason::VaultTooNew => VAULT_TOO_NEW,
         Reason::KeyringUnavailable => KEYRING_UNAVAILABLE,
         Reason::PermissionDenied => PERMISSION_DENIED,
+        Reason::Unreachable => DB_UNREACHABLE,
+        Reason::LoginFailed => DB_LOGIN_FAILED,
+        Reason::TlsFailed => DB_TLS_FAILED,
+        Reason::Unsupported => DB_UNSUPPORTED,
+        Reason::DatabaseError => DB_ERROR,
+        Reason::RotationUnfinished => ROTATION_UNFINISHED,
         _ => OTHER,
     }
 }
@@ -292,6 +321,12 @@ mod tests {
             (Reason::KeyringUnavailable, KEYRING_UNAVAILABLE),
             (Reason::PermissionDenied, PERMISSION_DENIED),
             (Reason::Internal, OTHER),
+            (Reason::Unreachable, DB_UNREACHABLE),
+            (Reason::LoginFailed, DB_LOGIN_FAILED),
+            (Reason::TlsFailed, DB_TLS_FAILED),
+            (Reason::Unsupported, DB_UNSUPPORTED),
+            (Reason::DatabaseError, DB_ERROR),
+            (Reason::RotationUnfinished, ROTATION_UNFINISHED),
         ];
         for (reason, code) in cases {
             assert_eq!(code_for(&agent(reason, "x")), code, "{reason:?}");
@@ -378,6 +413,12 @@ mod tests {
             NOT_INITIALIZED,
             PERMISSION_DENIED,
             NESTED,
+            DB_UNREACHABLE,
+            DB_LOGIN_FAILED,
+            DB_TLS_FAILED,
+            DB_UNSUPPORTED,
+            DB_ERROR,
+            ROTATION_UNFINISHED,
             COMMAND_NOT_EXECUTABLE,
             COMMAND_NOT_FOUND,
         ];

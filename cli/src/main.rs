@@ -11,6 +11,7 @@ mod commands;
 mod exit;
 mod output;
 mod prompt;
+mod spinner;
 
 fn main() -> ExitCode {
     let cli = match args::parse() {

@@ -159,6 +159,24 @@ pub struct EnvJson<'a> {
     pub expired: bool,
     /// The connection URI without the password.
     pub uri: String,
+    /// The last connection test, if any.
+    pub last_test: Option<TestJson<'a>>,
+    /// The state of an unfinished rotation (`pending`, `set`, `verified`).
+    pub rotation: Option<&'a str>,
+}
+
+/// A stored connection-test result as `--json` prints it.
+#[derive(Debug, Serialize)]
+pub struct TestJson<'a> {
+    pub at: String,
+    pub ok: bool,
+    /// The server version on success, what went wrong on failure.
+    pub detail: &'a str,
+    pub latency_ms: u32,
+    /// The failure's reason (`unreachable`, `login_failed`, ...); absent on success.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub reason: &'a str,
+    pub tls: bool,
 }
 
 impl<'a> EnvJson<'a> {
@@ -182,6 +200,15 @@ impl<'a> EnvJson<'a> {
             expiry: expiry.to_string(),
             expired: expiry.is_expired(),
             uri: dbcreds::render::uri(env, None),
+            last_test: env.last_test.as_ref().map(|t| TestJson {
+                at: rfc3339(t.at),
+                ok: t.ok,
+                detail: &t.detail,
+                latency_ms: t.latency_ms,
+                reason: &t.reason,
+                tls: t.tls,
+            }),
+            rotation: env.rotation.as_deref(),
         }
     }
 }

@@ -48,8 +48,19 @@ fn wrong_kind(cred: &Credential, want: &str) -> Error {
 /// ```
 pub fn classify(err: &::sqlx::Error) -> Reason {
     match err {
+        // rustls reports a failed handshake (an untrusted certificate, a
+        // name mismatch) through the I/O error of the stream it wraps.
+        ::sqlx::Error::Io(e)
+            if e.get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            Reason::TlsFailed
+        }
         ::sqlx::Error::Io(_) | ::sqlx::Error::PoolTimedOut => Reason::Unreachable,
         ::sqlx::Error::Tls(_) => Reason::TlsFailed,
+        // Something answered that does not speak the database's protocol
+        // (another service on that port, a proxy): not the server asked for.
+        ::sqlx::Error::Protocol(_) => Reason::Unreachable,
         ::sqlx::Error::Database(db) => {
             // SQLSTATE class 28: invalid authorization specification. Both
             // PostgreSQL (28P01 wrong password, 28000 no pg_hba entry) and
@@ -235,8 +246,11 @@ mod tests {
         use ::sqlx::mysql::MySqlSslMode;
         let o = mysql_options(&cred(DatabaseKind::Mariadb, &[("sslmode", "require")])).unwrap();
         assert!(matches!(o.get_ssl_mode(), MySqlSslMode::Required));
-        let o = mysql_options(&cred(DatabaseKind::Mysql, &[("ssl-mode", "VERIFY_IDENTITY")]))
-            .unwrap();
+        let o = mysql_options(&cred(
+            DatabaseKind::Mysql,
+            &[("ssl-mode", "VERIFY_IDENTITY")],
+        ))
+        .unwrap();
         assert!(matches!(o.get_ssl_mode(), MySqlSslMode::VerifyIdentity));
     }
 

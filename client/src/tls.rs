@@ -49,22 +49,24 @@ impl TlsMode {
 impl std::str::FromStr for TlsMode {
     type Err = InvalidInput;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
-            "disable" | "disabled" => Self::Disable,
-            "allow" => Self::Allow,
-            "prefer" | "preferred" => Self::Prefer,
-            "require" | "required" => Self::Require,
-            "verify-ca" => Self::VerifyCa,
-            "verify-full" | "verify-identity" => Self::VerifyFull,
-            _ => {
-                return Err(InvalidInput::Field {
-                    field: "option sslmode".into(),
-                    why: format!(
-                        "'{s}' is not a TLS mode: use disable, prefer, require, verify-ca or verify-full"
-                    ),
-                });
-            }
-        })
+        Ok(
+            match s.trim().to_ascii_lowercase().replace('_', "-").as_str() {
+                "disable" | "disabled" => Self::Disable,
+                "allow" => Self::Allow,
+                "prefer" | "preferred" => Self::Prefer,
+                "require" | "required" => Self::Require,
+                "verify-ca" => Self::VerifyCa,
+                "verify-full" | "verify-identity" => Self::VerifyFull,
+                _ => {
+                    return Err(InvalidInput::Field {
+                        field: "option sslmode".into(),
+                        why: format!(
+                            "'{s}' is not a TLS mode: use disable, prefer, require, verify-ca or verify-full"
+                        ),
+                    });
+                }
+            },
+        )
     }
 }
 

@@ -114,9 +114,15 @@ mod tests {
         events.send("dev", "update", false);
         events.send("prod", "rotate", true);
         let c = all.next().await.unwrap().unwrap();
-        assert_eq!((c.environment.as_str(), c.change.as_str()), ("dev", "update"));
+        assert_eq!(
+            (c.environment.as_str(), c.change.as_str()),
+            ("dev", "update")
+        );
         let c = prod.next().await.unwrap().unwrap();
-        assert_eq!((c.environment.as_str(), c.change.as_str()), ("prod", "rotate"));
+        assert_eq!(
+            (c.environment.as_str(), c.change.as_str()),
+            ("prod", "rotate")
+        );
         assert!(c.password_changed);
         events.close();
         assert!(prod.next().await.is_none());

@@ -992,3 +992,267 @@ pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn read_or_empty(path: &Path) -> Vec<u8> {
     fs::read(path).unwrap_or_default()
 }
+
+// ---------------------------------------------------------------------------
+// Database servers (tests/tests/databases.rs)
+//
+// The machine's PostgreSQL and MariaDB, made ready by
+// `tests/support/databases.sh`: test roles are members of the group
+// `dbcreds_test`, which a `scram-sha-256` rule first in pg_hba.conf makes
+// give their password over 127.0.0.1 even where other rules say `trust`.
+// Every test creates its own role or user with a unique name and drops it.
+
+/// Where the test servers listen (TCP, so passwords are checked).
+pub const DB_HOST: &str = "127.0.0.1";
+
+/// Runs SQL as the PostgreSQL superuser over the local socket (trust).
+pub fn pg_superuser(sql: &str) -> Output {
+    let mut cmd = Command::new("psql");
+    cmd.env("PGCONNECT_TIMEOUT", "10").args([
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        "/var/run/postgresql",
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tAc",
+        sql,
+    ]);
+    run(cmd, None)
+}
+
+/// Runs SQL as MariaDB's root over the local socket (unix_socket auth).
+pub fn mariadb_root(sql: &str) -> Output {
+    let mut cmd = Command::new("mariadb");
+    cmd.args(["-u", "root", "-N", "-B", "-e", sql]);
+    run(cmd, None)
+}
+
+fn server_or_skip(what: &str, probe: impl FnOnce() -> Output, test: &str) -> bool {
+    let out = probe();
+    if out.code == Some(0) {
+        return true;
+    }
+    let why =
+        format!("{test}: {what} is not reachable (run tests/support/databases.sh as root):\n{out}");
+    assert!(
+        !in_ci(),
+        "{why}\nCI is set: a missing server is a failure, not a skip"
+    );
+    eprintln!("SKIPPED {why}");
+    false
+}
+
+/// True when the PostgreSQL server answers its superuser; otherwise skips
+/// (prints why) or, under CI, panics.
+pub fn postgres_or_skip(test: &str) -> bool {
+    server_or_skip("PostgreSQL", || pg_superuser("SELECT 1"), test)
+}
+
+/// True when the MariaDB server answers its root; otherwise skips or,
+/// under CI, panics.
+pub fn mariadb_or_skip(test: &str) -> bool {
+    server_or_skip("MariaDB", || mariadb_root("SELECT 1"), test)
+}
+
+/// A unique lower-case name for a role or user: `dbc_<prefix>_<12 hex>`.
+pub fn unique_db_name(prefix: &str) -> String {
+    format!("dbc_{prefix}_{}", &token()[..12])
+}
+
+/// A PostgreSQL login role in `dbcreds_test` (so its password is enforced
+/// on 127.0.0.1), with a random password; dropped with the value.
+pub struct PgTestRole {
+    /// Role name.
+    pub name: String,
+    /// Its password as created.
+    pub password: String,
+}
+
+impl PgTestRole {
+    /// Creates the role; `extra` goes after `LOGIN` (e.g. `CREATEROLE`).
+    pub fn create(prefix: &str, extra: &str) -> Self {
+        let name = unique_db_name(prefix);
+        let password = format!("pw-{}", token());
+        pg_superuser(&format!(
+            "CREATE ROLE {name} LOGIN {extra} PASSWORD '{password}' IN ROLE dbcreds_test"
+        ))
+        .ok();
+        Self { name, password }
+    }
+
+    /// `psql` as this role over TCP with `password`, in a clean environment.
+    pub fn psql(&self, password: &str, sql: &str) -> Output {
+        let mut cmd = Command::new("psql");
+        cmd.env_clear()
+            .env("PATH", path_var())
+            .env("PGPASSWORD", password)
+            .env("PGPASSFILE", "/nonexistent")
+            .env("PGCONNECT_TIMEOUT", "10")
+            .args([
+                "-X", "-w", "-h", DB_HOST, "-U", &self.name, "-d", "postgres", "-tAc", sql,
+            ]);
+        run(cmd, None)
+    }
+
+    /// Whether the server lets this role in with `password`; any failure
+    /// other than a refused password panics (the test would prove nothing).
+    #[track_caller]
+    pub fn logs_in_with(&self, password: &str) -> bool {
+        let out = self.psql(password, "SELECT current_user");
+        if out.code == Some(0) {
+            assert_eq!(out.stdout.trim(), self.name, "{out}");
+            return true;
+        }
+        assert!(
+            out.stderr.contains("password authentication failed"),
+            "expected a refused password, got:\n{out}"
+        );
+        false
+    }
+}
+
+impl Drop for PgTestRole {
+    fn drop(&mut self) {
+        let _ = pg_superuser(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{0}'; \
+             DROP ROLE IF EXISTS {0}",
+            self.name
+        ));
+    }
+}
+
+/// A MariaDB user `name@'%'` identified by a random password; dropped with
+/// the value.
+pub struct MariaTestUser {
+    /// User name.
+    pub name: String,
+    /// Its password as created.
+    pub password: String,
+}
+
+impl MariaTestUser {
+    /// Creates the user; `grant` (e.g. `CREATE USER ON *.*`) is granted when
+    /// not empty.
+    pub fn create(prefix: &str, grant: &str) -> Self {
+        let name = unique_db_name(prefix);
+        let password = format!("pw-{}", token());
+        mariadb_root(&format!(
+            "CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"
+        ))
+        .ok();
+        if !grant.is_empty() {
+            mariadb_root(&format!("GRANT {grant} TO '{name}'@'%'")).ok();
+        }
+        Self { name, password }
+    }
+
+    /// Whether the server lets this user in over TCP with `password`.
+    #[track_caller]
+    pub fn logs_in_with(&self, password: &str) -> bool {
+        let mut cmd = Command::new("mariadb");
+        cmd.env_clear()
+            .env("PATH", path_var())
+            .env("MYSQL_PWD", password)
+            .args([
+                "--no-defaults",
+                "--connect-timeout=10",
+                "-h",
+                DB_HOST,
+                "-u",
+                &self.name,
+                "-N",
+                "-B",
+                "-e",
+                "SELECT CURRENT_USER()",
+            ]);
+        let out = run(cmd, None);
+        if out.code == Some(0) {
+            assert_eq!(out.stdout.trim(), format!("{}@%", self.name), "{out}");
+            return true;
+        }
+        assert!(
+            out.stderr.contains("Access denied"),
+            "expected a refused password, got:\n{out}"
+        );
+        false
+    }
+}
+
+impl Drop for MariaTestUser {
+    fn drop(&mut self) {
+        let _ = mariadb_root(&format!("DROP USER IF EXISTS '{}'@'%'", self.name));
+    }
+}
+
+/// The log file of the PostgreSQL cluster on port 5432, from
+/// `pg_lsclusters` (Debian's wrapper redirects the server's stderr there).
+pub fn pg_log_file() -> Option<PathBuf> {
+    let out = run(
+        {
+            let mut c = Command::new("pg_lsclusters");
+            c.arg("--no-header");
+            c
+        },
+        None,
+    );
+    out.stdout.lines().find_map(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        (cols.get(2) == Some(&"5432") && cols.len() >= 7).then(|| PathBuf::from(cols[6]))
+    })
+}
+
+/// A path under `target/<profile>/examples/` (built by `cargo test`).
+pub fn example(name: &str) -> PathBuf {
+    let path = bin("dbcreds").with_file_name("examples").join(name);
+    assert!(
+        path.is_file(),
+        "example {name} not found at {}: run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+impl Sandbox {
+    /// `dbcreds add NAME --kind KIND --host 127.0.0.1 ...` (the kind's
+    /// default port) with the password on stdin and `--option` for each of
+    /// `options`; asserts success.
+    #[track_caller]
+    pub fn add_db(
+        &self,
+        name: &str,
+        kind: &str,
+        database: &str,
+        user: &str,
+        password: &str,
+        options: &[&str],
+    ) -> Output {
+        let port = if kind == "postgres" { "5432" } else { "3306" };
+        let mut args = vec![
+            "add",
+            name,
+            "--kind",
+            kind,
+            "--host",
+            DB_HOST,
+            "--port",
+            port,
+            "--database",
+            database,
+            "--user",
+            user,
+            "--password-stdin",
+        ];
+        for o in options {
+            args.push("--option");
+            args.push(o);
+        }
+        let out = self.cli_stdin(&args, &format!("{password}\n"));
+        out.ok();
+        out
+    }
+}

@@ -22,7 +22,7 @@ pub async fn run(a: ListArgs) -> Result<(), Failure> {
     output::stdout(&table(&envs, now, output::color_stdout()))
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "NAME",
     "KIND",
     "HOST",
@@ -30,6 +30,7 @@ const HEADER: [&str; 9] = [
     "DATABASE",
     "USER",
     "PROD",
+    "LAST TEST",
     "PASSWORD AGE",
     "EXPIRY",
 ];
@@ -64,6 +65,12 @@ fn table(envs: &[Environment], now: DateTime<Utc>, color: bool) -> String {
                     ("yes".into(), Paint::Red)
                 } else {
                     plain(String::new())
+                },
+                match (&e.last_test, &e.rotation) {
+                    (_, Some(state)) => (format!("rotation {state}"), Paint::Yellow),
+                    (Some(t), None) if t.ok => (t.summary(), Paint::Green),
+                    (Some(t), None) => (t.summary(), Paint::Red),
+                    (None, None) => plain(dash()),
                 },
                 plain(
                     e.password_updated_at

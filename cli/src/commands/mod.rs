@@ -10,6 +10,7 @@ use crate::output;
 
 mod add;
 mod agent;
+mod audit;
 mod check;
 mod completions;
 mod doctor;
@@ -22,8 +23,10 @@ mod list;
 mod lock;
 mod passphrase;
 mod remove;
+mod rotate;
 mod show;
 mod status;
+mod test;
 mod update;
 
 /// Runs the parsed command on a current-thread runtime.
@@ -41,6 +44,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Exec(a) => exec::run(a).await,
         Command::Check(a) => check::run(a).await,
         Command::Import(a) => import_::run(a).await,
+        Command::Test(a) => test::run(a).await,
+        Command::Rotate(a) => rotate::run(a).await,
+        Command::Audit(a) => audit::run(a).await,
         Command::Lock => lock::lock().await,
         Command::Unlock(a) => lock::unlock(a).await,
         Command::Status(a) => status::run(a).await,

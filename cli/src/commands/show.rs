@@ -89,6 +89,41 @@ fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) ->
         words.push_str(&format!(" ({})", at.format("%Y-%m-%d")));
     }
     rows.push(("expiry", words, output::expiry_paint(expiry)));
+    if let Some(t) = &env.last_test {
+        let (text, paint) = if t.ok {
+            (
+                format!(
+                    "ok, {}, {} ms{} ({})",
+                    t.detail,
+                    t.latency_ms,
+                    if t.tls { ", TLS" } else { "" },
+                    output::human_time(t.at)
+                ),
+                Paint::Green,
+            )
+        } else {
+            (
+                format!(
+                    "failed ({}): {} ({})",
+                    t.reason,
+                    t.detail,
+                    output::human_time(t.at)
+                ),
+                Paint::Red,
+            )
+        };
+        rows.push(("last test", text, paint));
+    }
+    if let Some(state) = &env.rotation {
+        rows.push((
+            "rotation",
+            format!(
+                "unfinished ({state}): run `dbcreds rotate --resume {}`",
+                env.name
+            ),
+            Paint::Yellow,
+        ));
+    }
 
     let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0) + 1;
     let mut out = String::new();

@@ -74,6 +74,18 @@ fn detail(err: &sqlx::Error) -> String {
 /// Turns a driver error into the agent's error, with what to do next.
 pub fn describe(cred: &Credential, err: &sqlx::Error) -> DbError {
     let reason = dbcreds::sqlx::classify(err);
+    if let sqlx::Error::Protocol(detail) = err {
+        let env = cred.environment();
+        return DbError {
+            reason,
+            message: format!(
+                "something answered at {} but it is not a {} server ({detail}): check the host and port (`dbcreds show {}`)",
+                target(cred),
+                env.kind,
+                env.name
+            ),
+        };
+    }
     explain(cred, reason, &detail(err))
 }
 

@@ -65,10 +65,7 @@ pub fn generate(len: usize, alphabet: &[char]) -> SecretString {
         char::is_ascii_digit,
         |c| !c.is_ascii_alphanumeric(),
     ];
-    let wanted: Vec<_> = classes
-        .iter()
-        .filter(|f| alphabet.iter().any(|c| f(c)))
-        .collect();
+    let wanted: Vec<_> = classes.iter().filter(|f| alphabet.iter().any(f)).collect();
     let mut rng = rand::rng();
     loop {
         let mut out = Zeroizing::new(String::with_capacity(len));
@@ -108,7 +105,11 @@ mod tests {
         assert!(length(Some(129)).is_err());
         assert_eq!(length(Some(16)), Ok(16));
         assert!(alphabet(Some("abc")).unwrap_err().contains("at least 10"));
-        assert!(alphabet(Some("abcdefghij'")).unwrap_err().contains("quotes"));
+        assert!(
+            alphabet(Some("abcdefghij'"))
+                .unwrap_err()
+                .contains("quotes")
+        );
         assert!(alphabet(Some("abcdefghij ")).is_err());
         assert!(alphabet(Some("abcdéfghijk")).is_err());
         let hex = alphabet(Some("0123456789abcdef")).unwrap();

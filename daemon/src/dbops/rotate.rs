@@ -87,7 +87,9 @@ impl Outcome {
             Self::RestoredPrevious => format!(
                 "only the previous password of '{name}' logged in, so it is current again; run `dbcreds rotate {name}` to rotate again"
             ),
-            Self::NothingToResume => format!("no rotation of '{name}' is unfinished; nothing to do"),
+            Self::NothingToResume => {
+                format!("no rotation of '{name}' is unfinished; nothing to do")
+            }
         }
     }
 }
@@ -201,10 +203,7 @@ pub async fn rotate(
             .await?;
             return Err(DbError {
                 reason: e.reason,
-                message: format!(
-                    "{}; the rotation of '{name}' changed nothing",
-                    e.message
-                ),
+                message: format!("{}; the rotation of '{name}' changed nothing", e.message),
             }
             .into());
         }
@@ -248,7 +247,15 @@ pub async fn rotate(
         reason: String::new(),
         tls: probe.tls,
     };
-    let env = promote(ops, name, &new, Some(&current), RotationState::Done, Some(test)).await?;
+    let env = promote(
+        ops,
+        name,
+        &new,
+        Some(&current),
+        RotationState::Done,
+        Some(test),
+    )
+    .await?;
     tracing::info!(environment = %name, "rotation: new password promoted to current");
     Ok((env, Outcome::Rotated))
 }
@@ -315,7 +322,11 @@ async fn set_on_server(
                 .map_err(|e| Set::Untouched(connect::describe(via, &e)))?;
             let account = match admin {
                 None => None,
-                Some(_) => Some(mysql_account(user, &mut conn).await.map_err(Set::Untouched)?),
+                Some(_) => Some(
+                    mysql_account(user, &mut conn)
+                        .await
+                        .map_err(Set::Untouched)?,
+                ),
             };
             mysql_statement(mariadb, account.as_deref(), new)
         }
@@ -386,11 +397,18 @@ fn mysql_statement(mariadb: bool, account: Option<&str>, new: &SecretString) -> 
 /// `'user'@'host'` of the account the user logs in as, for `--admin`: from
 /// `CURRENT_USER()` when its current password still works, else the one
 /// account of that user name in `mysql.user` (through the admin).
-async fn mysql_account(user: &Credential, admin_conn: &mut Conn) -> std::result::Result<String, DbError> {
+async fn mysql_account(
+    user: &Credential,
+    admin_conn: &mut Conn,
+) -> std::result::Result<String, DbError> {
     let name = &user.environment().username;
     if let Ok(mut c) = connect::connect(user).await {
         let who: std::result::Result<String, _> = match &mut c {
-            Conn::My(m) => sqlx::query_scalar("SELECT CURRENT_USER()").fetch_one(&mut *m).await,
+            Conn::My(m) => {
+                sqlx::query_scalar("SELECT CURRENT_USER()")
+                    .fetch_one(&mut *m)
+                    .await
+            }
             _ => Err(sqlx::Error::RowNotFound),
         };
         c.close().await;
@@ -486,9 +504,12 @@ pub async fn settle(ops: &DbOps, name: &EnvName) -> Result<(Environment, Outcome
             .agent
             .with_key(|k| k.open(&aad, &sealed))
             .await?
-            .map_err(|_| AgentError::Internal(format!("a rotation password of {n} fails authentication")))?;
-        let text = String::from_utf8(plain.to_vec())
-            .map_err(|_| AgentError::Internal(format!("a rotation password of {n} is not UTF-8")))?;
+            .map_err(|_| {
+                AgentError::Internal(format!("a rotation password of {n} fails authentication"))
+            })?;
+        let text = String::from_utf8(plain.to_vec()).map_err(|_| {
+            AgentError::Internal(format!("a rotation password of {n} is not UTF-8"))
+        })?;
         Ok::<_, AgentError>(Some(SecretString::from(text)))
     };
     let pending = open(row.sealed_pending.clone(), pending_aad(n)).await?;
@@ -517,7 +538,10 @@ pub async fn settle(ops: &DbOps, name: &EnvName) -> Result<(Environment, Outcome
     }
     match connect::try_login(&cred(&current)).await {
         Login::Works => {
-            let env = write(ops, name, |v| async move { v.rotation_roll_back(n, now()).await }).await?;
+            let env = write(ops, name, |v| async move {
+                v.rotation_roll_back(n, now()).await
+            })
+            .await?;
             return Ok((env, Outcome::RolledBack));
         }
         Login::Refused(_) => {}
@@ -526,7 +550,8 @@ pub async fn settle(ops: &DbOps, name: &EnvName) -> Result<(Environment, Outcome
     if let Some(p) = &previous {
         match connect::try_login(&cred(p)).await {
             Login::Works => {
-                let env = promote(ops, name, p, None, RotationState::RestoredPrevious, None).await?;
+                let env =
+                    promote(ops, name, p, None, RotationState::RestoredPrevious, None).await?;
                 return Ok((env, Outcome::RestoredPrevious));
             }
             Login::Refused(_) => {}

@@ -27,7 +27,8 @@ type HmacSha256 = hmac::Hmac<Sha256>;
 
 fn hmac(key: &[u8], msg: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
+    let mut mac =
+        <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC accepts any key length");
     mac.update(msg);
     mac.finalize().into_bytes().into()
 }
@@ -117,7 +118,11 @@ mod tests {
         assert_eq!(STANDARD.decode(b).unwrap().len(), 32);
         assert!(!v.contains("hunter2"));
         assert!(!v.contains('\''));
-        assert_ne!(v, pg_scram_verifier("hunter2-secret"), "fresh salt each time");
+        assert_ne!(
+            v,
+            pg_scram_verifier("hunter2-secret"),
+            "fresh salt each time"
+        );
     }
 
     #[test]

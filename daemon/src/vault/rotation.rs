@@ -227,7 +227,11 @@ impl Vault {
 
     /// Undoes an unfinished rotation whose server kept the current password:
     /// the pending password is dropped, nothing else changes.
-    pub async fn rotation_roll_back(&self, name: &str, now: DateTime<Utc>) -> Result<(), VaultError> {
+    pub async fn rotation_roll_back(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), VaultError> {
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
@@ -310,9 +314,15 @@ mod tests {
         let r = v.rotation("prod").await.unwrap().unwrap();
         assert_eq!(r.state, RotationState::Verified);
         assert_eq!(r.sealed_pending.as_deref(), Some(&b"new"[..]));
-        v.rotation_promote("prod", b"new-current", Some(b"old-prev"), RotationState::Done, now)
-            .await
-            .unwrap();
+        v.rotation_promote(
+            "prod",
+            b"new-current",
+            Some(b"old-prev"),
+            RotationState::Done,
+            now,
+        )
+        .await
+        .unwrap();
         let r = v.rotation("prod").await.unwrap().unwrap();
         assert_eq!(r.state, RotationState::Done);
         assert!(r.sealed_pending.is_none());
@@ -329,7 +339,10 @@ mod tests {
         assert_eq!(r.state, RotationState::RolledBack);
         assert!(r.sealed_pending.is_none());
         assert_eq!(r.sealed_previous.as_deref(), Some(&b"old-prev"[..]));
-        assert_eq!(v.load_one("prod").await.unwrap().unwrap().sealed, b"new-current");
+        assert_eq!(
+            v.load_one("prod").await.unwrap().unwrap().sealed,
+            b"new-current"
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Makes the machine's PostgreSQL and MariaDB servers ready for the database
+# tests (tests/tests/databases.rs). Idempotent: run it as often as you like.
+#
+#  - starts PostgreSQL (the newest cluster named `main`) and MariaDB if they
+#    are not running, and waits until each answers (bounded polling of
+#    pg_isready / mariadb-admin ping: there is nothing to block on);
+#  - creates the group role `dbcreds_test` and puts, first in pg_hba.conf,
+#        host all +dbcreds_test 127.0.0.1/32 scram-sha-256
+#    (and the same for ::1), so the test roles (members of that group) must
+#    give their password even where the other local rules say `trust`; then
+#    reloads the server and checks that the rule is live;
+#  - MariaDB needs nothing: the tests create users `IDENTIFIED BY` a password.
+#
+# Needs root (it edits pg_hba.conf and starts servers); as another user it
+# changes nothing. Exits non-zero, with the reason, when a server cannot be
+# made ready.
+set -euo pipefail
+
+say() { printf 'databases.sh: %s\n' "$*"; }
+die() { say "$*" >&2; exit 1; }
+
+if [ "$(id -u)" -ne 0 ]; then
+    say "not root: leaving the servers as they are (the database tests skip, or fail under CI, when they are not ready)"
+    exit 0
+fi
+command -v pg_ctlcluster >/dev/null || die "PostgreSQL is not installed (apt-get install postgresql)"
+command -v mariadb-admin >/dev/null || die "MariaDB is not installed (apt-get install mariadb-server)"
+
+# Polls `cmd` up to 30 s: the servers offer no event to wait on.
+wait_until() {
+    local what=$1; shift
+    for _ in $(seq 1 300); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    die "$what did not become ready within 30 s"
+}
+
+# --- PostgreSQL --------------------------------------------------------------
+
+pg_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+[ -n "$pg_version" ] || die "no PostgreSQL cluster under /etc/postgresql"
+hba=/etc/postgresql/$pg_version/main/pg_hba.conf
+pg_port=$(pg_lsclusters --no-header | awk -v v="$pg_version" '$1 == v && $2 == "main" { print $3 }')
+pg_port=${pg_port:-5432}
+
+if ! pg_isready -q -h 127.0.0.1 -p "$pg_port"; then
+    say "starting PostgreSQL $pg_version"
+    pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start || true
+fi
+wait_until "PostgreSQL on 127.0.0.1:$pg_port" pg_isready -q -h 127.0.0.1 -p "$pg_port"
+
+psql_admin() {
+    runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$pg_port" -d postgres -tAc "$1"
+}
+
+psql_admin "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbcreds_test') THEN
+        CREATE ROLE dbcreds_test NOLOGIN;
+    END IF;
+END \$\$"
+
+rule4='host    all    +dbcreds_test    127.0.0.1/32    scram-sha-256'
+rule6='host    all    +dbcreds_test    ::1/128         scram-sha-256'
+if ! grep -q '^host[[:space:]]\+all[[:space:]]\++dbcreds_test[[:space:]]\+127\.0\.0\.1/32[[:space:]]\+scram-sha-256' "$hba"; then
+    say "adding the dbcreds_test scram-sha-256 rules at the top of $hba"
+    tmp=$(mktemp "$hba.XXXXXX")
+    {
+        echo "# dbcreds tests: members of dbcreds_test must give their password (tests/support/databases.sh)"
+        echo "$rule4"
+        echo "$rule6"
+        cat "$hba"
+    } >"$tmp"
+    chown --reference="$hba" "$tmp"
+    chmod --reference="$hba" "$tmp"
+    mv "$tmp" "$hba"
+fi
+psql_admin "SELECT pg_reload_conf()" >/dev/null
+# The reload is asynchronous; the rule is live once pg_hba_file_rules (read
+# from the file) and a refused login agree. Check the file parses, then that
+# a password is really asked for.
+errors=$(psql_admin "SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL")
+[ "$errors" = "0" ] || die "$hba has errors: see SELECT * FROM pg_hba_file_rules"
+probe_role="dbcreds_test_probe"
+psql_admin "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$probe_role') THEN
+        CREATE ROLE $probe_role LOGIN IN ROLE dbcreds_test PASSWORD 'probe-password-of-the-setup';
+    END IF;
+END \$\$"
+refused() {
+    ! PGPASSWORD=wrong-password PGPASSFILE=/nonexistent PGCONNECT_TIMEOUT=5 \
+        psql -X -w -h 127.0.0.1 -p "$pg_port" -U "$probe_role" -d postgres -tAc 'SELECT 1' >/dev/null 2>&1
+}
+wait_until "the scram-sha-256 rule for dbcreds_test" refused
+psql_admin "DROP ROLE IF EXISTS $probe_role"
+say "PostgreSQL $pg_version on 127.0.0.1:$pg_port: ready; dbcreds_test members need their password"
+
+# --- MariaDB -----------------------------------------------------------------
+
+if ! mariadb-admin ping >/dev/null 2>&1; then
+    say "starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+fi
+wait_until "MariaDB" mariadb-admin ping
+say "MariaDB: ready"
