@@ -17,8 +17,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use dbcreds_tests::{
-    AgentProcess, DB_HOST, MariaTestUser, PgTestRole, Sandbox, example, in_ci, is_root,
-    mariadb_or_skip, mariadb_root, pg_log_file, pg_superuser, postgres_or_skip, token,
+    AgentProcess, DB_HOST, MariaTestUser, PgTestRole, Sandbox, contains_bytes, example,
+    files_under, in_ci, is_root, mariadb_or_skip, mariadb_root, pg_log_file, pg_superuser,
+    postgres_or_skip, read_or_empty, token,
 };
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -424,6 +425,19 @@ fn rotate_postgres_sets_a_new_password_on_the_server_and_resets_the_clock() {
         !out.all().contains(&new),
         "rotate must not print the password:\n{out}"
     );
+    // Nor log it (the agent logs at debug level here), nor store it
+    // unsealed.
+    assert!(
+        !sb.logs().contains(&new),
+        "the new password is in the agent's log"
+    );
+    for f in files_under(&sb.home()) {
+        assert!(
+            !contains_bytes(&read_or_empty(&f), new.as_bytes()),
+            "the new password is in {}",
+            f.display()
+        );
+    }
 
     let shown = show_json(&sb, "prod");
     assert_eq!(shown["expired"], false, "{shown}");

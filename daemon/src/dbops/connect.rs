@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use dbcreds::{Credential, DatabaseKind, Reason};
-use sqlx::Connection;
+use sqlx::{ConnectOptions, Connection};
 
 use super::DbError;
 
@@ -128,7 +128,11 @@ pub async fn connect(cred: &Credential) -> Result<Conn, DbError> {
             DatabaseKind::Postgres => {
                 let opts = dbcreds::sqlx::pg_options(cred)
                     .map_err(|e| explain(cred, Reason::Invalid, &e.to_string()))?
-                    .application_name("dbcreds-agent");
+                    .application_name("dbcreds-agent")
+                    // sqlx logs statements at debug level; a rotation's
+                    // statement carries a verifier (or, on MySQL, the
+                    // password), which has no place in the agent's log.
+                    .disable_statement_logging();
                 sqlx::PgConnection::connect_with(&opts)
                     .await
                     .map(Conn::Pg)
@@ -136,7 +140,8 @@ pub async fn connect(cred: &Credential) -> Result<Conn, DbError> {
             }
             DatabaseKind::Mysql | DatabaseKind::Mariadb => {
                 let opts = dbcreds::sqlx::mysql_options(cred)
-                    .map_err(|e| explain(cred, Reason::Invalid, &e.to_string()))?;
+                    .map_err(|e| explain(cred, Reason::Invalid, &e.to_string()))?
+                    .disable_statement_logging();
                 sqlx::MySqlConnection::connect_with(&opts)
                     .await
                     .map(Conn::My)
