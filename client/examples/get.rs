@@ -17,7 +17,10 @@ fn main() {
         Ok(cred) => {
             let env = cred.environment();
             println!("{}", dbcreds::render::uri(env, None));
-            println!("password: {} characters", cred.password().expose_secret().chars().count());
+            println!(
+                "password: {} characters",
+                cred.password().expose_secret().chars().count()
+            );
         }
         Err(e) => {
             eprintln!("get {name}: {e}");

@@ -105,7 +105,9 @@ impl std::str::FromStr for Limit {
 
 impl<'de> Deserialize<'de> for Limit {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -124,10 +126,9 @@ impl std::str::FromStr for ExpiresDays {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "never" | "0" => Ok(Self(None)),
-            n => n
-                .parse::<u32>()
-                .map(|d| Self(Some(d)))
-                .map_err(|_| format!("'{n}' is not a number of days: use for example 90, or never")),
+            n => n.parse::<u32>().map(|d| Self(Some(d))).map_err(|_| {
+                format!("'{n}' is not a number of days: use for example 90, or never")
+            }),
         }
     }
 }
@@ -287,7 +288,10 @@ mod tests {
         assert_eq!(cfg.lock_after, Limit::After(Duration::from_secs(8 * 3600)));
         assert_eq!(cfg.max_unlocked, Limit::Never);
         assert_eq!(cfg.default_expires_days, ExpiresDays(None));
-        assert_eq!(cfg.keyring_timeout, Some(Limit::After(Duration::from_secs(3))));
+        assert_eq!(
+            cfg.keyring_timeout,
+            Some(Limit::After(Duration::from_secs(3)))
+        );
     }
 
     #[test]

@@ -32,12 +32,13 @@ pub fn take_listener() -> Option<io::Result<Listener>> {
     // SAFETY: systemd guarantees fd 3 is open and ours when LISTEN_PID is
     // our pid and LISTEN_FDS >= 1; nothing else in this process owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(SD_LISTEN_FDS_START) };
-    let listener = interprocess::os::unix::uds_local_socket::tokio::Listener::try_from(fd).map(|mut l| {
-        // systemd keeps the socket file: never unlink it on exit.
-        use interprocess::local_socket::traits::tokio::Listener as _;
-        l.do_not_reclaim_name_on_drop();
-        Listener::from(l)
-    });
+    let listener =
+        interprocess::os::unix::uds_local_socket::tokio::Listener::try_from(fd).map(|mut l| {
+            // systemd keeps the socket file: never unlink it on exit.
+            use interprocess::local_socket::traits::tokio::Listener as _;
+            l.do_not_reclaim_name_on_drop();
+            Listener::from(l)
+        });
     Some(listener)
 }
 

@@ -65,6 +65,20 @@ impl Service {
     }
 }
 
+/// The protocol this agent reports. Debug builds honour
+/// `DBCREDS_TEST_AGENT_PROTOCOL` so tests can stand in for an agent of
+/// another version; release builds ignore it.
+fn protocol() -> u32 {
+    #[cfg(debug_assertions)]
+    if let Some(p) = std::env::var("DBCREDS_TEST_AGENT_PROTOCOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return p;
+    }
+    dbcreds::proto::PROTOCOL
+}
+
 fn name(raw: &str) -> Result<EnvName, Status> {
     EnvName::parse(raw).map_err(|e| AgentError::from(e).into())
 }
@@ -90,7 +104,7 @@ impl agent_server::Agent for Service {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Ok(Response::new(v1::StatusResponse {
             agent_version: env!("CARGO_PKG_VERSION").into(),
-            protocol: dbcreds::proto::PROTOCOL,
+            protocol: protocol(),
             state: s.state.into(),
             unlockers: s.unlockers,
             vault_path: self.agent.vault_path().display().to_string(),
@@ -100,6 +114,25 @@ impl agent_server::Agent for Service {
             idle_lock_in_secs: left.idle.map(secs),
             hard_lock_in_secs: left.hard.map(secs),
         }))
+    }
+
+    async fn diagnose(
+        &self,
+        _: Request<v1::DiagnoseRequest>,
+    ) -> Result<Response<v1::DiagnoseResponse>, Status> {
+        let checks = self
+            .agent
+            .diagnose()
+            .await
+            .into_iter()
+            .map(|c| v1::DiagnoseCheck {
+                name: c.name.into(),
+                ok: c.ok,
+                detail: c.detail,
+                fix: c.fix,
+            })
+            .collect();
+        Ok(Response::new(v1::DiagnoseResponse { checks }))
     }
 
     async fn init(

@@ -96,8 +96,14 @@ impl Timers {
         self.with(|c| match c.unlocked_at {
             None => Left::default(),
             Some(at) => Left {
-                idle: c.limits.lock_after.map(|d| (c.last_touch + d).saturating_duration_since(now)),
-                hard: c.limits.max_unlocked.map(|d| (at + d).saturating_duration_since(now)),
+                idle: c
+                    .limits
+                    .lock_after
+                    .map(|d| (c.last_touch + d).saturating_duration_since(now)),
+                hard: c
+                    .limits
+                    .max_unlocked
+                    .map(|d| (at + d).saturating_duration_since(now)),
             },
         })
     }

@@ -102,6 +102,10 @@ fn an_agent_of_another_protocol_is_diagnosed_then_replaced_transparently() {
     );
     let status = sb.cli(&["status", "--json"]);
     status.ok();
-    assert_eq!(status.json()["protocol"], 1);
+    assert_eq!(
+        status.json()["protocol"],
+        2,
+        "the replacement speaks this build's protocol"
+    );
     assert_ne!(status.json()["pid"].as_u64(), Some(u64::from(old.pid())));
 }

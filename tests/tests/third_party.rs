@@ -21,7 +21,7 @@ fn python_grpcio_reads_status_and_get_and_the_reason_metadata() {
         out
     };
     let out = client("prod");
-    assert!(out.stdout.contains("protocol=1"), "{out}");
+    assert!(out.stdout.contains(&format!("protocol={}", 2)), "{out}");
     assert!(out.stdout.contains(&format!("password={pw}")), "{out}");
     let missing = client("nosuch");
     assert!(

@@ -125,9 +125,7 @@ fn socket_dir(socket: &Path) -> Finding {
                 dir.display(),
                 meta.uid()
             ),
-            format!(
-                "remove it (as its owner or root) or set DBCREDS_SOCK to a path in a directory of yours"
-            ),
+            "remove it (as its owner or root) or set DBCREDS_SOCK to a path in a directory of yours",
         );
     }
     if mode & 0o077 != 0 {

@@ -1,6 +1,5 @@
 //! `dbcreds remove NAME`: with confirmation on a terminal unless `--force`.
 
-
 use crate::args::RemoveArgs;
 use crate::exit::Failure;
 use crate::{output, prompt};

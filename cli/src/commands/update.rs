@@ -1,7 +1,7 @@
 //! `dbcreds update NAME`: change some fields, or the password.
 
-use dbcreds::proto::v1::UpdateRequest;
 use dbcreds::DatabaseKind;
+use dbcreds::proto::v1::UpdateRequest;
 use secrecy::ExposeSecret;
 
 use crate::args::UpdateArgs;

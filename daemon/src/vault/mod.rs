@@ -385,6 +385,15 @@ impl Vault {
             .map_err(|e| self.classify(e))
     }
 
+    /// `PRAGMA integrity_check`: "ok", or the first problems SQLite found.
+    pub async fn integrity_check(&self) -> Result<String, VaultError> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check(5)")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(rows.join("; "))
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -427,7 +436,10 @@ fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Record, String> {
         .and_then(|d| u32::try_from(d).ok());
     let sealed: Vec<u8> = row.try_get("sealed_password").map_err(|e| e.to_string())?;
     let opt_i = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(|e| e.to_string());
-    let opt_s = |c: &str| row.try_get::<Option<String>, _>(c).map_err(|e| e.to_string());
+    let opt_s = |c: &str| {
+        row.try_get::<Option<String>, _>(c)
+            .map_err(|e| e.to_string())
+    };
     // Rows read without the joins (none today) simply have no test result.
     if let Ok(Some(at)) = opt_i("test_at") {
         env.last_test = time(at).map(|at| dbcreds::TestResult {
