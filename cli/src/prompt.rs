@@ -33,22 +33,21 @@ fn read_failed(what: &str, e: &io::Error) -> Failure {
 
 /// All of standard input as a secret, less one trailing newline.
 pub fn secret_from_stdin_all() -> Result<SecretString, Failure> {
-    let mut buf = Zeroizing::new(String::new());
-    io::stdin()
-        .lock()
-        .read_to_string(&mut buf)
-        .map_err(|e| read_failed("standard input", &e))?;
-    strip_one_newline(&mut buf);
-    Ok(SecretString::from(buf.as_str()))
+    secret_from_stdin(Read::read_to_string)
 }
 
 /// The first line of standard input as a secret, without its newline.
 pub fn secret_from_stdin_line() -> Result<SecretString, Failure> {
+    secret_from_stdin(BufRead::read_line)
+}
+
+/// What `read` takes from standard input, as a secret less one trailing
+/// newline; the buffer is zeroized.
+fn secret_from_stdin(
+    read: fn(&mut io::StdinLock<'static>, &mut String) -> io::Result<usize>,
+) -> Result<SecretString, Failure> {
     let mut buf = Zeroizing::new(String::new());
-    io::stdin()
-        .lock()
-        .read_line(&mut buf)
-        .map_err(|e| read_failed("standard input", &e))?;
+    read(&mut io::stdin().lock(), &mut buf).map_err(|e| read_failed("standard input", &e))?;
     strip_one_newline(&mut buf);
     Ok(SecretString::from(buf.as_str()))
 }

@@ -222,14 +222,20 @@ pub fn shell_quote(v: &str) -> String {
 /// assert_eq!(dbcreds::render::dotenv_quote("a\"$b"), r#""a\"\$b""#);
 /// ```
 pub fn dotenv_quote(v: &str) -> String {
+    double_quote(v, '$', "\\$")
+}
+
+/// `v` in double quotes with `\`, `"` and `\n` escaped, and `extra` spelled
+/// `escape`.
+fn double_quote(v: &str, extra: char, escape: &str) -> String {
     let mut out = String::with_capacity(v.len() + 2);
     out.push('"');
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
             '"' => out.push_str("\\\""),
-            '$' => out.push_str("\\$"),
             '\n' => out.push_str("\\n"),
+            c if c == extra => out.push_str(escape),
             c => out.push(c),
         }
     }
@@ -363,19 +369,7 @@ pub fn client_env(env: &Environment, password: &str) -> Vec<(String, String)> {
 /// escaped (MySQL and MariaDB read these escapes; a `#` inside quotes is
 /// not a comment).
 fn option_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len() + 2);
-    out.push('"');
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    double_quote(v, '\r', "\\r")
 }
 
 /// A MySQL/MariaDB option file (`my.cnf`) for `env`, without the password:

@@ -184,11 +184,7 @@ pub async fn pg_pool(name: &str) -> Result<::sqlx::PgPool> {
 /// [`crate::Client::get`], for example to rebuild a pool after a rotation).
 #[cfg(feature = "postgres")]
 pub async fn pg_pool_for(cred: &Credential) -> Result<::sqlx::PgPool> {
-    let timeout = settings(cred)?.connect_timeout;
-    Ok(::sqlx::postgres::PgPoolOptions::new()
-        .acquire_timeout(timeout)
-        .connect_with(pg_options(cred)?)
-        .await?)
+    pool_for(cred, pg_options).await
 }
 
 /// A connected MySQL/MariaDB pool for the environment `name`.
@@ -206,10 +202,20 @@ pub async fn mysql_pool(name: &str) -> Result<::sqlx::MySqlPool> {
 /// A connected MySQL/MariaDB pool for a credential already in hand.
 #[cfg(feature = "mysql")]
 pub async fn mysql_pool_for(cred: &Credential) -> Result<::sqlx::MySqlPool> {
+    pool_for(cred, mysql_options).await
+}
+
+/// A pool connected with `options(cred)`, waiting for a connection at most
+/// the environment's `connect_timeout`.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn pool_for<DB: ::sqlx::Database>(
+    cred: &Credential,
+    options: fn(&Credential) -> Result<<DB::Connection as ::sqlx::Connection>::Options>,
+) -> Result<::sqlx::Pool<DB>> {
     let timeout = settings(cred)?.connect_timeout;
-    Ok(::sqlx::mysql::MySqlPoolOptions::new()
+    Ok(::sqlx::pool::PoolOptions::<DB>::new()
         .acquire_timeout(timeout)
-        .connect_with(mysql_options(cred)?)
+        .connect_with(options(cred)?)
         .await?)
 }
 

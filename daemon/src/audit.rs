@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::server::Peer;
 use crate::state::Agent;
 use crate::vault::AuditEvent;
 
@@ -42,6 +43,28 @@ impl AuditLog {
         if self.tx.send(Item::Event(event)).await.is_err() {
             tracing::error!("audit writer gone; event not recorded");
         }
+    }
+
+    /// Records `operation` on `environment` by `peer` (all unknown when
+    /// `None`) with its `outcome`, stamped now.
+    pub async fn record_by(
+        &self,
+        peer: Option<&Peer>,
+        environment: &str,
+        operation: &'static str,
+        outcome: &str,
+    ) {
+        let peer = peer.cloned().unwrap_or_default();
+        self.record(AuditEvent {
+            at: chrono::Utc::now(),
+            environment: environment.to_owned(),
+            operation,
+            client_pid: peer.pid,
+            client_uid: peer.uid,
+            client_exe: peer.exe,
+            outcome: outcome.to_owned(),
+        })
+        .await;
     }
 
     /// Returns once every event recorded before the call is in the vault.

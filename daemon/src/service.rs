@@ -15,7 +15,6 @@ use crate::error::AgentError;
 use crate::events::{ChangeStream, Events};
 use crate::server::Peer;
 use crate::state::{Agent, Patch};
-use crate::vault::AuditEvent;
 
 pub struct Service {
     agent: Arc<Agent>,
@@ -50,18 +49,7 @@ impl Service {
     }
 
     async fn audit(&self, peer: Option<&Peer>, env: &str, operation: &'static str, outcome: &str) {
-        let peer = peer.cloned().unwrap_or_default();
-        self.audit
-            .record(AuditEvent {
-                at: Utc::now(),
-                environment: env.to_owned(),
-                operation,
-                client_pid: peer.pid,
-                client_uid: peer.uid,
-                client_exe: peer.exe,
-                outcome: outcome.to_owned(),
-            })
-            .await;
+        self.audit.record_by(peer, env, operation, outcome).await;
     }
 }
 

@@ -74,12 +74,37 @@ fn parse_at(text: &str, now: DateTime<Utc>) -> Result<Batch, SourceError> {
 }
 
 /// A string field; numbers and booleans are taken as their text.
-fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
+pub(super) fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
     match m.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
+    }
+}
+
+/// Copies an `options` object into `env.options`: strings as they are,
+/// numbers and booleans as their text, nulls skipped; anything else is left
+/// out with a note.
+pub(super) fn plain_options(
+    env: &mut Environment,
+    options: Option<&Value>,
+    notes: &mut Vec<String>,
+) {
+    let Some(Value::Object(opts)) = options else {
+        return;
+    };
+    for (k, v) in opts {
+        match v {
+            Value::String(s) => {
+                env.options.insert(k.clone(), s.clone());
+            }
+            Value::Number(_) | Value::Bool(_) => {
+                env.options.insert(k.clone(), v.to_string());
+            }
+            Value::Null => {}
+            _ => notes.push(format!("option '{k}' is not a plain value: left out")),
+        }
     }
 }
 
@@ -120,20 +145,7 @@ fn object(m: &Map<String, Value>, origin: String, now: DateTime<Utc>) -> Result<
     env.username = text(m, "username")
         .or_else(|| text(m, "user"))
         .unwrap_or_default();
-    if let Some(Value::Object(opts)) = m.get("options") {
-        for (k, v) in opts {
-            match v {
-                Value::String(s) => {
-                    env.options.insert(k.clone(), s.clone());
-                }
-                Value::Number(_) | Value::Bool(_) => {
-                    env.options.insert(k.clone(), v.to_string());
-                }
-                Value::Null => {}
-                _ => notes.push(format!("option '{k}' is not a plain value: left out")),
-            }
-        }
-    }
+    plain_options(&mut env, m.get("options"), &mut notes);
     env.production = match m.get("production") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "yes" | "1"),

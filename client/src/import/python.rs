@@ -42,6 +42,7 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use super::json::{plain_options, text};
 use super::{Batch, Skipped, SourceError, finish, parse_time, password_time};
 use crate::model::{
     DEFAULT_EXPIRES_DAYS, DatabaseKind, EnvName, Environment, check_port, parse_port,
@@ -179,15 +180,6 @@ impl Layout {
     }
 }
 
-fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
-    match m.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 /// The kind for a `database_type`, also as Python may have spelled it
 /// (`DatabaseType.POSTGRESQL`).
 fn kind(raw: &str) -> Option<DatabaseKind> {
@@ -316,20 +308,7 @@ fn credential(
     }
     env.database = text(&fields, "database").unwrap_or_default();
     env.username = text(&fields, "username").unwrap_or_default();
-    if let Some(Value::Object(opts)) = fields.get("options") {
-        for (k, v) in opts {
-            match v {
-                Value::String(s) => {
-                    env.options.insert(k.clone(), s.clone());
-                }
-                Value::Number(_) | Value::Bool(_) => {
-                    env.options.insert(k.clone(), v.to_string());
-                }
-                Value::Null => {}
-                _ => notes.push(format!("option '{k}' is not a plain value: left out")),
-            }
-        }
-    }
+    plain_options(&mut env, fields.get("options"), &mut notes);
     if let Some(mode) = text(&fields, "ssl_mode").filter(|m| !m.is_empty()) {
         env.options.entry("sslmode".into()).or_insert(mode);
     }

@@ -20,7 +20,6 @@ use crate::error::{AgentError, Result};
 use crate::events::Events;
 use crate::server::Peer;
 use crate::state::Agent;
-use crate::vault::AuditEvent;
 
 pub use rotate::{Outcome, RotateParams};
 
@@ -66,21 +65,6 @@ impl DbOps {
         })
     }
 
-    async fn record(&self, peer: Option<&Peer>, env: &str, operation: &'static str, outcome: &str) {
-        let peer = peer.cloned().unwrap_or_default();
-        self.audit
-            .record(AuditEvent {
-                at: Utc::now(),
-                environment: env.to_owned(),
-                operation,
-                client_pid: peer.pid,
-                client_uid: peer.uid,
-                client_exe: peer.exe,
-                outcome: outcome.to_owned(),
-            })
-            .await;
-    }
-
     /// `dbcreds test`: connect with the stored credentials, report the
     /// version and latency, store the outcome either way.
     pub async fn test(&self, name: &EnvName, peer: Option<&Peer>) -> Result<TestResult> {
@@ -89,7 +73,9 @@ impl DbOps {
             Ok(_) => "ok",
             Err(e) => e.reason().as_str(),
         };
-        self.record(peer, name.as_str(), "test", outcome).await;
+        self.audit
+            .record_by(peer, name.as_str(), "test", outcome)
+            .await;
         result
     }
 
@@ -169,7 +155,7 @@ impl DbOps {
             }
             Err(e) => e.reason().as_str(),
         };
-        self.record(peer, name.as_str(), op, outcome).await;
+        self.audit.record_by(peer, name.as_str(), op, outcome).await;
     }
 
     /// Finishes or rolls back every interrupted rotation, each time the

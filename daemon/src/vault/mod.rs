@@ -160,6 +160,28 @@ impl Vault {
         classify(&self.path, e)
     }
 
+    /// Starts a write transaction with `BEGIN IMMEDIATE`, so it holds the
+    /// write lock from its first statement.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, VaultError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Runs one statement in a write transaction of its own and commits it.
+    async fn write_one(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<(), VaultError> {
+        let mut tx = self.begin_write().await?;
+        query
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.classify(e))?;
+        tx.commit().await.map_err(|e| self.classify(e))
+    }
+
     pub async fn meta(&self, key: &str) -> Result<Option<String>, VaultError> {
         sqlx::query_scalar("SELECT value FROM meta WHERE key = ?")
             .bind(key)
@@ -175,11 +197,7 @@ impl Vault {
         key_check: &str,
         unlockers: &[UnlockerRow],
     ) -> Result<(), VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('vault_id', ?), ('key_check', ?)")
             .bind(vault_id)
             .bind(key_check)
@@ -252,12 +270,7 @@ impl Vault {
     pub async fn upsert(&self, rec: &Record) -> Result<(), VaultError> {
         let e = &rec.env;
         let options = serde_json::to_string(&e.options).unwrap_or_else(|_| "{}".into());
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT OR REPLACE INTO environments (name, kind, host, port, database, username, options, \
              production, description, created_at, updated_at, password_updated_at, expires_days, sealed_password) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -275,19 +288,12 @@ impl Vault {
         .bind(secs(e.updated_at))
         .bind(secs(e.password_updated_at))
         .bind(e.expires_days.map(i64::from))
-        .bind(&rec.sealed)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.classify(e))?;
-        tx.commit().await.map_err(|e| self.classify(e))
+        .bind(&rec.sealed);
+        self.write_one(query).await
     }
 
     pub async fn delete(&self, name: &str) -> Result<bool, VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("DELETE FROM environments WHERE name = ?")
             .bind(name)
             .execute(&mut *tx)

@@ -129,12 +129,7 @@ impl Vault {
         admin: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO rotations (name, state, sealed_pending, sealed_previous, admin, started_at, updated_at) \
              VALUES (?1, 'pending', ?2, NULL, ?3, ?4, ?4) \
              ON CONFLICT (name) DO UPDATE SET state = 'pending', sealed_pending = ?2, admin = ?3, \
@@ -143,11 +138,8 @@ impl Vault {
         .bind(name)
         .bind(sealed_pending)
         .bind(admin)
-        .bind(now.timestamp())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.classify(e))?;
-        tx.commit().await.map_err(|e| self.classify(e))
+        .bind(now.timestamp());
+        self.write_one(query).await
     }
 
     /// Steps 2 and 3: the server took the pending password (`Set`), a login
@@ -158,19 +150,13 @@ impl Vault {
         state: RotationState,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
-        sqlx::query("UPDATE rotations SET state = ?, updated_at = ? WHERE name = ?")
-            .bind(state.as_str())
-            .bind(now.timestamp())
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.classify(e))?;
-        tx.commit().await.map_err(|e| self.classify(e))
+        self.write_one(
+            sqlx::query("UPDATE rotations SET state = ?, updated_at = ? WHERE name = ?")
+                .bind(state.as_str())
+                .bind(now.timestamp())
+                .bind(name),
+        )
+        .await
     }
 
     /// Step 4, in one transaction: the pending password becomes the current
@@ -186,11 +172,7 @@ impl Vault {
         outcome: RotationState,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE environments SET sealed_password = ?, password_updated_at = ?, updated_at = ? \
              WHERE name = ?",
@@ -232,31 +214,18 @@ impl Vault {
         name: &str,
         now: DateTime<Utc>,
     ) -> Result<(), VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
-        sqlx::query(
+        let query = sqlx::query(
             "UPDATE rotations SET state = 'rolled_back', sealed_pending = NULL, updated_at = ? \
              WHERE name = ?",
         )
         .bind(now.timestamp())
-        .bind(name)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.classify(e))?;
-        tx.commit().await.map_err(|e| self.classify(e))
+        .bind(name);
+        self.write_one(query).await
     }
 
     /// Stores the outcome of a connection test of `name`.
     pub async fn set_last_test(&self, name: &str, t: &TestResult) -> Result<(), VaultError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
-        sqlx::query(
+        let query = sqlx::query(
             "INSERT OR REPLACE INTO environment_tests (name, at, ok, detail, latency_ms, reason, tls) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
@@ -266,11 +235,8 @@ impl Vault {
         .bind(&t.detail)
         .bind(i64::from(t.latency_ms))
         .bind(&t.reason)
-        .bind(t.tls)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.classify(e))?;
-        tx.commit().await.map_err(|e| self.classify(e))
+        .bind(t.tls);
+        self.write_one(query).await
     }
 }
 
