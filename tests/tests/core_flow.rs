@@ -252,3 +252,46 @@ fn export_formats_carry_the_password() {
     sb.cli(&["export", "prod", "--format", "yaml"])
         .fails(2, &[]);
 }
+
+#[test]
+fn the_client_example_gets_prod_through_the_agent_and_from_variables_without_one() {
+    let sb = Sandbox::with_keyring();
+    sb.init_keyring();
+    let pw = unique_password();
+    sb.add_postgres("prod", "db.internal", &pw);
+    let through_agent = dbcreds_tests::run(sb.command(dbcreds_tests::example("get")), None);
+    through_agent.ok();
+    assert!(
+        through_agent
+            .stdout
+            .contains("postgresql://app@db.internal:5432/app"),
+        "{through_agent}"
+    );
+    assert!(
+        through_agent
+            .stdout
+            .contains(&format!("password: {} characters", pw.chars().count())),
+        "{through_agent}"
+    );
+
+    // No agent, no vault: the variables alone define prod.
+    let mut cmd = sb.command(dbcreds_tests::example("get"));
+    cmd.env("DBCREDS_HOME", sb.root().join("nowhere"))
+        .env("DBCREDS_AGENT_BIN", "/nonexistent")
+        .env("DBCREDS_PROD_HOST", "ci-db")
+        .env("DBCREDS_PROD_DATABASE", "ci")
+        .env("DBCREDS_PROD_USERNAME", "runner")
+        .env("DBCREDS_PROD_PASSWORD", "from-env");
+    let from_env = dbcreds_tests::run(cmd, None);
+    from_env.ok();
+    assert!(
+        from_env
+            .stdout
+            .contains("postgresql://runner@ci-db:5432/ci"),
+        "{from_env}"
+    );
+    assert!(
+        from_env.stdout.contains("password: 8 characters"),
+        "{from_env}"
+    );
+}
