@@ -6,6 +6,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed={proto}");
     let fds = protox::compile([proto], ["."])?;
     tonic_prost_build::configure()
+        // ProstCodec with small initial buffers: see src/codec.rs.
+        .codec_path("crate::codec::SmallBufferCodec")
         // Messages that carry a password get a hand-written Debug that hides it.
         .skip_debug([
             "dbcreds.v1.GetResponse",

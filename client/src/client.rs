@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use dbcreds_proto::v1::agent_client::AgentClient;
 use dbcreds_proto::{MAX_MESSAGE_BYTES, PROTOCOL, v1};
 use secrecy::{ExposeSecret, SecretString};
-use tonic::transport::Channel;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Reason, Result};
 use crate::model::{Credential, EnvName, Environment, Expiry};
+use crate::transport::Connection;
 
 /// A connection to a running agent.
 ///
@@ -23,7 +23,7 @@ use crate::model::{Credential, EnvName, Environment, Expiry};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: AgentClient<Channel>,
+    inner: AgentClient<Connection>,
     socket: PathBuf,
 }
 
@@ -68,8 +68,10 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn connect_to(socket: &Path) -> Result<Self> {
-        let channel = crate::transport::connect(socket).await?;
-        let inner = AgentClient::new(channel)
+        let conn = crate::transport::connect(socket).await?;
+        // The origin gives every request the :scheme and :authority HTTP/2
+        // wants; it is never dialled.
+        let inner = AgentClient::with_origin(conn, http::Uri::from_static("http://dbcreds.agent"))
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         Ok(Self {
@@ -100,7 +102,7 @@ impl Client {
     }
 
     /// The generated gRPC client, for RPCs this type does not wrap yet.
-    pub fn raw(&mut self) -> &mut AgentClient<Channel> {
+    pub fn raw(&mut self) -> &mut AgentClient<Connection> {
         &mut self.inner
     }
 

@@ -164,13 +164,17 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = rt.block_on(dbcreds_agent::run(dbcreds_agent::Options {
+    let opts = dbcreds_agent::Options {
         socket: args.socket,
         ready_line: args.ready_line,
         detach: args.detach,
         lock_after: args.lock_after,
         max_unlocked: args.max_unlocked,
-    }));
+    };
+    // On a worker, not on this thread: the accept loop then runs where the
+    // connections it spawns run, and a new connection needs no wake-up of
+    // another thread (docs/performance.md).
+    let code = rt.block_on(async { tokio::spawn(dbcreds_agent::run(opts)).await.unwrap_or(1) });
     // Do not wait for blocking threads (a hung keyring call) on the way out.
     rt.shutdown_timeout(std::time::Duration::from_millis(500));
     std::process::exit(code);

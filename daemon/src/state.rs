@@ -153,6 +153,7 @@ impl Agent {
         } else {
             State::Missing
         };
+        crate::memory::release_free_memory();
         Self {
             vault_path: vault_path.to_owned(),
             state: RwLock::new(state),
@@ -347,6 +348,8 @@ impl Agent {
             environments = o.records.len(),
             "vault unlocked"
         );
+        drop(state);
+        crate::memory::release_free_memory();
         Ok(how)
     }
 
@@ -396,6 +399,7 @@ impl Agent {
             tracing::info!("vault locked");
         }
         self.timers.locked();
+        crate::memory::release_free_memory();
     }
 
     pub async fn list(&self) -> Result<Vec<Environment>> {

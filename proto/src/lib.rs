@@ -5,6 +5,8 @@
 //! `[redacted]` in place of the secret, so a stray `{:?}` in a log line can
 //! never leak one.
 
+pub mod codec;
+
 /// Version 1 of the API.
 pub mod v1 {
     #![allow(missing_docs, clippy::doc_lazy_continuation)]
