@@ -275,7 +275,7 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 # --- 9. report ----------------------------------------------------------------
 export HF_JSON LOAD_JSON UNLOCK0_JSON UNLOCK_JSON POP_JSON LOAD_BEFORE LOAD_AFTER_HF LOAD_AFTER
 export IDLE_RSS IDLE_HWM AGENT_A_RSS AGENT_A_HWM AGENT_A_HWM_LOAD BIG_RSS BIG_HWM BIG_RSS_AFTER BIG_HWM_AFTER
-export RSS_GET RSS_URI RSS_LIST RSS_SSH RSS_ST RSS_TRUE N_LIST BIG_ENVS WARMUP RUNS
+export RSS_GET RSS_URI RSS_LIST RSS_SSH RSS_ST RSS_TRUE N_LIST BIG_ENVS WARMUP RUNS BIN
 export GIT_REV="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo -dirty)"
 python3 - "${BENCH_OUT:-$OUT_DIR/latest.json}" <<'PY'
 import json, os, platform, subprocess, sys, time
@@ -293,6 +293,7 @@ kib = lambda v: int(e[v])
 result = {
     "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     "git": e["GIT_REV"],
+    "binaries": e["BIN"],
     "machine": {"nproc": os.cpu_count(), "cpu": cpu(), "kernel": platform.release(),
                 "loadavg_before": e["LOAD_BEFORE"], "loadavg_after_hyperfine": e["LOAD_AFTER_HF"],
                 "loadavg_after": e["LOAD_AFTER"]},
