@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::server::Peer;
 use crate::state::Agent;
+use crate::transport::Peer;
 use crate::vault::AuditEvent;
 
 /// Events waiting beyond this are written by the sender itself (back

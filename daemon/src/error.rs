@@ -7,6 +7,16 @@ use dbcreds::Reason;
 use crate::keyring::KeyringError;
 use crate::vault::VaultError;
 
+/// A failed connection test or rotation step: the reason (which becomes the
+/// CLI's exit code) and a one-line message with what to do. Never holds a
+/// secret: drivers do not echo passwords, and no message here includes one.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct DbError {
+    pub reason: Reason,
+    pub message: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error(transparent)]
@@ -26,7 +36,7 @@ pub enum AgentError {
     #[error("wrong passphrase: the vault stays locked; try again")]
     WrongPassphrase,
     #[error("this vault has no {0} unlocker: {1}")]
-    NoSuchUnlocker(&'static str, &'static str),
+    NoSuchUnlocker(dbcreds::Unlocker, &'static str),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -38,7 +48,7 @@ pub enum AgentError {
     /// A connection test or rotation failed; the message is already one a
     /// person can act on and holds no secret.
     #[error(transparent)]
-    Db(#[from] crate::dbops::DbError),
+    Db(#[from] DbError),
     #[error(
         "a password rotation of '{0}' is unfinished: run `dbcreds rotate --resume {0}` to finish or roll it back first"
     )]
@@ -76,6 +86,12 @@ impl From<AgentError> for tonic::Status {
             other => other.to_string(),
         };
         reason.status(message)
+    }
+}
+
+impl From<DbError> for tonic::Status {
+    fn from(e: DbError) -> Self {
+        AgentError::from(e).into()
     }
 }
 

@@ -2,22 +2,34 @@
 //! serves the `dbcreds.v1.Agent` API over a local socket.
 //!
 //! `main` parses flags and calls [`run`]; tests call [`server::serve`] with
-//! a listener of their own.
+//! connections of their own ([`transport::incoming`] of a socket they
+//! bound, or in-memory streams). Everything else is private to the crate,
+//! so the compiler reports what nothing uses.
+//!
+//! Modules, from the socket inwards: `transport` (bind, peer checks,
+//! accept) → `server` (tonic) → `service` (gRPC ↔ model) → `state` (the
+//! vault's state machine) and `dbops` (connection tests, rotation) →
+//! `vault` (SQLite storage, crypto); `audit` and `events` are written by
+//! the service and dbops; `error` is the one error type and its gRPC
+//! mapping.
 
-pub mod activation;
-pub mod audit;
-pub mod dbops;
-pub mod error;
-pub mod events;
+mod activation;
+mod audit;
+mod dbops;
+mod error;
+mod events;
 pub mod fsutil;
 pub mod harden;
-pub mod keyring;
+mod keyring;
+mod lockfile;
 pub mod memory;
 pub mod run;
 pub mod server;
-pub mod service;
+mod service;
 pub mod state;
-pub mod timers;
-pub mod vault;
+mod testhooks;
+mod timers;
+pub mod transport;
+mod vault;
 
 pub use run::{Options, run};

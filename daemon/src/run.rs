@@ -3,15 +3,19 @@
 //! a signal, then zeroize and remove the socket within a bounded time.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use dbcreds::config::{Config, Limit};
 
-use crate::server;
+use crate::lockfile::{self, HeldLock, LockError};
 use crate::state::Agent;
 use crate::timers::Limits;
+use crate::{server, transport};
+
+/// The lock file beside `vault.db` (one agent per vault).
+const VAULT_LOCK_FILE: &str = "vault.lock";
 
 /// How long a graceful shutdown may take before the agent exits anyway
 /// (for example while a keyring call hangs).
@@ -54,12 +58,32 @@ impl Options {
     }
 }
 
-/// The socket path this agent serves: flag, then config/env, then default.
+/// The socket path this agent serves, by the library's one rule (flag,
+/// `DBCREDS_SOCK`, the config's `socket`, then the defaults), so clients
+/// find the agent the config describes.
 pub fn socket_path(opts: &Options, cfg: &Config) -> PathBuf {
-    opts.socket
-        .clone()
-        .or_else(|| cfg.socket.clone())
-        .unwrap_or_else(dbcreds::paths::socket)
+    dbcreds::paths::resolve_socket(opts.socket.as_deref(), cfg.socket.as_deref())
+}
+
+/// One agent per vault, whatever their sockets: a lock beside `vault.db`
+/// naming this agent's pid and socket, so a second agent can say which
+/// one holds the vault.
+fn lock_vault(vault: &Path, socket: &Path) -> Result<HeldLock, String> {
+    let dir = vault.parent().unwrap_or(Path::new("."));
+    crate::fsutil::create_private_dir(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let holder = format!("{} {}", std::process::id(), socket.display());
+    lockfile::acquire(&dir.join(VAULT_LOCK_FILE), &holder).map_err(|e| match e {
+        LockError::Held { holder } => {
+            let (pid, sock) = holder.split_once(' ').unwrap_or((holder.as_str(), "?"));
+            format!(
+                "another dbcreds-agent (pid {pid}, socket {sock}) has the vault {} open: \
+                 use that agent (DBCREDS_SOCK={sock}), or stop it with `dbcreds agent stop`",
+                vault.display()
+            )
+        }
+        LockError::Io { path, source } => format!("cannot lock {}: {source}", path.display()),
+    })
 }
 
 fn apply_config(cfg: &Config) {
@@ -82,12 +106,17 @@ pub async fn run(opts: Options) -> i32 {
             (l, None)
         }
         Some(Err(e)) => return opts.fail(&format!("cannot use the socket systemd passed: {e}")),
-        None => match server::bind(&socket) {
+        None => match transport::bind(&socket) {
             Ok(b) => (b.listener, Some(b.guard)),
             Err(e) => return opts.fail(&e.to_string()),
         },
     };
-    let agent = Arc::new(Agent::open(&dbcreds::paths::vault(), opts.limits(&cfg)).await);
+    let vault = dbcreds::paths::vault();
+    let _vault_lock = match lock_vault(&vault, &socket) {
+        Ok(l) => l,
+        Err(msg) => return opts.fail(&msg),
+    };
+    let agent = Arc::new(Agent::open(&vault, opts.limits(&cfg)).await);
     // A passphrase file is read before we report ready, so a request sent
     // right after `ready` finds the vault unlocked.
     let passphrase_file = std::env::var_os("DBCREDS_PASSPHRASE_FILE").filter(|f| !f.is_empty());
@@ -126,7 +155,7 @@ pub async fn run(opts: Options) -> i32 {
         let _ = stop_rx.await;
         tracing::info!("shutting down");
     };
-    let code = match server::serve(listener, agent.clone(), shutdown).await {
+    let code = match server::serve(transport::incoming(listener), agent.clone(), shutdown).await {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!(error = %e, "server failed");

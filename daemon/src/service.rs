@@ -13,8 +13,10 @@ use crate::audit::AuditLog;
 use crate::dbops::{DbOps, RotateParams};
 use crate::error::AgentError;
 use crate::events::{ChangeStream, Events};
-use crate::server::Peer;
-use crate::state::{Agent, Patch};
+use crate::state::Agent;
+use crate::transport::Peer;
+use dbcreds::edit::Patch;
+use dbcreds::unlocker::InitUnlocker;
 
 pub struct Service {
     agent: Arc<Agent>,
@@ -53,20 +55,6 @@ impl Service {
     }
 }
 
-/// The protocol this agent reports. Debug builds honour
-/// `DBCREDS_TEST_AGENT_PROTOCOL` so tests can stand in for an agent of
-/// another version; release builds ignore it.
-fn protocol() -> u32 {
-    #[cfg(debug_assertions)]
-    if let Some(p) = std::env::var("DBCREDS_TEST_AGENT_PROTOCOL")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return p;
-    }
-    dbcreds::proto::PROTOCOL
-}
-
 fn name(raw: &str) -> Result<EnvName, Status> {
     EnvName::parse(raw).map_err(|e| AgentError::from(e).into())
 }
@@ -92,9 +80,9 @@ impl agent_server::Agent for Service {
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Ok(Response::new(v1::StatusResponse {
             agent_version: env!("CARGO_PKG_VERSION").into(),
-            protocol: protocol(),
+            protocol: crate::testhooks::protocol(),
             state: s.state.into(),
-            unlockers: s.unlockers,
+            unlockers: s.unlockers.iter().map(|u| u.as_str().to_owned()).collect(),
             vault_path: self.agent.vault_path().display().to_string(),
             pid: std::process::id(),
             environments: s.environments,
@@ -128,14 +116,10 @@ impl agent_server::Agent for Service {
         req: Request<v1::InitRequest>,
     ) -> Result<Response<v1::InitResponse>, Status> {
         let r = req.into_inner();
-        let unlocker = if r.unlocker.is_empty() {
-            "auto".to_owned()
-        } else {
-            r.unlocker
-        };
-        let unlockers = self.agent.init(&unlocker, r.passphrase.map(secret)).await?;
+        let unlocker: InitUnlocker = r.unlocker.parse().map_err(AgentError::BadRequest)?;
+        let unlockers = self.agent.init(unlocker, r.passphrase.map(secret)).await?;
         Ok(Response::new(v1::InitResponse {
-            unlockers,
+            unlockers: unlockers.iter().map(|u| u.as_str().to_owned()).collect(),
             vault_path: self.agent.vault_path().display().to_string(),
         }))
     }
@@ -149,7 +133,7 @@ impl agent_server::Agent for Service {
             .unlock(req.into_inner().passphrase.map(secret))
             .await?;
         Ok(Response::new(v1::UnlockResponse {
-            unlocker: how.into(),
+            unlocker: how.as_str().into(),
         }))
     }
 

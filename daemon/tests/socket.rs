@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use dbcreds::proto::v1::LockState;
 use dbcreds::{Client, DatabaseKind, EnvName, Environment, Reason};
-use dbcreds_agent::server;
 use dbcreds_agent::state::Agent;
+use dbcreds_agent::{server, transport};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::oneshot;
 
 struct Running {
     client: Client,
-    _guard: server::SocketGuard,
+    _guard: transport::SocketGuard,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     dir: tempfile::TempDir,
@@ -22,12 +22,16 @@ struct Running {
 async fn start_in(dir: tempfile::TempDir) -> Running {
     let socket = dir.path().join("agent.sock");
     // Bound before the server task starts: the client can connect at once.
-    let bound = server::bind(&socket).expect("bind");
+    let bound = transport::bind(&socket).expect("bind");
     let agent = Arc::new(Agent::open(&dir.path().join("vault.db"), Default::default()).await);
     let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(server::serve(bound.listener, agent, async {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(server::serve(
+        transport::incoming(bound.listener),
+        agent,
+        async {
+            let _ = rx.await;
+        },
+    ));
     let client = Client::connect_to(&socket).await.expect("connect");
     Running {
         client,
@@ -157,7 +161,7 @@ async fn update_and_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_agent_on_the_same_socket_is_refused() {
     let a = start().await;
-    let err = server::bind(&a.dir.path().join("agent.sock"))
+    let err = transport::bind(&a.dir.path().join("agent.sock"))
         .err()
         .expect("second bind must fail");
     assert!(err.to_string().contains("already serves"), "{err}");

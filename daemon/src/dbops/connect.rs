@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use dbcreds::{Credential, DatabaseKind, Reason};
 use sqlx::{ConnectOptions, Connection};
 
-use super::DbError;
+use crate::error::DbError;
 
 /// An open connection of any supported kind.
 pub enum Conn {
@@ -263,7 +263,7 @@ pub async fn probe(cred: &Credential) -> Result<Probe, DbError> {
 /// refusal is an answer; an unreachable server is not.
 pub enum Login {
     Works,
-    Refused(DbError),
+    Refused,
     Unknown(DbError),
 }
 
@@ -273,7 +273,7 @@ pub async fn try_login(cred: &Credential) -> Login {
             c.close().await;
             Login::Works
         }
-        Err(e) if e.reason == Reason::LoginFailed => Login::Refused(e),
+        Err(e) if e.reason == Reason::LoginFailed => Login::Refused,
         Err(e) => Login::Unknown(e),
     }
 }

@@ -8,43 +8,21 @@ pub mod connect;
 pub mod password;
 pub mod rotate;
 pub mod scram;
+mod set_password;
 
 use std::sync::{Arc, Weak};
 
 use chrono::Utc;
-use dbcreds::{Credential, EnvName, Reason, TestResult};
+use dbcreds::{Credential, EnvName, TestResult};
 use tokio::sync::Mutex;
 
 use crate::audit::AuditLog;
-use crate::error::{AgentError, Result};
+use crate::error::Result;
 use crate::events::Events;
-use crate::server::Peer;
 use crate::state::Agent;
+use crate::transport::Peer;
 
 pub use rotate::{Outcome, RotateParams};
-
-/// A failed connection test or rotation step: the reason (which becomes the
-/// CLI's exit code) and a one-line message with what to do. Never holds a
-/// secret: drivers do not echo passwords, and no message here includes one.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct DbError {
-    pub reason: Reason,
-    pub message: String,
-}
-
-/// The crash-injection points of a rotation, for tests only: with
-/// `DBCREDS_FAILPOINT=rotate:after_pending` (or `rotate:after_server`,
-/// `rotate:after_verify`) the agent aborts at that point, as if it had been
-/// killed there, so tests can show that `dbcreds rotate --resume` (or the
-/// next start) recovers. Unset in normal use, this costs one variable read
-/// per step.
-pub(crate) fn failpoint(name: &str) {
-    if std::env::var("DBCREDS_FAILPOINT").is_ok_and(|v| v == name) {
-        tracing::warn!(failpoint = name, "DBCREDS_FAILPOINT: aborting on purpose");
-        std::process::abort();
-    }
-}
 
 pub struct DbOps {
     agent: Arc<Agent>,
@@ -214,10 +192,4 @@ impl DbOps {
 
 fn millis(d: std::time::Duration) -> u32 {
     u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
-}
-
-impl From<DbError> for tonic::Status {
-    fn from(e: DbError) -> Self {
-        AgentError::from(e).into()
-    }
 }

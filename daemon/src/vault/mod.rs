@@ -3,8 +3,11 @@
 //! `BEGIN IMMEDIATE` transaction, so the file never says one thing about an
 //! environment's metadata and another about its secret.
 
+mod audit_log;
 pub mod crypto;
 pub mod rotation;
+
+pub use audit_log::AuditEvent;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use dbcreds::{DatabaseKind, EnvName, Environment};
+use dbcreds::{DatabaseKind, EnvName, Environment, Unlocker};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -46,22 +49,9 @@ pub struct Record {
 /// How the data key is unlocked (a row of `unlockers`).
 #[derive(Clone, Debug)]
 pub struct UnlockerRow {
-    pub kind: String,
+    pub kind: Unlocker,
     pub params: String,
     pub wrapped_key: Option<Vec<u8>>,
-}
-
-/// One audit-log line as read back.
-#[derive(Clone, Debug)]
-pub struct AuditRow {
-    /// Unix seconds.
-    pub at: i64,
-    pub environment: String,
-    pub operation: String,
-    pub client_pid: Option<u32>,
-    pub client_uid: Option<u32>,
-    pub client_exe: Option<String>,
-    pub outcome: String,
 }
 
 /// Every environment column, plus its last test and the state of an
@@ -72,22 +62,6 @@ const LOAD: &str = "SELECT e.*, t.at AS test_at, t.ok AS test_ok, t.detail AS te
      FROM environments e \
      LEFT JOIN environment_tests t ON t.name = e.name \
      LEFT JOIN rotations r ON r.name = e.name";
-
-/// One audit-log line.
-#[derive(Clone, Debug)]
-pub struct AuditEvent {
-    pub at: DateTime<Utc>,
-    pub environment: String,
-    pub operation: &'static str,
-    pub client_pid: Option<u32>,
-    pub client_uid: Option<u32>,
-    pub client_exe: Option<String>,
-    pub outcome: String,
-}
-
-/// Most rows per audit INSERT (a power of two): 7 parameters each, so a
-/// statement stays under SQLite's historical limit of 999 bound parameters.
-const AUDIT_ROWS_PER_INSERT: usize = 128;
 
 #[derive(Clone)]
 pub struct Vault {
@@ -210,7 +184,7 @@ impl Vault {
             .map_err(|e| self.classify(e))?;
         for u in unlockers {
             sqlx::query("INSERT INTO unlockers (kind, params, wrapped_key) VALUES (?, ?, ?)")
-                .bind(&u.kind)
+                .bind(u.kind.as_str())
                 .bind(&u.params)
                 .bind(&u.wrapped_key)
                 .execute(&mut *tx)
@@ -227,14 +201,17 @@ impl Vault {
             .map_err(|e| self.classify(e))?;
         rows.iter()
             .map(|r| {
+                let kind: String = r.try_get("kind").map_err(|e| self.classify(e))?;
                 Ok(UnlockerRow {
-                    kind: r.try_get("kind")?,
-                    params: r.try_get("params")?,
-                    wrapped_key: r.try_get("wrapped_key")?,
+                    kind: kind.parse().map_err(|why: String| VaultError::Corrupt {
+                        path: self.path.clone(),
+                        detail: why,
+                    })?,
+                    params: r.try_get("params").map_err(|e| self.classify(e))?,
+                    wrapped_key: r.try_get("wrapped_key").map_err(|e| self.classify(e))?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.classify(e))
+            .collect()
     }
 
     /// Every environment, keyed by name.
@@ -318,92 +295,6 @@ impl Vault {
         }
         tx.commit().await.map_err(|e| self.classify(e))?;
         Ok(n > 0)
-    }
-
-    /// Appends audit events in one transaction, as multi-row INSERTs: under
-    /// load a batch costs a few round trips to SQLite's worker thread
-    /// instead of one per event (docs/performance.md). The rows per INSERT
-    /// are powers of two up to [`AUDIT_ROWS_PER_INSERT`], so at most eight
-    /// statement shapes exist and each stays prepared in sqlx's cache.
-    pub async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), VaultError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| self.classify(e))?;
-        let mut rest = events;
-        while !rest.is_empty() {
-            let n = AUDIT_ROWS_PER_INSERT.min(1 << rest.len().ilog2());
-            let (chunk, tail) = rest.split_at(n);
-            rest = tail;
-            let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO audit (at, environment, operation, client_pid, client_uid, client_exe, outcome) ",
-            );
-            insert.push_values(chunk, |mut row, ev| {
-                row.push_bind(ev.at.timestamp())
-                    .push_bind(ev.environment.clone())
-                    .push_bind(ev.operation)
-                    .push_bind(ev.client_pid.map(i64::from))
-                    .push_bind(ev.client_uid.map(i64::from))
-                    .push_bind(ev.client_exe.clone())
-                    .push_bind(ev.outcome.clone());
-            });
-            insert
-                .build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.classify(e))?;
-        }
-        tx.commit().await.map_err(|e| self.classify(e))
-    }
-
-    /// The newest `limit` audit events (of `environment`, at or after
-    /// `since` Unix seconds), oldest first.
-    pub async fn audit_events(
-        &self,
-        environment: Option<&str>,
-        since: i64,
-        limit: u32,
-    ) -> Result<Vec<AuditRow>, VaultError> {
-        let rows = sqlx::query(
-            "SELECT * FROM (SELECT id, at, environment, operation, client_pid, client_uid, client_exe, outcome \
-             FROM audit WHERE (?1 IS NULL OR environment = ?1) AND at >= ?2 ORDER BY id DESC LIMIT ?3) \
-             ORDER BY id ASC",
-        )
-        .bind(environment)
-        .bind(since)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.classify(e))?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRow {
-                    at: r.try_get("at")?,
-                    environment: r.try_get("environment")?,
-                    operation: r.try_get("operation")?,
-                    client_pid: r
-                        .try_get::<Option<i64>, _>("client_pid")?
-                        .and_then(|p| u32::try_from(p).ok()),
-                    client_uid: r
-                        .try_get::<Option<i64>, _>("client_uid")?
-                        .and_then(|p| u32::try_from(p).ok()),
-                    client_exe: r.try_get("client_exe")?,
-                    outcome: r.try_get("outcome")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.classify(e))
-    }
-
-    pub async fn audit_count(&self) -> Result<i64, VaultError> {
-        sqlx::query_scalar("SELECT count(*) FROM audit")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|e| self.classify(e))
     }
 
     /// `PRAGMA integrity_check`: "ok", or the first problems SQLite found.
@@ -543,42 +434,6 @@ mod tests {
             Err(VaultError::Corrupt { .. })
         ));
         assert_eq!(std::fs::read(&path).unwrap(), garbage);
-    }
-
-    #[tokio::test]
-    async fn audit_batches_of_any_size_are_written_whole_and_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let v = Vault::create(&dir.path().join("vault.db")).await.unwrap();
-        let event = |i: usize| AuditEvent {
-            at: Utc::now(),
-            environment: format!("env-{i}"),
-            operation: "get",
-            client_pid: u32::try_from(i).ok(),
-            client_uid: Some(1000),
-            client_exe: i.is_multiple_of(2).then(|| "/usr/bin/dbcreds".to_owned()),
-            outcome: "ok".into(),
-        };
-        let mut written = 0;
-        // One row, a power of two, odd sizes, and more than one full INSERT.
-        for n in [0, 1, 2, 3, 127, 128, 129, 300] {
-            let batch: Vec<_> = (written..written + n).map(event).collect();
-            v.append_audit(&batch).await.unwrap();
-            written += n;
-        }
-        assert_eq!(
-            v.audit_count().await.unwrap(),
-            i64::try_from(written).unwrap()
-        );
-        let rows: Vec<(String, Option<i64>, Option<String>)> =
-            sqlx::query_as("SELECT environment, client_pid, client_exe FROM audit ORDER BY id")
-                .fetch_all(&v.pool)
-                .await
-                .unwrap();
-        for (i, (env, pid, exe)) in rows.into_iter().enumerate() {
-            assert_eq!(env, format!("env-{i}"));
-            assert_eq!(pid, i64::try_from(i).ok());
-            assert_eq!(exe.is_some(), i.is_multiple_of(2));
-        }
     }
 
     #[tokio::test]

@@ -1,0 +1,348 @@
+//! The agent's state machine: no vault, a broken vault, or an open vault
+//! that is locked or unlocked. Unlocking decrypts every password into
+//! memory once, so a `get` is a map lookup; locking drops the data key and
+//! every decrypted secret (their `Drop` zeroes them).
+
+mod access;
+mod diagnose;
+mod unlock;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use chrono::{DateTime, Utc};
+use dbcreds::edit::{self, Patch};
+use dbcreds::{EnvName, Environment, Unlocker};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::error::{AgentError, Result};
+use crate::timers::{Limits, Timers};
+use crate::vault::crypto::DataKey;
+use crate::vault::{Record, UnlockerRow, Vault, VaultError};
+
+pub use diagnose::Check;
+
+enum State {
+    Missing,
+    Broken(VaultError),
+    Open(Box<OpenVault>),
+}
+
+struct OpenVault {
+    vault: Vault,
+    vault_id: String,
+    key_check: Vec<u8>,
+    unlockers: Vec<UnlockerRow>,
+    records: BTreeMap<String, Record>,
+    unlocked: Option<Unlocked>,
+}
+
+struct Unlocked {
+    key: DataKey,
+    secrets: HashMap<String, SecretString>,
+    at: DateTime<Utc>,
+}
+
+/// A snapshot for `Status`.
+pub struct StatusInfo {
+    pub state: dbcreds::proto::v1::LockState,
+    pub unlockers: Vec<Unlocker>,
+    pub environments: u32,
+    pub unlocked_at: Option<DateTime<Utc>>,
+}
+
+pub struct Agent {
+    vault_path: PathBuf,
+    state: RwLock<State>,
+    /// Serializes unlock and init, so concurrent requests wait for one
+    /// keyring access instead of each making their own.
+    unlock_gate: Mutex<()>,
+    /// True until the user locks on purpose: only then may a request unlock
+    /// through the keyring by itself.
+    auto_unlock: AtomicBool,
+    pub timers: Timers,
+    /// Bumped on every unlock (and init), so work that needs the data key
+    /// (finishing interrupted rotations) can wait for one.
+    unlocks: tokio::sync::watch::Sender<u64>,
+}
+
+impl VaultError {
+    /// A copy to hand out while the agent keeps the original.
+    fn replay(&self) -> VaultError {
+        match self {
+            Self::Corrupt { path, detail } => Self::Corrupt {
+                path: path.clone(),
+                detail: detail.clone(),
+            },
+            Self::TooNew { path, version } => Self::TooNew {
+                path: path.clone(),
+                version: *version,
+            },
+            Self::DiskFull { path } => Self::DiskFull { path: path.clone() },
+            Self::Db(e) => Self::Corrupt {
+                path: PathBuf::new(),
+                detail: e.to_string(),
+            },
+        }
+    }
+}
+
+impl Agent {
+    /// Opens the vault at `vault_path` if there is one. A damaged vault or
+    /// one from a newer dbcreds does not stop the agent: every request that
+    /// needs it gets the error, and the file is left untouched.
+    pub async fn open(vault_path: &Path, limits: Limits) -> Self {
+        let state = if vault_path.exists() {
+            match open_vault(vault_path).await {
+                Ok(o) => State::Open(Box::new(o)),
+                Err(e) => {
+                    tracing::error!(error = %e, "vault unusable");
+                    State::Broken(e)
+                }
+            }
+        } else {
+            State::Missing
+        };
+        crate::memory::release_free_memory();
+        Self {
+            vault_path: vault_path.to_owned(),
+            state: RwLock::new(state),
+            unlock_gate: Mutex::new(()),
+            auto_unlock: AtomicBool::new(true),
+            timers: Timers::new(limits),
+            unlocks: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// Locks whenever a timer says so, for the agent's lifetime.
+    pub async fn run_lock_timers(&self) {
+        loop {
+            self.timers.wait_due().await;
+            tracing::info!("lock timer fired");
+            self.lock(true).await;
+        }
+    }
+
+    pub fn vault_path(&self) -> &Path {
+        &self.vault_path
+    }
+
+    /// The open vault's storage, for the audit writer.
+    pub async fn vault(&self) -> Option<Vault> {
+        match &*self.state.read().await {
+            State::Open(o) => Some(o.vault.clone()),
+            _ => None,
+        }
+    }
+
+    pub async fn status(&self) -> StatusInfo {
+        use dbcreds::proto::v1::LockState;
+        match &*self.state.read().await {
+            State::Missing | State::Broken(_) => StatusInfo {
+                state: LockState::Uninitialized,
+                unlockers: vec![],
+                environments: 0,
+                unlocked_at: None,
+            },
+            State::Open(o) => StatusInfo {
+                state: if o.unlocked.is_some() {
+                    LockState::Unlocked
+                } else {
+                    LockState::Locked
+                },
+                unlockers: o.unlockers.iter().map(|u| u.kind).collect(),
+                environments: u32::try_from(o.records.len()).unwrap_or(u32::MAX),
+                unlocked_at: o.unlocked.as_ref().map(|u| u.at),
+            },
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<Environment>> {
+        match &*self.state.read().await {
+            State::Open(o) => Ok(o.records.values().map(|r| r.env.clone()).collect()),
+            State::Missing => Err(AgentError::NotInitialized),
+            State::Broken(e) => Err(e.replay().into()),
+        }
+    }
+
+    pub async fn describe(&self, name: &EnvName) -> Result<Environment> {
+        match &*self.state.read().await {
+            State::Open(o) => o
+                .records
+                .get(name.as_str())
+                .map(|r| r.env.clone())
+                .ok_or_else(|| AgentError::NotFound(name.to_string())),
+            State::Missing => Err(AgentError::NotInitialized),
+            State::Broken(e) => Err(e.replay().into()),
+        }
+    }
+
+    /// The environment and its password. Tries one automatic keyring unlock
+    /// when the vault is locked and the user did not lock it.
+    pub async fn get(&self, name: &EnvName) -> Result<(Environment, SecretString)> {
+        match self.get_unlocked(name).await {
+            Err(AgentError::Locked) if self.auto_unlock().await => self.get_unlocked(name).await,
+            other => other,
+        }
+    }
+
+    async fn get_unlocked(&self, name: &EnvName) -> Result<(Environment, SecretString)> {
+        let state = self.state.read().await;
+        let o = open(&state)?;
+        let rec = o
+            .records
+            .get(name.as_str())
+            .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
+        let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        self.timers.touch();
+        let secret = u
+            .secrets
+            .get(name.as_str())
+            .ok_or_else(|| AgentError::Internal(format!("no secret for {name}")))?;
+        Ok((rec.env.clone(), secret.clone()))
+    }
+
+    /// Creates `env`, or replaces it when `replace`.
+    pub async fn put(
+        &self,
+        mut env: Environment,
+        password: SecretString,
+        replace: bool,
+    ) -> Result<Environment> {
+        edit::check_new(&env, &password)?;
+        if matches!(&*self.state.read().await, State::Open(o) if o.unlocked.is_none()) {
+            self.auto_unlock().await;
+        }
+        let mut state = self.state.write().await;
+        let o = open_mut(&mut state)?;
+        let existing = o.records.get(env.name.as_str());
+        if existing.is_some() && !replace {
+            return Err(AgentError::AlreadyExists(env.name.to_string()));
+        }
+        let now = Utc::now();
+        env.created_at = existing.and_then(|r| r.env.created_at).or(Some(now));
+        env.updated_at = Some(now);
+        env.password_updated_at = env.password_updated_at.or(Some(now));
+        let u = o.unlocked.as_mut().ok_or(AgentError::Locked)?;
+        self.timers.touch();
+        let sealed = u.key.seal(
+            env.name.as_str().as_bytes(),
+            password.expose_secret().as_bytes(),
+        );
+        let rec = Record { env, sealed };
+        o.vault.upsert(&rec).await?;
+        let name = rec.env.name.to_string();
+        let out = rec.env.clone();
+        crate::memory::lock_in_ram(password.expose_secret().as_bytes());
+        u.secrets.insert(name.clone(), password);
+        o.records.insert(name, rec);
+        Ok(out)
+    }
+
+    /// Changes the fields `patch` carries. A new password needs the vault
+    /// unlocked; metadata alone does not.
+    pub async fn update(&self, name: &EnvName, patch: Patch) -> Result<Environment> {
+        if let Some(p) = &patch.password {
+            edit::check_password(p)?;
+            if matches!(&*self.state.read().await, State::Open(o) if o.unlocked.is_none()) {
+                self.auto_unlock().await;
+            }
+        }
+        let mut state = self.state.write().await;
+        let o = open_mut(&mut state)?;
+        let rec = o
+            .records
+            .get(name.as_str())
+            .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
+        let mut env = rec.env.clone();
+        patch.apply(&mut env)?;
+        let now = Utc::now();
+        env.updated_at = Some(now);
+        let sealed = match &patch.password {
+            Some(p) => {
+                let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+                env.password_updated_at = Some(now);
+                u.key
+                    .seal(name.as_str().as_bytes(), p.expose_secret().as_bytes())
+            }
+            None => rec.sealed.clone(),
+        };
+        let rec = Record { env, sealed };
+        o.vault.upsert(&rec).await?;
+        if let (Some(p), Some(u)) = (patch.password, o.unlocked.as_mut()) {
+            crate::memory::lock_in_ram(p.expose_secret().as_bytes());
+            u.secrets.insert(name.to_string(), p);
+        }
+        let out = rec.env.clone();
+        o.records.insert(name.to_string(), rec);
+        Ok(out)
+    }
+
+    pub async fn remove(&self, name: &EnvName) -> Result<()> {
+        let mut state = self.state.write().await;
+        let o = open_mut(&mut state)?;
+        if !o.records.contains_key(name.as_str()) {
+            return Err(AgentError::NotFound(name.to_string()));
+        }
+        o.vault.delete(name.as_str()).await?;
+        o.records.remove(name.as_str());
+        if let Some(u) = o.unlocked.as_mut() {
+            // Dropping the SecretString zeroes it.
+            u.secrets.remove(name.as_str());
+        }
+        Ok(())
+    }
+
+    /// Locks, then closes the vault: the shutdown path.
+    pub async fn shutdown(&self) {
+        self.lock(false).await;
+        if let State::Open(o) = &*self.state.read().await {
+            o.vault.close().await;
+        }
+    }
+}
+
+fn open(state: &State) -> Result<&OpenVault> {
+    match state {
+        State::Open(o) => Ok(o),
+        State::Missing => Err(AgentError::NotInitialized),
+        State::Broken(e) => Err(e.replay().into()),
+    }
+}
+
+fn open_mut(state: &mut State) -> Result<&mut OpenVault> {
+    match state {
+        State::Open(o) => Ok(o),
+        State::Missing => Err(AgentError::NotInitialized),
+        State::Broken(e) => Err(e.replay().into()),
+    }
+}
+
+async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
+    let vault = Vault::open(path).await?;
+    let corrupt = |detail: &str| VaultError::Corrupt {
+        path: path.to_owned(),
+        detail: detail.to_owned(),
+    };
+    let vault_id = vault
+        .meta("vault_id")
+        .await?
+        .ok_or_else(|| corrupt("no vault id"))?;
+    let key_check = vault
+        .meta("key_check")
+        .await?
+        .and_then(|h| crate::vault::crypto::unhex(&h))
+        .ok_or_else(|| corrupt("no key check"))?;
+    let unlockers = vault.unlockers().await?;
+    let records = vault.load().await?;
+    Ok(OpenVault {
+        vault,
+        vault_id,
+        key_check,
+        unlockers,
+        records,
+        unlocked: None,
+    })
+}

@@ -1,0 +1,271 @@
+//! Creating, unlocking and locking the vault: the data key comes from the
+//! OS keyring or a passphrase, is checked against the vault's key-check
+//! value, and every password is decrypted once into memory.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use chrono::Utc;
+use dbcreds::Unlocker;
+use dbcreds::unlocker::InitUnlocker;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{Agent, OpenVault, State, Unlocked};
+use crate::error::{AgentError, Result};
+use crate::keyring;
+use crate::vault::crypto::{self, DataKey, PassphraseParams};
+use crate::vault::{Record, UnlockerRow, Vault, VaultError};
+
+/// A sealed known value: tells a right data key from a wrong one even in a
+/// vault with no environments yet.
+pub(super) const KEY_CHECK_AAD: &[u8] = b"dbcreds/v1/key-check";
+const KEY_CHECK_PLAIN: &[u8] = b"dbcreds key check";
+
+impl Agent {
+    /// Creates the vault with `unlocker` (`Auto`: the keyring if it
+    /// answers, and the passphrase too when one is given).
+    pub async fn init(
+        &self,
+        unlocker: InitUnlocker,
+        passphrase: Option<SecretString>,
+    ) -> Result<Vec<Unlocker>> {
+        let _gate = self.unlock_gate.lock().await;
+        match &*self.state.read().await {
+            State::Missing => {}
+            State::Open(_) => {
+                return Err(AgentError::AlreadyInitialized(
+                    self.vault_path.display().to_string(),
+                ));
+            }
+            State::Broken(e) => return Err(e.replay().into()),
+        }
+        if self.vault_path.exists() {
+            return Err(AgentError::AlreadyInitialized(
+                self.vault_path.display().to_string(),
+            ));
+        }
+        let key = DataKey::generate();
+        let vault_id = crypto::new_vault_id();
+        let mut rows = Vec::new();
+        if unlocker.wants_keyring() {
+            match keyring::store_key(&vault_id, &key).await {
+                Ok(()) => rows.push(UnlockerRow {
+                    kind: Unlocker::Keyring,
+                    params: "{}".into(),
+                    wrapped_key: None,
+                }),
+                Err(e) if unlocker == InitUnlocker::Auto && passphrase.is_some() => {
+                    tracing::info!(error = %e, "no keyring; using the passphrase only");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if let Some(p) = &passphrase {
+            rows.push(passphrase_row(&key, p).await?);
+        } else if unlocker == InitUnlocker::Only(Unlocker::Passphrase) {
+            return Err(AgentError::BadRequest(
+                "the passphrase unlocker needs a passphrase: pass --passphrase-stdin or set DBCREDS_PASSPHRASE_FILE".into(),
+            ));
+        }
+        if let Some(dir) = self.vault_path.parent() {
+            crate::fsutil::create_private_dir(dir).map_err(|e| {
+                AgentError::Internal(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let vault = Vault::create(&self.vault_path).await?;
+        let key_check = key.seal(KEY_CHECK_AAD, KEY_CHECK_PLAIN);
+        vault
+            .initialize(&vault_id, &crypto::hex(&key_check), &rows)
+            .await?;
+        let kinds = rows.iter().map(|r| r.kind).collect();
+        *self.state.write().await = State::Open(Box::new(OpenVault {
+            vault,
+            vault_id,
+            key_check,
+            unlockers: rows,
+            records: BTreeMap::new(),
+            unlocked: Some(Unlocked {
+                key,
+                secrets: HashMap::new(),
+                at: Utc::now(),
+            }),
+        }));
+        self.auto_unlock.store(true, Ordering::SeqCst);
+        self.timers.unlocked();
+        self.unlocks.send_modify(|n| *n += 1);
+        tracing::info!(vault = %self.vault_path.display(), "vault created");
+        Ok(kinds)
+    }
+
+    /// Unlocks through the keyring (`None`) or a passphrase; returns the
+    /// unlocker that worked. Unlocking an unlocked vault is a no-op.
+    pub async fn unlock(&self, passphrase: Option<SecretString>) -> Result<Unlocker> {
+        let _gate = self.unlock_gate.lock().await;
+        let (vault_id, key_check, unlockers) = match &*self.state.read().await {
+            State::Missing => return Err(AgentError::NotInitialized),
+            State::Broken(e) => return Err(e.replay().into()),
+            State::Open(o) if o.unlocked.is_some() => {
+                return Ok(if passphrase.is_some() {
+                    Unlocker::Passphrase
+                } else {
+                    Unlocker::Keyring
+                });
+            }
+            State::Open(o) => (o.vault_id.clone(), o.key_check.clone(), o.unlockers.clone()),
+        };
+        let (key, how) = match passphrase {
+            None => {
+                if !unlockers.iter().any(|u| u.kind == Unlocker::Keyring) {
+                    return Err(AgentError::NoSuchUnlocker(
+                        Unlocker::Keyring,
+                        "unlock with the passphrase (`dbcreds unlock` prompts for it)",
+                    ));
+                }
+                (keyring::fetch_key(&vault_id).await?, Unlocker::Keyring)
+            }
+            Some(p) => {
+                let Some(row) = unlockers.iter().find(|u| u.kind == Unlocker::Passphrase) else {
+                    return Err(AgentError::NoSuchUnlocker(
+                        Unlocker::Passphrase,
+                        "unlock through the OS keyring (`dbcreds unlock` without a passphrase)",
+                    ));
+                };
+                (unwrap_with_passphrase(row, p).await?, Unlocker::Passphrase)
+            }
+        };
+        if key.open(KEY_CHECK_AAD, &key_check).is_err() {
+            return Err(match how {
+                Unlocker::Keyring => keyring::KeyringError::BadKey.into(),
+                Unlocker::Passphrase => AgentError::WrongPassphrase,
+            });
+        }
+        let mut state = self.state.write().await;
+        let State::Open(o) = &mut *state else {
+            return Err(AgentError::NotInitialized);
+        };
+        let secrets = decrypt_all(&key, &o.records)?;
+        o.unlocked = Some(Unlocked {
+            key,
+            secrets,
+            at: Utc::now(),
+        });
+        self.auto_unlock.store(true, Ordering::SeqCst);
+        self.timers.unlocked();
+        self.unlocks.send_modify(|n| *n += 1);
+        tracing::info!(
+            unlocker = how.as_str(),
+            environments = o.records.len(),
+            "vault unlocked"
+        );
+        drop(state);
+        crate::memory::release_free_memory();
+        Ok(how)
+    }
+
+    /// Unlocks through the keyring on the agent's own initiative (at start,
+    /// or when a request finds the vault locked) unless the user locked it.
+    pub async fn auto_unlock(&self) -> bool {
+        if !self.auto_unlock.load(Ordering::SeqCst) {
+            return false;
+        }
+        let has_keyring = match &*self.state.read().await {
+            State::Open(o) => {
+                o.unlocked.is_some() || o.unlockers.iter().any(|u| u.kind == Unlocker::Keyring)
+            }
+            _ => false,
+        };
+        if !has_keyring {
+            return false;
+        }
+        match self.unlock(None).await {
+            Ok(_) => true,
+            Err(e) => {
+                // One failed attempt is enough: later requests fail fast as
+                // "locked" and the user unlocks on purpose.
+                self.auto_unlock.store(false, Ordering::SeqCst);
+                tracing::warn!(error = %e, "automatic keyring unlock failed");
+                false
+            }
+        }
+    }
+
+    /// Unlocks with the passphrase in `file` (for services started without a
+    /// person at hand).
+    pub async fn unlock_with_file(&self, file: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| AgentError::BadRequest(format!("cannot read {}: {e}", file.display())))?;
+        let pass = SecretString::from(text.trim_end_matches(['\r', '\n']).to_owned());
+        drop(text);
+        self.unlock(Some(pass)).await.map(|_| ())
+    }
+
+    /// Drops the data key and every decrypted secret.
+    pub async fn lock(&self, by_user: bool) {
+        if by_user {
+            self.auto_unlock.store(false, Ordering::SeqCst);
+        }
+        if let State::Open(o) = &mut *self.state.write().await
+            && o.unlocked.take().is_some()
+        {
+            tracing::info!("vault locked");
+        }
+        self.timers.locked();
+        crate::memory::release_free_memory();
+    }
+}
+
+pub(super) fn decrypt_all(
+    key: &DataKey,
+    records: &BTreeMap<String, Record>,
+) -> Result<HashMap<String, SecretString>> {
+    let mut out = HashMap::with_capacity(records.len());
+    for (name, rec) in records {
+        let plain = key.open(name.as_bytes(), &rec.sealed).map_err(|_| {
+            AgentError::Vault(VaultError::Corrupt {
+                path: PathBuf::new(),
+                detail: format!("the password of '{name}' fails authentication"),
+            })
+        })?;
+        let text = String::from_utf8(plain.to_vec())
+            .map_err(|_| AgentError::Internal(format!("password of {name} is not UTF-8")))?;
+        let secret = SecretString::from(text);
+        crate::memory::lock_in_ram(secret.expose_secret().as_bytes());
+        out.insert(name.clone(), secret);
+    }
+    Ok(out)
+}
+
+async fn passphrase_row(key: &DataKey, passphrase: &SecretString) -> Result<UnlockerRow> {
+    let params = PassphraseParams::new_random();
+    let key_bytes = zeroize::Zeroizing::new(key.as_bytes().to_vec());
+    let pass = passphrase.clone();
+    let p = params.clone();
+    let wrapped = tokio::task::spawn_blocking(move || {
+        let key = DataKey::from_bytes(key_bytes.to_vec()).ok_or(crypto::CryptoError::Unseal)?;
+        crypto::wrap_key(&key, &p, pass.expose_secret().as_bytes())
+    })
+    .await
+    .map_err(|e| AgentError::Internal(e.to_string()))?
+    .map_err(|e| AgentError::Internal(e.to_string()))?;
+    Ok(UnlockerRow {
+        kind: Unlocker::Passphrase,
+        params: serde_json::to_string(&params).map_err(|e| AgentError::Internal(e.to_string()))?,
+        wrapped_key: Some(wrapped),
+    })
+}
+
+async fn unwrap_with_passphrase(row: &UnlockerRow, passphrase: SecretString) -> Result<DataKey> {
+    let params: PassphraseParams = serde_json::from_str(&row.params)
+        .map_err(|e| AgentError::Internal(format!("passphrase params: {e}")))?;
+    let wrapped = row.wrapped_key.clone().unwrap_or_default();
+    tokio::task::spawn_blocking(move || {
+        crypto::unwrap_key(&wrapped, &params, passphrase.expose_secret().as_bytes())
+    })
+    .await
+    .map_err(|e| AgentError::Internal(e.to_string()))?
+    .map_err(|e| match e {
+        crypto::CryptoError::Unseal => AgentError::WrongPassphrase,
+        other => AgentError::Internal(other.to_string()),
+    })
+}

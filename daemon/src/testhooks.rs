@@ -1,0 +1,37 @@
+//! Hooks the end-to-end tests drive through environment variables. They
+//! exist only in debug builds or with the `test-hooks` feature, so a
+//! release agent reads neither variable: there `failpoint` does nothing
+//! and `protocol` is the real one.
+
+/// Crash injection for the rotation tests: with
+/// `DBCREDS_FAILPOINT=rotate:after_pending` (or `rotate:after_server`,
+/// `rotate:after_verify`) the agent aborts at that point, as if it had been
+/// killed there, so tests can show that `dbcreds rotate --resume` (or the
+/// next start) recovers.
+#[cfg(any(debug_assertions, feature = "test-hooks"))]
+pub(crate) fn failpoint(name: &str) {
+    if std::env::var("DBCREDS_FAILPOINT").is_ok_and(|v| v == name) {
+        tracing::warn!(failpoint = name, "DBCREDS_FAILPOINT: aborting on purpose");
+        std::process::abort();
+    }
+}
+
+#[cfg(not(any(debug_assertions, feature = "test-hooks")))]
+#[inline(always)]
+pub(crate) fn failpoint(_name: &str) {}
+
+/// The protocol this agent reports. `DBCREDS_TEST_AGENT_PROTOCOL` lets
+/// tests stand in for an agent of another version.
+#[cfg(any(debug_assertions, feature = "test-hooks"))]
+pub(crate) fn protocol() -> u32 {
+    std::env::var("DBCREDS_TEST_AGENT_PROTOCOL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(dbcreds::proto::PROTOCOL)
+}
+
+#[cfg(not(any(debug_assertions, feature = "test-hooks")))]
+#[inline(always)]
+pub(crate) fn protocol() -> u32 {
+    dbcreds::proto::PROTOCOL
+}
