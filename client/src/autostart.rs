@@ -33,8 +33,13 @@ pub fn agent_binary() -> PathBuf {
 /// The agent's own refusal (for example "another agent is running") comes
 /// back as [`Error::AgentStart`] with the agent's words.
 pub fn start_agent(socket: &Path) -> Result<()> {
-    let bin = agent_binary();
-    let mut cmd = Command::new(&bin);
+    start_agent_binary(&agent_binary(), socket)
+}
+
+/// [`start_agent`] with a given agent binary (the agent's `--print-env`
+/// starts itself).
+pub fn start_agent_binary(bin: &Path, socket: &Path) -> Result<()> {
+    let mut cmd = Command::new(bin);
     cmd.arg("--socket")
         .arg(socket)
         .arg("--detach")

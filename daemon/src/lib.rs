@@ -13,6 +13,8 @@
 //! the service and dbops; `error` is the one error type and its gRPC
 //! mapping.
 
+// Takes ownership of the listening fd systemd passed (fd 3).
+#[allow(unsafe_code)]
 mod activation;
 mod audit;
 mod dbops;
@@ -22,6 +24,8 @@ pub mod fsutil;
 pub mod harden;
 mod keyring;
 mod lockfile;
+// The global allocator that wipes freed memory, and mlock.
+#[allow(unsafe_code)]
 pub mod memory;
 pub mod run;
 pub mod server;

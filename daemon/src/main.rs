@@ -103,13 +103,9 @@ fn print_env(shell: Shell, socket: Option<PathBuf>) -> i32 {
     let pid = rt.block_on(async {
         if dbcreds::Client::connect_to(&socket).await.is_err() {
             // Our own binary, whatever DBCREDS_AGENT_BIN says.
-            if let Ok(me) = std::env::current_exe() {
-                // SAFETY: single-threaded here; the variable only steers
-                // the autostart below.
-                unsafe { std::env::set_var("DBCREDS_AGENT_BIN", me) };
-            }
+            let me = std::env::current_exe().unwrap_or_else(|_| dbcreds::autostart::agent_binary());
             let s = socket.clone();
-            tokio::task::spawn_blocking(move || dbcreds::autostart::start_agent(&s))
+            tokio::task::spawn_blocking(move || dbcreds::autostart::start_agent_binary(&me, &s))
                 .await
                 .map_err(|e| dbcreds::Error::AgentStart(e.to_string()))??;
         }

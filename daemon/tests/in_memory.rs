@@ -50,12 +50,13 @@ async fn the_service_answers_over_a_duplex_pipe() {
         .into_inner();
     assert_eq!(status.protocol, dbcreds::proto::PROTOCOL);
     assert_eq!(status.pid, std::process::id());
-    assert!(status.vault_path.ends_with("vault.db"), "{}", status.vault_path);
+    assert!(
+        status.vault_path.ends_with("vault.db"),
+        "{}",
+        status.vault_path
+    );
     // No vault yet: the agent says so instead of failing the connection.
-    let err = client
-        .list(v1::ListRequest {})
-        .await
-        .expect_err("no vault");
+    let err = client.list(v1::ListRequest {}).await.expect_err("no vault");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition, "{err:?}");
 
     drop(client);
