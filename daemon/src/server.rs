@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dbcreds::proto::MAX_MESSAGE_BYTES;
 use dbcreds::proto::v1::agent_server::AgentServer;
@@ -16,6 +17,11 @@ use crate::audit::AuditLog;
 use crate::service::Service;
 use crate::state::Agent;
 use crate::transport::Peer;
+
+/// After shutdown starts, how long requests in flight may take to finish
+/// before the connections still open are dropped. Idle clients (a CLI that
+/// just sent `agent stop`, an application's pool) must not hold the exit.
+const DRAIN: Duration = Duration::from_millis(300);
 
 /// Serves the agent API on `incoming` until `shutdown` completes, then
 /// drains the audit log and locks the vault.
@@ -29,23 +35,43 @@ where
     IO: AsyncRead + AsyncWrite + Connected<ConnectInfo = Peer> + Send + Unpin + 'static,
 {
     let (audit, audit_task) = AuditLog::start(agent.clone());
-    let service = Service::new(agent.clone(), audit);
+    let service = Service::new(agent.clone(), audit.clone());
     // Open `Watch` streams would hold up the graceful shutdown: end them.
     let events = service.events();
+    let (started, stopping) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
         events.close();
+        let _ = started.send(());
     };
     let svc = AgentServer::new(service)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let result = tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(svc)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await;
-    // The service (and its AuditLog sender) is dropped with the server, so
-    // the writer sees the channel close once the queue is empty.
-    let _ = audit_task.await;
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    let drained = async {
+        if stopping.await.is_ok() {
+            tokio::time::sleep(DRAIN).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let (result, all_closed) = tokio::select! {
+        r = server => (r, true),
+        () = drained => {
+            tracing::info!("connections still open after the drain are dropped");
+            (Ok(()), false)
+        }
+    };
+    // Everything recorded so far reaches the vault before it closes.
+    audit.flush().await;
+    drop(audit);
+    if all_closed {
+        // The service (and every AuditLog sender) went with the server, so
+        // the writer ends once its queue is empty.
+        let _ = audit_task.await;
+    }
     agent.shutdown().await;
     result.map_err(io::Error::other)
 }

@@ -76,7 +76,12 @@ pub(super) async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
     kill_process(target, Signal::TERM).map_err(|e| {
         Failure::other(format!("cannot send SIGTERM to the agent (pid {pid}): {e}"))
     })?;
-    if exited_within(target, STOP_TIMEOUT) {
+    // On the blocking pool: this runtime must stay free to close our own
+    // connection, or the agent's graceful shutdown would wait for it.
+    let exited = tokio::task::spawn_blocking(move || exited_within(target, STOP_TIMEOUT))
+        .await
+        .unwrap_or(false);
+    if exited {
         return Ok(());
     }
     // Bounded wait for the process to go: elsewhere polling is the only

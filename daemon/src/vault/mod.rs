@@ -306,7 +306,15 @@ impl Vault {
         Ok(rows.join("; "))
     }
 
+    /// Merges the WAL into the file and closes, so after a clean stop
+    /// `vault.db` alone is the whole vault (a copy of it is a backup).
     pub async fn close(&self) {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint at close failed");
+        }
         self.pool.close().await;
     }
 }
