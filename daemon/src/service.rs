@@ -77,6 +77,7 @@ impl agent_server::Agent for Service {
     ) -> Result<Response<v1::StatusResponse>, Status> {
         let s = self.agent.status().await;
         let left = self.agent.timers.left();
+        let (audit_held, audit_lost) = self.audit.health();
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Ok(Response::new(v1::StatusResponse {
             agent_version: env!("CARGO_PKG_VERSION").into(),
@@ -89,6 +90,8 @@ impl agent_server::Agent for Service {
             unlocked_at: s.unlocked_at.map_or(0, |t| t.timestamp()),
             idle_lock_in_secs: left.idle.map(secs),
             hard_lock_in_secs: left.hard.map(secs),
+            audit_held,
+            audit_lost,
         }))
     }
 

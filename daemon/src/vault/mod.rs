@@ -98,6 +98,17 @@ impl Vault {
             // The agent is the only writer; one connection also makes every
             // write naturally serial.
             .max_connections(1)
+            // A COMMIT that fails (disk full) is rolled back by SQLite
+            // itself; sqlx's own ROLLBACK then fails and its transaction
+            // depth stays at 1, so every later `begin` on that connection
+            // fails. A connection released inside a transaction is closed
+            // instead, and the next write gets a fresh one.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(options(path, create))
             .await
             .map_err(classify)?;
