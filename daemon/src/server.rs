@@ -23,6 +23,23 @@ use crate::transport::Peer;
 /// just sent `agent stop`, an application's pool) must not hold the exit.
 const DRAIN: Duration = Duration::from_millis(300);
 
+/// The largest request the agent reads. Every request carries at most one
+/// environment (bounded by `dbcreds::edit`), so this is far below the 8 MiB
+/// a reply may take (a `List` of thousands of environments).
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// Streams one connection may have open at once (a CLI uses one; a pool
+/// and its `Watch` a few).
+pub const MAX_STREAMS_PER_CONNECTION: u32 = 8;
+/// What a client may send before the agent reads it: bounds the memory a
+/// connection can pin, with [`MAX_REQUEST_BYTES`] per stream.
+const STREAM_WINDOW: u32 = 64 * 1024;
+const CONNECTION_WINDOW: u32 = 128 * 1024;
+/// Every connection is pinged this often; one that does not answer within
+/// [`PING_TIMEOUT`] is closed, and the answers keep live clients clear of
+/// the idle deadline (`crate::transport::IDLE_TIMEOUT`).
+const PING_EVERY: Duration = Duration::from_secs(30);
+const PING_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// Serves the agent API on `incoming` until `shutdown` completes, then
 /// drains the audit log and locks the vault.
 pub async fn serve<S, IO>(
@@ -45,9 +62,14 @@ where
         let _ = started.send(());
     };
     let svc = AgentServer::new(service)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(MAX_REQUEST_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES);
     let server = tonic::transport::Server::builder()
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .http2_keepalive_interval(Some(PING_EVERY))
+        .http2_keepalive_timeout(Some(PING_TIMEOUT))
         .add_service(svc)
         .serve_with_incoming_shutdown(incoming, shutdown);
     let drained = async {
