@@ -29,6 +29,9 @@ pub enum AgentError {
     AlreadyExists(String),
     #[error("the vault is locked: run `dbcreds unlock`")]
     Locked,
+    /// Locked, and the automatic keyring unlock just failed for this reason.
+    #[error("the vault is locked ({0}): run `dbcreds unlock`")]
+    LockedBecause(String),
     #[error("no vault yet: run `dbcreds init`")]
     NotInitialized,
     #[error("a vault already exists at {0}: nothing was changed")]
@@ -61,7 +64,7 @@ impl AgentError {
             Self::Invalid(_) | Self::BadRequest(_) => Reason::Invalid,
             Self::NotFound(_) => Reason::NotFound,
             Self::AlreadyExists(_) => Reason::AlreadyExists,
-            Self::Locked => Reason::Locked,
+            Self::Locked | Self::LockedBecause(_) => Reason::Locked,
             Self::NotInitialized => Reason::NotInitialized,
             Self::AlreadyInitialized(_) => Reason::AlreadyInitialized,
             Self::WrongPassphrase => Reason::WrongPassphrase,

@@ -137,7 +137,9 @@ pub async fn run(opts: Options) -> i32 {
         // Keyring unlocks may wait on a prompt: in the background. A `get`
         // arriving meanwhile waits for it (the unlock gate).
         let agent = agent.clone();
-        tokio::spawn(async move { agent.auto_unlock().await });
+        tokio::spawn(async move {
+            let _ = agent.auto_unlock().await;
+        });
     }
     let timers = tokio::spawn({
         let agent = agent.clone();

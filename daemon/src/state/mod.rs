@@ -9,7 +9,7 @@ mod unlock;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 
 use chrono::{DateTime, Utc};
 use dbcreds::edit::{self, Patch};
@@ -62,6 +62,11 @@ pub struct Agent {
     /// True until the user locks on purpose: only then may a request unlock
     /// through the keyring by itself.
     auto_unlock: AtomicBool,
+    /// One automatic keyring unlock at a time; the count of finished
+    /// attempts and the last one's failure let waiters share its outcome.
+    auto_flight: Mutex<()>,
+    auto_attempts: AtomicU64,
+    auto_failure: std::sync::Mutex<Option<String>>,
     pub timers: Timers,
     /// Bumped on every unlock (and init), so work that needs the data key
     /// (finishing interrupted rotations) can wait for one.
@@ -111,6 +116,9 @@ impl Agent {
             state: RwLock::new(state),
             unlock_gate: Mutex::new(()),
             auto_unlock: AtomicBool::new(true),
+            auto_flight: Mutex::new(()),
+            auto_attempts: AtomicU64::new(0),
+            auto_failure: std::sync::Mutex::new(None),
             timers: Timers::new(limits),
             unlocks: tokio::sync::watch::Sender::new(0),
         }
@@ -183,7 +191,13 @@ impl Agent {
     /// when the vault is locked and the user did not lock it.
     pub async fn get(&self, name: &EnvName) -> Result<(Environment, SecretString)> {
         match self.get_unlocked(name).await {
-            Err(AgentError::Locked) if self.auto_unlock().await => self.get_unlocked(name).await,
+            Err(AgentError::Locked) => {
+                if self.auto_unlock().await? {
+                    self.get_unlocked(name).await
+                } else {
+                    Err(AgentError::Locked)
+                }
+            }
             other => other,
         }
     }
@@ -212,9 +226,7 @@ impl Agent {
         replace: bool,
     ) -> Result<Environment> {
         edit::check_new(&env, &password)?;
-        if matches!(&*self.state.read().await, State::Open(o) if o.unlocked.is_none()) {
-            self.auto_unlock().await;
-        }
+        self.unlock_for_request().await?;
         let mut state = self.state.write().await;
         let o = open_mut(&mut state)?;
         let existing = o.records.get(env.name.as_str());
@@ -246,9 +258,7 @@ impl Agent {
     pub async fn update(&self, name: &EnvName, patch: Patch) -> Result<Environment> {
         if let Some(p) = &patch.password {
             edit::check_password(p)?;
-            if matches!(&*self.state.read().await, State::Open(o) if o.unlocked.is_none()) {
-                self.auto_unlock().await;
-            }
+            self.unlock_for_request().await?;
         }
         let mut state = self.state.write().await;
         let o = open_mut(&mut state)?;

@@ -165,9 +165,23 @@ impl Agent {
 
     /// Unlocks through the keyring on the agent's own initiative (at start,
     /// or when a request finds the vault locked) unless the user locked it.
-    pub async fn auto_unlock(&self) -> bool {
+    /// Single flight: requests that arrive while an attempt runs wait for
+    /// it and share its outcome instead of each making a keyring call.
+    /// `Err` is `LockedBecause`, naming why the keyring did not unlock.
+    pub async fn auto_unlock(&self) -> Result<bool> {
         if !self.auto_unlock.load(Ordering::SeqCst) {
-            return false;
+            return Ok(false);
+        }
+        let seen = self.auto_attempts.load(Ordering::SeqCst);
+        let _flight = self.auto_flight.lock().await;
+        if self.auto_attempts.load(Ordering::SeqCst) != seen {
+            return match self.last_auto_failure() {
+                Some(why) => Err(AgentError::LockedBecause(why)),
+                None => Ok(self.is_unlocked().await),
+            };
+        }
+        if !self.auto_unlock.load(Ordering::SeqCst) {
+            return Ok(false);
         }
         let has_keyring = match &*self.state.read().await {
             State::Open(o) => {
@@ -176,18 +190,42 @@ impl Agent {
             _ => false,
         };
         if !has_keyring {
-            return false;
+            return Ok(false);
         }
-        match self.unlock(None).await {
-            Ok(_) => true,
-            Err(e) => {
+        let result = self.unlock(None).await;
+        let failure = result.as_ref().err().map(ToString::to_string);
+        if let Ok(mut last) = self.auto_failure.lock() {
+            last.clone_from(&failure);
+        }
+        self.auto_attempts.fetch_add(1, Ordering::SeqCst);
+        match failure {
+            None => Ok(true),
+            Some(why) => {
                 // One failed attempt is enough: later requests fail fast as
                 // "locked" and the user unlocks on purpose.
                 self.auto_unlock.store(false, Ordering::SeqCst);
-                tracing::warn!(error = %e, "automatic keyring unlock failed");
-                false
+                tracing::warn!(error = %why, "automatic keyring unlock failed");
+                Err(AgentError::LockedBecause(why))
             }
         }
+    }
+
+    fn last_auto_failure(&self) -> Option<String> {
+        self.auto_failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    async fn is_unlocked(&self) -> bool {
+        matches!(&*self.state.read().await, State::Open(o) if o.unlocked.is_some())
+    }
+
+    /// Before a request that needs the data key: one automatic unlock if
+    /// the vault is locked. `Ok` does not mean unlocked (the caller finds
+    /// out); `Err` names why the keyring did not unlock it.
+    pub(super) async fn unlock_for_request(&self) -> Result<()> {
+        if self.is_unlocked().await {
+            return Ok(());
+        }
+        self.auto_unlock().await.map(|_| ())
     }
 
     /// Unlocks with the passphrase in `file` (for services started without a
