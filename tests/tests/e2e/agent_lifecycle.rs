@@ -1,9 +1,9 @@
-//! The agent process: ready line, one agent per socket, graceful SIGTERM,
-//! detached autostart.
+//! The agent process: ready line, one agent per socket,
+//! graceful SIGTERM, detached autostart.
 
 use std::fs;
 
-use dbcreds_tests::{Sandbox, unique_password};
+use dbcreds_tests::{Sandbox, bin, exit, kill_9, run, unique_password};
 
 #[test]
 fn second_agent_on_the_same_socket_is_refused() {
@@ -35,15 +35,9 @@ fn second_agent_on_the_same_socket_is_refused() {
     sb.assert_password("prod", &password);
 
     // The same through the CLI's way of starting it (--detach).
-    let out = dbcreds_tests::run(
-        {
-            let mut cmd = sb.command(dbcreds_tests::bin("dbcreds-agent"));
-            cmd.arg("--socket").arg(sb.socket()).arg("--detach");
-            cmd
-        },
-        None,
-    );
-    assert_ne!(out.code, Some(0), "{out}");
+    let mut cmd = sb.command(bin("dbcreds-agent"));
+    cmd.arg("--socket").arg(sb.socket()).arg("--detach");
+    run(cmd, None).failed();
     assert!(first.is_running(), "the first agent died");
     sb.assert_password("prod", &password);
 }
@@ -119,16 +113,15 @@ fn autostarted_agent_is_detached_and_logs_to_its_home() {
 
 #[test]
 fn dead_agent_is_reported_by_status_and_replaced_by_the_next_command() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
+    let sb = Sandbox::with_keyring_vault();
     let password = unique_password();
     sb.add_postgres("prod", "db.internal", &password);
-    dbcreds_tests::kill_9(sb.agent_pid());
+    kill_9(sb.agent_pid());
 
     // status never starts an agent; the stale socket file does not fool it.
-    sb.cli(&["status"]).fails(6, &[]);
+    sb.cli(&["status"]).fails(exit::AGENT_UNREACHABLE, &[]);
     let status = sb.cli(&["status", "--json"]);
-    status.code(6);
+    status.code(exit::AGENT_UNREACHABLE);
     assert_eq!(status.json()["running"], false, "{status}");
 
     // Any other command starts a new one on the stale socket.
