@@ -1,4 +1,4 @@
-//! The agent process: ready line, one agent per socket,
+//! The agent process: ready line, one agent per socket and per vault,
 //! graceful SIGTERM, detached autostart.
 
 use std::fs;
@@ -129,4 +129,60 @@ fn dead_agent_is_reported_by_status_and_replaced_by_the_next_command() {
     let status = sb.cli(&["status", "--json"]);
     status.ok();
     assert_eq!(status.json()["running"], true, "{status}");
+}
+
+/// One vault, one agent: a second agent on the same `DBCREDS_HOME` but
+/// another socket would serve the same vault beside the first (two caches,
+/// two sets of timers, lock on one and not the other). It must refuse to
+/// start, naming the agent that has the vault and where it listens.
+#[test]
+fn second_agent_on_another_socket_for_the_same_vault_is_refused() {
+    let mut sb = Sandbox::with_keyring();
+    let socket_a = sb.root().join("a/agent.sock");
+    let socket_b = sb.root().join("b/agent.sock");
+    sb.set_env("DBCREDS_SOCK", socket_a.as_os_str());
+    let mut first = sb.start_agent_at(&socket_a);
+    sb.init_keyring();
+    let password = unique_password();
+    sb.add_postgres("prod", "db.internal", &password);
+    assert_eq!(sb.agent_pid(), first.pid());
+
+    let failure = match sb.try_start_agent_at(&socket_b) {
+        Ok(second) => panic!(
+            "a second agent (pid {}) started on {} for the vault the agent {} on {} has open",
+            second.pid(),
+            socket_b.display(),
+            first.pid(),
+            socket_a.display()
+        ),
+        Err(f) => f,
+    };
+    assert_eq!(
+        failure.status.code(),
+        Some(exit::AGENT_CANNOT_START),
+        "{failure}"
+    );
+    let line = &failure.first_line;
+    assert!(line.starts_with("error: "), "{failure}");
+    assert!(
+        line.to_lowercase().contains("vault"),
+        "names the vault: {failure}"
+    );
+    assert!(
+        line.contains(&format!("pid {}", first.pid())),
+        "names the running agent's pid: {failure}"
+    );
+    assert!(
+        line.contains(&socket_a.display().to_string()),
+        "names the socket the running agent serves: {failure}"
+    );
+
+    assert!(
+        !socket_b.exists(),
+        "the refused agent left {}",
+        socket_b.display()
+    );
+    assert!(first.is_running(), "the first agent died");
+    assert_eq!(sb.agent_pids(), [first.pid()], "one agent for the vault");
+    sb.assert_password("prod", &password);
 }

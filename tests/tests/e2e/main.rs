@@ -8,6 +8,7 @@ mod agent_lifecycle;
 mod audit;
 mod bad_input;
 mod check;
+mod config;
 mod core_flow;
 mod dbtest;
 mod doctor;
