@@ -47,8 +47,8 @@ pub use data::{
     exported_env, files_under, password_tail, read_or_empty, token, unique_password,
 };
 pub use databases::{
-    DB_HOST, MariaTestUser, PgTestRole, closed_port, mariadb_or_skip, mariadb_root, pg_log_file,
-    pg_superuser, postgres_or_skip, unique_db_name,
+    DB_HOST, DbLogin, MariaDb, MariaTestUser, PgTestRole, Postgres, Server, closed_port,
+    mariadb_or_skip, mariadb_root, pg_log_file, pg_superuser, postgres_or_skip, unique_db_name,
 };
 pub use env_spec::EnvSpec;
 pub use keyring::KeyringSession;

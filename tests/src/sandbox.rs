@@ -10,7 +10,7 @@ use std::process::Command;
 use tempfile::TempDir;
 
 use crate::bins::{bin, path_var};
-use crate::data::PASSPHRASE;
+use crate::data::{PASSPHRASE, unique_password};
 use crate::env_spec::EnvSpec;
 use crate::keyring::KeyringSession;
 use crate::output::{Output, run};
@@ -38,6 +38,19 @@ pub struct Sandbox {
     env: Vec<(OsString, OsString)>,
     keyring: Option<KeyringSession>,
     root: TempDir,
+}
+
+/// `pub fn NAME(&self) -> PathBuf { self.BASE().join(FILE) }` for each
+/// `NAME = BASE / FILE;`.
+macro_rules! sandbox_paths {
+    ($($(#[$doc:meta])* $name:ident = $base:ident / $file:literal;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(&self) -> PathBuf {
+                self.$base().join($file)
+            }
+        )*
+    };
 }
 
 impl Sandbox {
@@ -108,34 +121,19 @@ impl Sandbox {
         self.root.path()
     }
 
-    /// `DBCREDS_HOME`.
-    pub fn home(&self) -> PathBuf {
-        self.root().join("dbcreds")
-    }
-
-    /// `HOME` (also the directory children run in).
-    pub fn user_home(&self) -> PathBuf {
-        self.root().join("home")
-    }
-
-    /// The agent's socket: `$DBCREDS_HOME/agent.sock`.
-    pub fn socket(&self) -> PathBuf {
-        self.home().join("agent.sock")
-    }
-
-    /// The vault: `$DBCREDS_HOME/vault.db`.
-    pub fn vault(&self) -> PathBuf {
-        self.home().join("vault.db")
-    }
-
-    /// The log of an agent the CLI started detached: `$DBCREDS_HOME/agent.log`.
-    pub fn agent_log(&self) -> PathBuf {
-        self.home().join("agent.log")
-    }
-
-    /// Stderr of agents started with [`Sandbox::start_agent`].
-    pub fn agent_stderr_log(&self) -> PathBuf {
-        self.root().join("agent-stderr.log")
+    sandbox_paths! {
+        /// `DBCREDS_HOME`.
+        home = root / "dbcreds";
+        /// `HOME` (also the directory children run in).
+        user_home = root / "home";
+        /// The agent's socket: `$DBCREDS_HOME/agent.sock`.
+        socket = home / "agent.sock";
+        /// The vault: `$DBCREDS_HOME/vault.db`.
+        vault = home / "vault.db";
+        /// The log of an agent the CLI started detached: `$DBCREDS_HOME/agent.log`.
+        agent_log = home / "agent.log";
+        /// Stderr of agents started with [`Sandbox::start_agent`].
+        agent_stderr_log = root / "agent-stderr.log";
     }
 
     /// Both agent logs, for failure messages.
@@ -171,6 +169,12 @@ impl Sandbox {
         let mut cmd = Command::new("sqlite3");
         cmd.arg(self.vault()).arg(sql);
         run(cmd, None)
+    }
+
+    /// The same sandbox with `key=value` in its children's environment.
+    pub fn with_env(mut self, key: &str, value: impl Into<OsString>) -> Self {
+        self.set_env(key, value);
+        self
     }
 
     /// Writes `text` to `<root>/config/config.toml` and points
@@ -257,6 +261,14 @@ impl Sandbox {
         let out = self.add(&EnvSpec::postgres(name, host).password(password));
         out.ok();
         out
+    }
+
+    /// Adds `name` as [`Sandbox::add_postgres`] does (on `db.internal`) with
+    /// a new [`unique_password`]; returns the password.
+    pub fn add_unique(&self, name: &str) -> String {
+        let password = unique_password();
+        self.add_postgres(name, "db.internal", &password);
+        password
     }
 
     /// `dbcreds update NAME --password-stdin` with `password`; asserts

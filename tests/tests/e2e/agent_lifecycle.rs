@@ -3,15 +3,14 @@
 
 use std::fs;
 
-use dbcreds_tests::{Sandbox, bin, exit, kill_9, run, unique_password};
+use dbcreds_tests::{Sandbox, bin, exit, kill_9, run};
 
 #[test]
 fn second_agent_on_the_same_socket_is_refused() {
     let sb = Sandbox::with_keyring();
     let mut first = sb.start_agent();
     sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
 
     let failure = match sb.try_start_agent() {
         Ok(second) => panic!(
@@ -47,8 +46,7 @@ fn sigterm_is_graceful() {
     let sb = Sandbox::with_keyring();
     let agent = sb.start_agent();
     sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
 
     let status = agent.terminate();
     assert_eq!(
@@ -114,8 +112,7 @@ fn autostarted_agent_is_detached_and_logs_to_its_home() {
 #[test]
 fn dead_agent_is_reported_by_status_and_replaced_by_the_next_command() {
     let sb = Sandbox::with_keyring_vault();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     kill_9(sb.agent_pid());
 
     // status never starts an agent; the stale socket file does not fool it.
@@ -143,8 +140,7 @@ fn second_agent_on_another_socket_for_the_same_vault_is_refused() {
     sb.set_env("DBCREDS_SOCK", socket_a.as_os_str());
     let mut first = sb.start_agent_at(&socket_a);
     sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     assert_eq!(sb.agent_pid(), first.pid());
 
     let failure = match sb.try_start_agent_at(&socket_b) {

@@ -1,17 +1,11 @@
 //! `dbcreds audit`: what was revealed, tested and rotated, by whom; it
 //! filters, and it needs no unlock.
 
-use dbcreds_tests::{PgTestRole, Sandbox, exit, has_event, postgres_or_skip};
+use dbcreds_tests::{PgTestRole, exit, has_event};
 
 #[test]
 fn audit_lists_filters_and_needs_no_unlock() {
-    if !postgres_or_skip("audit") {
-        return;
-    }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("aud", "");
-    sb.add(&role.env("a")).ok();
-    sb.add(&role.env("b")).ok();
+    let (sb, _agent, _role) = or_return!(PgTestRole::vault_or_skip("audit", "aud", &["a", "b"]));
     sb.password_of("a");
     sb.cli(&["test", "a"]).ok();
     sb.password_of("b");

@@ -1,6 +1,6 @@
 //! The configuration file as the CLI and the agent read it.
 
-use dbcreds_tests::{Sandbox, unique_password};
+use dbcreds_tests::Sandbox;
 
 use crate::doctor::finding;
 
@@ -16,8 +16,7 @@ fn the_config_socket_key_is_where_the_agent_listens_and_the_cli_dials() {
     sb.write_config(&config);
 
     sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     sb.assert_password("prod", &password);
 
     let status = sb.cli(&["status", "--json"]);

@@ -33,8 +33,7 @@ fn keyring_init_add_get_password_fields_and_uri() {
         sb.vault().display()
     );
 
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
 
     sb.assert_password("prod", &password);
     let out = sb.cli(&["get", "prod", "password"]);
@@ -78,8 +77,7 @@ fn keyring_init_add_get_password_fields_and_uri() {
 #[test]
 fn agent_restarted_after_sigkill_unlocks_from_the_keyring_without_a_prompt() {
     let sb = Sandbox::with_keyring_vault();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     sb.assert_password("prod", &password);
 
     let first = sb.agent_pid();
@@ -104,8 +102,7 @@ fn foreground_agent_restart_unlocks_from_the_keyring() {
     assert_eq!(sb.state(), "uninitialized");
 
     sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     assert_eq!(
         sb.agent_pid(),
         agent.pid(),
@@ -125,8 +122,7 @@ fn foreground_agent_restart_unlocks_from_the_keyring() {
 #[test]
 fn lock_then_get_fails_until_unlock() {
     let sb = Sandbox::with_keyring_vault();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
 
     sb.cli(&["lock"]).ok();
     assert_eq!(sb.state(), "locked");
@@ -151,8 +147,7 @@ fn lock_then_get_fails_until_unlock() {
 #[test]
 fn names_are_case_folded() {
     let sb = Sandbox::with_keyring_vault();
-    let password = unique_password();
-    sb.add_postgres("Staging", "db.internal", &password);
+    let password = sb.add_unique("Staging");
     sb.assert_password("staging", &password);
     sb.assert_password("STAGING", &password);
     let list = sb.cli(&["list", "--json"]);
@@ -185,16 +180,21 @@ fn update_password_and_remove() {
     assert!(list.stdout.contains("qa"), "{list}");
 }
 
+/// `dbcreds export prod --format FORMAT`; asserts success.
+fn export(sb: &Sandbox, format: &str) -> dbcreds_tests::Output {
+    let out = sb.cli(&["export", "prod", "--format", format]);
+    out.ok();
+    out
+}
+
 #[test]
 fn export_formats_carry_the_password() {
     let sb = Sandbox::with_keyring_vault();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
 
-    let uri = sb.cli(&["export", "prod", "--format", "uri"]);
-    uri.ok();
+    let uri = export(&sb, "uri");
     assert_eq!(
-        uri.stdout.trim_end(),
+        uri.line(),
         format!(
             "postgresql://app:{}@db.internal:5432/app",
             uri_encoded(&password)
@@ -202,8 +202,7 @@ fn export_formats_carry_the_password() {
         "{uri}"
     );
 
-    let json = sb.cli(&["export", "prod", "--format", "json"]);
-    json.ok();
+    let json = export(&sb, "json");
     let v = json.json();
     let values: Vec<String> = v
         .as_object()
@@ -215,10 +214,9 @@ fn export_formats_carry_the_password() {
     assert!(values.iter().any(|x| x == "db.internal"), "{json}");
 
     // ~/.pgpass: host:port:database:user:password, with `:` and `\` escaped.
-    let pgpass = sb.cli(&["export", "prod", "--format", "pgpass"]);
-    pgpass.ok();
+    let pgpass = export(&sb, "pgpass");
     assert_eq!(
-        pgpass.stdout.trim_end(),
+        pgpass.line(),
         format!(
             "db.internal:5432:app:app:{}",
             password.replace('\\', "\\\\").replace(':', "\\:")
@@ -230,8 +228,7 @@ fn export_formats_carry_the_password() {
     // password survives every one of them.
     let tail = password_tail(&password);
     for format in ["env", "dotenv", "libpq", "jdbc"] {
-        let out = sb.cli(&["export", "prod", "--format", format]);
-        out.ok();
+        let out = export(&sb, format);
         assert!(out.stdout.contains("db.internal"), "{format}:\n{out}");
         assert!(
             out.stdout.contains(tail),
@@ -245,8 +242,7 @@ fn export_formats_carry_the_password() {
 #[test]
 fn the_client_example_gets_prod_through_the_agent_and_from_variables_without_one() {
     let sb = Sandbox::with_keyring_vault();
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
+    let pw = sb.add_unique("prod");
     let through_agent = run(sb.command(example("get")), None);
     through_agent.ok();
     assert!(

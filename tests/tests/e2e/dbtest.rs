@@ -13,24 +13,25 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use dbcreds_tests::{
-    DB_HOST, EnvSpec, MariaTestUser, PgTestRole, Sandbox, closed_port, exit, has_event,
-    mariadb_or_skip, mariadb_root, postgres_or_skip, token,
+    DB_HOST, EnvSpec, MariaTestUser, PgTestRole, closed_port, exit, has_event, mariadb_or_skip,
+    mariadb_root, token,
 };
 
 #[test]
 fn wrong_passwords_are_refused_by_the_servers() {
-    if !postgres_or_skip("wrong_passwords_are_refused")
-        || !mariadb_or_skip("wrong_passwords_are_refused")
-    {
+    if !mariadb_or_skip("wrong_passwords_are_refused") {
         return;
     }
-    let role = PgTestRole::create("enf", "");
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip(
+        "wrong_passwords_are_refused",
+        "enf",
+        &[]
+    ));
     role.assert_password_enforced();
     let user = MariaTestUser::create("enf", "");
     user.assert_password_enforced();
 
     // And through the agent: exit code 16, a message that names the fix.
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
     sb.add(&role.env("pg").password("certainly-not-the-password"))
         .ok();
     sb.cli(&["test", "pg"]).fails(
@@ -54,11 +55,10 @@ fn wrong_passwords_are_refused_by_the_servers() {
 
 #[test]
 fn test_reports_version_latency_tls_and_stores_the_outcome() {
-    if !postgres_or_skip("test_reports") || !mariadb_or_skip("test_reports") {
+    if !mariadb_or_skip("test_reports") {
         return;
     }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("tst", "");
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip("test_reports", "tst", &[]));
     sb.add(&role.env("pg").options(&["sslmode=require"])).ok();
     let out = sb.cli(&["test", "pg"]);
     out.ok();
@@ -127,11 +127,10 @@ fn test_reports_version_latency_tls_and_stores_the_outcome() {
 
 #[test]
 fn test_failures_are_fast_clear_and_have_their_own_exit_codes() {
-    if !postgres_or_skip("test_failures") || !mariadb_or_skip("test_failures") {
+    if !mariadb_or_skip("test_failures") {
         return;
     }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("bad", "");
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip("test_failures", "bad", &[]));
 
     // Nothing listens: refused at once.
     let port = closed_port();

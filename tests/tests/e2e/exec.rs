@@ -7,19 +7,15 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use dbcreds_tests::{
-    MariaTestUser, PgTestRole, Sandbox, awkward_password, exit, mariadb_or_skip, postgres_or_skip,
-    run, unique_password,
-};
+use dbcreds_tests::{MariaTestUser, PgTestRole, Sandbox, awkward_password, exit, run};
 
 #[test]
 fn exec_runs_psql_as_the_stored_role() {
-    if !postgres_or_skip("exec_runs_psql_as_the_stored_role") {
-        return;
-    }
-    let role = PgTestRole::with_password("exec", &awkward_password());
-    let sb = Sandbox::with_passphrase_vault();
-    sb.add(&role.env("prod")).ok();
+    let (sb, role) = or_return!(PgTestRole::awkward_or_skip(
+        "exec_runs_psql_as_the_stored_role",
+        "exec",
+        &["prod"]
+    ));
 
     role.assert_exec_connects(&sb, "prod");
 
@@ -40,12 +36,12 @@ fn exec_runs_psql_as_the_stored_role() {
 
 #[test]
 fn exec_runs_mariadb_as_the_stored_user() {
-    if !mariadb_or_skip("exec_runs_mariadb_as_the_stored_user") {
-        return;
-    }
-    let password = awkward_password();
-    let user = MariaTestUser::with_password("exec", &password);
-    let sb = Sandbox::with_passphrase_vault();
+    let (sb, user) = or_return!(MariaTestUser::awkward_or_skip(
+        "exec_runs_mariadb_as_the_stored_user",
+        "exec",
+        &[]
+    ));
+    let password = user.password.clone();
     sb.add(&user.env("shop").database("mysql")).ok();
 
     let out = sb.cli(&[
@@ -142,8 +138,8 @@ fn exec_sets_the_variables_and_passes_exit_codes_and_signals() {
 #[test]
 fn exec_bad_input() {
     let sb = Sandbox::with_passphrase_vault();
-    sb.add_postgres("prod", "db.internal", &unique_password());
-    sb.add_postgres("staging", "db.internal", &unique_password());
+    sb.add_unique("prod");
+    sb.add_unique("staging");
 
     let out = sb.cli(&["exec", "prod", "--", "no-such-command-dbcreds"]);
     out.fails(

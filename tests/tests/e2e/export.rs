@@ -3,16 +3,15 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use dbcreds_tests::{DB_HOST, PgTestRole, Sandbox, awkward_password, postgres_or_skip, run};
+use dbcreds_tests::{DB_HOST, PgTestRole, run};
 
 #[test]
 fn export_pgpass_is_read_by_psql() {
-    if !postgres_or_skip("export_pgpass_is_read_by_psql") {
-        return;
-    }
-    let role = PgTestRole::with_password("pgpass", &awkward_password());
-    let sb = Sandbox::with_passphrase_vault();
-    sb.add(&role.env("prod")).ok();
+    let (sb, role) = or_return!(PgTestRole::awkward_or_skip(
+        "export_pgpass_is_read_by_psql",
+        "pgpass",
+        &["prod"]
+    ));
     let out = sb.cli(&["export", "prod", "--format", "pgpass"]);
     out.ok();
     let file = sb.user_home().join("exported.pgpass");

@@ -84,13 +84,11 @@ fn a_core_image_after_lock_holds_no_password() {
 
 #[test]
 fn no_secret_in_any_log_at_trace_level() {
-    let mut sb = Sandbox::new();
-    sb.set_env("DBCREDS_LOG", "trace");
+    let sb = Sandbox::new().with_env("DBCREDS_LOG", "trace");
     let _agent = sb.start_agent();
     let passphrase = format!("passphrase-{}", token());
     sb.init_passphrase(&passphrase);
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
+    let pw = sb.add_unique("prod");
     sb.assert_password("prod", &pw);
     for format in ["uri", "env", "json", "pgpass"] {
         sb.cli(&["export", "prod", "--format", format]).ok();

@@ -12,11 +12,11 @@ use dbcreds_tests::{
 
 #[test]
 fn import_from_a_real_pgpass() {
-    if !postgres_or_skip("import_from_a_real_pgpass") {
-        return;
-    }
-    let role = PgTestRole::with_password("imppg", &awkward_password());
-    let sb = Sandbox::with_passphrase_vault();
+    let (sb, role) = or_return!(PgTestRole::awkward_or_skip(
+        "import_from_a_real_pgpass",
+        "imppg",
+        &[]
+    ));
     let escaped = role.password.replace('\\', "\\\\").replace(':', "\\:");
     let pgpass = format!(
         "# work databases\n\
@@ -76,11 +76,11 @@ fn import_from_a_real_pgpass() {
 
 #[test]
 fn import_from_legacy_variables() {
-    if !postgres_or_skip("import_from_legacy_variables") {
-        return;
-    }
-    let role = PgTestRole::with_password("implegacy", &awkward_password());
-    let sb = Sandbox::with_passphrase_vault();
+    let (sb, role) = or_return!(PgTestRole::awkward_or_skip(
+        "import_from_legacy_variables",
+        "implegacy",
+        &[]
+    ));
     let legacy = |cmd: &mut Command| {
         cmd.env("DB_SERVER", DB_HOST)
             .env("DB_PORT", "5432")

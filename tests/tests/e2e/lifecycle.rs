@@ -11,8 +11,7 @@ use dbcreds_tests::*;
 fn get_with_no_agent_running_starts_one() {
     let sb = Sandbox::new();
     sb.init_passphrase("pass phrase");
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
+    let pw = sb.add_unique("prod");
     // Stop the agent `init` started; the next `get` must start a new one.
     terminate(sb.agent_pid());
     assert!(!sb.socket().exists(), "SIGTERM must remove the socket");
@@ -93,8 +92,7 @@ fn socket_activation_serves_the_first_get_through_the_inherited_socket() {
         "the agent is the activated process"
     );
     sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "h", &pw);
+    let pw = sb.add_unique("prod");
     sb.assert_password("prod", &pw);
     terminate(activator.id());
     let _ = activator.wait();
@@ -134,13 +132,11 @@ fn print_env_starts_an_agent_and_prints_shell_lines() {
 
 #[test]
 fn lock_after_locks_an_idle_agent() {
-    let mut sb = Sandbox::new();
     // The variable the config documents; `--lock-after 2s` is the same knob.
-    sb.set_env("DBCREDS_LOCK_AFTER", "2s");
+    let sb = Sandbox::new().with_env("DBCREDS_LOCK_AFTER", "2s");
     let _agent = sb.start_agent();
     sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "h", &pw);
+    let pw = sb.add_unique("prod");
     sb.assert_password("prod", &pw);
     let status = sb.cli(&["status", "--json"]);
     status.ok();
@@ -158,8 +154,7 @@ fn sigusr1_locks_and_sigterm_exits_zero_and_removes_the_socket() {
     let sb = Sandbox::new();
     let agent = sb.start_agent();
     sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "h", &pw);
+    sb.add_unique("prod");
     signal(agent.pid(), rustix::process::Signal::USR1);
     // The signal is handled asynchronously: ask until the state says so.
     let mut locked = false;

@@ -4,6 +4,17 @@
 //!
 //! One module's tests: `cargo test -p dbcreds-tests --test e2e core_flow::`.
 
+/// `or_return!(setup)`: the value in `Some`, or the end of the test (`None`:
+/// it was skipped, and said why).
+macro_rules! or_return {
+    ($setup:expr) => {
+        match $setup {
+            Some(value) => value,
+            None => return,
+        }
+    };
+}
+
 mod agent_lifecycle;
 mod audit;
 mod bad_input;

@@ -5,9 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use dbcreds_tests::{
-    Output, SANDBOX_MARKER, Sandbox, bin, exit, password_tail, root_or_skip, run, unique_password,
-};
+use dbcreds_tests::{Output, SANDBOX_MARKER, Sandbox, bin, exit, password_tail, root_or_skip, run};
 
 const NOBODY: u32 = 65534;
 
@@ -30,8 +28,7 @@ struct Exposed {
 impl Exposed {
     fn new() -> Self {
         let sb = Sandbox::with_keyring_vault();
-        let password = unique_password();
-        sb.add_postgres("prod", "db.internal", &password);
+        let password = sb.add_unique("prod");
         let owner_pid = sb.agent_pid();
 
         // Binaries nobody may run.

@@ -8,19 +8,18 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use dbcreds_tests::{
-    EnvSpec, MariaTestUser, PgTestRole, Sandbox, assert_no_file_holds, closed_port, example, exit,
-    has_event, lines, mariadb_or_skip, pg_log_file, pg_superuser, postgres_or_skip, root_or_skip,
-    token,
+    DbLogin, EnvSpec, MariaDb, MariaTestUser, PgTestRole, Postgres, Sandbox, Server,
+    assert_no_file_holds, closed_port, example, exit, has_event, lines, pg_log_file, pg_superuser,
+    root_or_skip, token,
 };
 
 #[test]
 fn rotate_postgres_sets_a_new_password_on_the_server_and_resets_the_clock() {
-    if !postgres_or_skip("rotate_postgres") {
-        return;
-    }
-    let (sb, agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("rot", "");
-    sb.add(&role.env("prod")).ok();
+    let (sb, agent, role) = or_return!(PgTestRole::vault_or_skip(
+        "rotate_postgres",
+        "rot",
+        &["prod"]
+    ));
 
     // Age the password past its expiry (straight in the vault, agent
     // stopped) to show that rotation resets the clock.
@@ -45,14 +44,8 @@ fn rotate_postgres_sets_a_new_password_on_the_server_and_resets_the_clock() {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
         "{new}"
     );
-    assert!(
-        role.logs_in_with(&new),
-        "the server must accept the new password"
-    );
-    assert!(
-        !role.logs_in_with(&role.password),
-        "the server must refuse the old password"
-    );
+    // The server takes the new password and refuses the old one.
+    role.assert_takes_only(&new, &role.password);
     assert!(
         !out.all().contains(&new),
         "rotate must not print the password:\n{out}"
@@ -94,8 +87,7 @@ fn rotate_postgres_sets_a_new_password_on_the_server_and_resets_the_clock() {
             .chars()
             .all(|c| "abcdefghijklmnop0123456789".contains(c))
     );
-    assert!(role.logs_in_with(&newer));
-    assert!(!role.logs_in_with(&new));
+    role.assert_takes_only(&newer, &new);
 
     let events = sb.audit_events("prod");
     assert!(has_event(&events, "rotate", "rotated"), "{events:?}");
@@ -113,25 +105,19 @@ fn rotate_postgres_sets_a_new_password_on_the_server_and_resets_the_clock() {
 
 #[test]
 fn rotate_mariadb_by_itself_and_through_an_admin() {
-    if !mariadb_or_skip("rotate_mariadb") {
-        return;
-    }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let user = MariaTestUser::create("rot", "");
+    let (sb, _agent, user) = or_return!(MariaTestUser::vault_or_skip("rotate_mariadb", "rot", &[]));
     let admin = MariaTestUser::create("adm", "CREATE USER ON *.*");
     sb.add(&user.env("shop")).ok();
     sb.add(&admin.env("shop-admin")).ok();
 
     sb.cli(&["rotate", "shop"]).ok();
     let first = sb.password_of("shop");
-    assert!(user.logs_in_with(&first));
-    assert!(!user.logs_in_with(&user.password));
+    user.assert_takes_only(&first, &user.password);
 
     sb.cli(&["rotate", "shop", "--admin", "shop-admin"]).ok();
     let second = sb.password_of("shop");
     assert_ne!(second, first);
-    assert!(user.logs_in_with(&second));
-    assert!(!user.logs_in_with(&first));
+    user.assert_takes_only(&second, &first);
     assert!(
         admin.logs_in_with(&admin.password),
         "the admin's password is untouched"
@@ -140,11 +126,11 @@ fn rotate_mariadb_by_itself_and_through_an_admin() {
 
 #[test]
 fn rotate_postgres_through_an_admin_role_when_the_user_cannot_log_in() {
-    if !postgres_or_skip("rotate_postgres_admin") {
-        return;
-    }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("lost", "");
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip(
+        "rotate_postgres_admin",
+        "lost",
+        &[]
+    ));
     let admin = PgTestRole::create("adm", "CREATEROLE");
     // The stored password is stale: the user cannot change it itself.
     sb.add(&role.env("app").password("stale-password")).ok();
@@ -157,17 +143,12 @@ fn rotate_postgres_through_an_admin_role_when_the_user_cannot_log_in() {
 
     sb.cli(&["rotate", "app", "--admin", "app-admin"]).ok();
     let new = sb.password_of("app");
-    assert!(role.logs_in_with(&new));
-    assert!(!role.logs_in_with(&role.password));
+    role.assert_takes_only(&new, &role.password);
 }
 
 #[test]
 fn a_failed_rotation_changes_no_stored_password() {
-    if !postgres_or_skip("failed_rotation") {
-        return;
-    }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("keep", "");
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip("failed_rotation", "keep", &[]));
     let weak = PgTestRole::create("weak", "");
 
     // Wrong stored password: refused before anything changes.
@@ -223,17 +204,13 @@ fn a_failed_rotation_changes_no_stored_password() {
 
 #[test]
 fn the_postgres_log_of_a_rotation_lacks_the_password() {
-    if !postgres_or_skip("rotation_log") {
-        return;
-    }
     if !root_or_skip("rotation_log (to read the PostgreSQL log)") {
         return;
     }
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip("rotation_log", "log", &[]));
     let Some(log) = pg_log_file() else {
         panic!("pg_lsclusters names no log file for the cluster on 5432");
     };
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("log", "");
     // Every statement of this role's sessions goes to the server log.
     pg_superuser(&format!(
         "ALTER ROLE {} SET log_statement = 'all'",
@@ -302,15 +279,17 @@ fn crash_and_recover(
     (before, after, sb.audit_events(env))
 }
 
+/// A vault holding a new login of server `S` as `env`, its agent stopped
+/// (each [`crash_and_recover`] starts its own).
+fn stopped_vault<S: Server>(test: &str, env: &str) -> Option<(Sandbox, DbLogin<S>)> {
+    let (sb, agent, login) = DbLogin::<S>::vault_or_skip(test, "crash", &[env])?;
+    agent.terminate();
+    Some((sb, login))
+}
+
 #[test]
 fn a_crash_at_any_step_of_a_rotation_loses_nothing() {
-    if !postgres_or_skip("crash_rotation") {
-        return;
-    }
-    let (mut sb, agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("crash", "");
-    sb.add(&role.env("prod")).ok();
-    agent.terminate();
+    let (mut sb, role) = or_return!(stopped_vault::<Postgres>("crash_rotation", "prod"));
 
     // Before the server is touched: rolled back, the current one stays.
     let (before, after, events) = crash_and_recover(&mut sb, "prod", "rotate:after_pending");
@@ -327,14 +306,8 @@ fn a_crash_at_any_step_of_a_rotation_loses_nothing() {
     for fp in ["rotate:after_server", "rotate:after_verify"] {
         let (before, after, events) = crash_and_recover(&mut sb, "prod", fp);
         assert_ne!(after, before, "{fp}");
-        assert!(
-            role.logs_in_with(&after),
-            "{fp}: the server must take the stored password"
-        );
-        assert!(
-            !role.logs_in_with(&before),
-            "{fp}: the old password must be gone"
-        );
+        // The server takes the stored password, not the old one.
+        role.assert_takes_only(&after, &before);
         assert!(
             has_event(&events, "recover", "finished")
                 || has_event(&events, "rotate-resume", "finished"),
@@ -345,27 +318,15 @@ fn a_crash_at_any_step_of_a_rotation_loses_nothing() {
 
 #[test]
 fn a_crash_during_a_mariadb_rotation_loses_nothing() {
-    if !mariadb_or_skip("crash_rotation_mariadb") {
-        return;
-    }
-    let (mut sb, agent) = Sandbox::with_passphrase_file_agent();
-    let user = MariaTestUser::create("crash", "");
-    sb.add(&user.env("shop")).ok();
-    agent.terminate();
+    let (mut sb, user) = or_return!(stopped_vault::<MariaDb>("crash_rotation_mariadb", "shop"));
     let (before, after, _) = crash_and_recover(&mut sb, "shop", "rotate:after_server");
     assert_ne!(after, before);
-    assert!(user.logs_in_with(&after));
-    assert!(!user.logs_in_with(&before));
+    user.assert_takes_only(&after, &before);
 }
 
 #[test]
 fn an_application_pool_follows_rotations_and_updates_through_watch() {
-    if !postgres_or_skip("pool_watch") {
-        return;
-    }
-    let (sb, _agent) = Sandbox::with_passphrase_file_agent();
-    let role = PgTestRole::create("app", "");
-    sb.add(&role.env("prod")).ok();
+    let (sb, _agent, role) = or_return!(PgTestRole::vault_or_skip("pool_watch", "app", &["prod"]));
 
     // client/examples/pool.rs: dbcreds::sqlx::pg_pool("prod"), then
     // Client::watch, rebuilding its pool on every password change.

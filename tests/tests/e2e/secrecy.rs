@@ -118,8 +118,7 @@ fn passphrase_never_reaches_disk_or_logs() {
     let passphrase = format!("correct horse {}", token());
     let agent = sb.start_agent();
     sb.init_passphrase(&passphrase);
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     sb.cli(&["lock"]).ok();
     sb.unlock_passphrase(&passphrase);
     sb.assert_password("prod", &password);
