@@ -11,7 +11,7 @@ use rustix::process::Signal;
 
 use crate::bins::bin;
 use crate::data::PASSPHRASE;
-use crate::process::{EXIT_TIMEOUT, READY_TIMEOUT, first_line, signal, wait_for_exit};
+use crate::process::{EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, first_line, signal, wait_for_exit};
 use crate::sandbox::{SANDBOX_MARKER, Sandbox};
 
 impl Sandbox {
@@ -101,7 +101,7 @@ impl Sandbox {
                     log: fs::read_to_string(&log_path).unwrap_or_default(),
                 })
             }
-            Err(()) => {
+            Err(TimedOut) => {
                 drop(agent);
                 panic!(
                     "the agent printed nothing within {READY_TIMEOUT:?}\n{}",

@@ -14,17 +14,15 @@
 //! `ready` once it listens, and process exits are awaited through pidfds.
 //! Every wait is bounded and panics with what it saw.
 //!
-//! The modules, by what they are about:
-//!
-//! - [`bins`]: the binaries under test and the support files;
-//! - [`process`]: signals, waits, skipping, reading output line by line;
-//! - [`output`]: running a command, bounded, and asserting on its [`Output`];
-//! - [`keyring`]: [`KeyringSession`];
-//! - [`sandbox`], [`agent`]: [`Sandbox`] and the agents in it;
-//! - [`env_spec`]: [`EnvSpec`], an environment for [`Sandbox::add`];
-//! - [`data`]: passwords and exported environments, searching files;
-//! - [`databases`]: the PostgreSQL and MariaDB servers and their test users;
-//! - [`exit`]: the exit codes by name.
+//! The modules, by what they are about: the binaries under test and the
+//! support files ([`bins`]); signals, waits, skipping, reading output line
+//! by line ([`process`]); running a command, bounded, and asserting on its
+//! [`Output`] ([`output`]); the private Secret Service ([`keyring`]); the
+//! [`Sandbox`] and the agents in it ([`sandbox`], [`agent`]); [`EnvSpec`],
+//! an environment for [`Sandbox::add`] ([`env_spec`]); passwords, exported
+//! environments, searching files ([`data`]); the PostgreSQL and MariaDB
+//! servers and their test logins ([`databases`]); the exit codes by name
+//! ([`exit`]).
 //!
 //! Everything public is re-exported here (except [`exit`], used as
 //! `exit::LOCKED`).
@@ -54,7 +52,7 @@ pub use env_spec::EnvSpec;
 pub use keyring::KeyringSession;
 pub use output::{Output, run, run_args};
 pub use process::{
-    COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, first_line, in_ci, is_root, kill_9, lines,
-    root_or_skip, signal, skip, terminate, wait_for_exit,
+    COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, first_line, in_ci, is_root, kill_9,
+    lines, root_or_skip, signal, skip, terminate, wait_for_exit,
 };
 pub use sandbox::{NO_BUS, SANDBOX_MARKER, Sandbox, has_event};

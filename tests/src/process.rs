@@ -127,15 +127,19 @@ pub fn lines(reader: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     rx
 }
 
+/// Nothing came within the time allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut;
+
 /// The first line of `reader` within `timeout`: `Ok(Some(line))`,
-/// `Ok(None)` at end of input, `Err(())` when nothing came in time.
+/// `Ok(None)` at end of input, `Err(TimedOut)` when nothing came in time.
 pub fn first_line(
     reader: impl Read + Send + 'static,
     timeout: Duration,
-) -> Result<Option<String>, ()> {
+) -> Result<Option<String>, TimedOut> {
     match lines(reader).recv_timeout(timeout) {
         Ok(line) => Ok(Some(line)),
         Err(mpsc::RecvTimeoutError::Disconnected) => Ok(None),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(()),
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(TimedOut),
     }
 }
