@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the machine's PostgreSQL and MariaDB servers ready for the database
-# tests (tests/tests/databases.rs). Idempotent: run it as often as you like.
+# tests (tests/tests/e2e/: dbtest, rotate, audit, exec, import, export).
+# Idempotent: run it as often as you like.
 #
 #  - starts PostgreSQL (the newest cluster named `main`) and MariaDB if they
 #    are not running, and waits until each answers (bounded polling of

@@ -6,7 +6,8 @@ use std::os::unix::fs::PermissionsExt;
 
 use dbcreds_tests::*;
 
-fn finding(out: &Output, check: &str) -> serde_json::Value {
+/// The finding of `check` in `doctor --json` output.
+pub(crate) fn finding(out: &Output, check: &str) -> serde_json::Value {
     out.json()
         .as_array()
         .and_then(|a| a.iter().find(|f| f["check"] == check))
@@ -16,8 +17,7 @@ fn finding(out: &Output, check: &str) -> serde_json::Value {
 
 #[test]
 fn a_healthy_setup_passes_every_check() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
+    let sb = Sandbox::with_keyring_vault();
     let out = sb.cli(&["doctor", "--json"]);
     out.ok();
     for check in ["config", "socket", "agent", "vault", "keyring", "units"] {
@@ -36,11 +36,10 @@ fn a_healthy_setup_passes_every_check() {
 
 #[test]
 fn a_locked_keyring_is_diagnosed_with_its_fix() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
+    let sb = Sandbox::with_keyring_vault();
     sb.keyring().expect("keyring").lock();
     let out = sb.cli(&["doctor", "--json"]);
-    assert_eq!(out.code, Some(1), "doctor exits 1 on a problem:\n{out}");
+    out.code(exit::OTHER); // doctor's code for "a problem found"
     let k = finding(&out, "keyring");
     assert_eq!(k["ok"], false, "{out}");
     assert!(k["fix"].as_str().unwrap().contains("unlock"), "{out}");
@@ -53,11 +52,10 @@ fn a_locked_keyring_is_diagnosed_with_its_fix() {
 
 #[test]
 fn a_socket_directory_open_to_others_is_diagnosed_with_its_fix() {
-    let sb = Sandbox::new();
-    sb.init_passphrase("pp");
+    let sb = Sandbox::with_passphrase_vault();
     std::fs::set_permissions(sb.home(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = sb.cli(&["doctor"]);
-    assert_eq!(out.code, Some(1), "{out}");
+    out.code(exit::OTHER);
     assert!(out.stdout.contains("BAD socket"), "{out}");
     assert!(
         out.stdout
@@ -69,8 +67,7 @@ fn a_socket_directory_open_to_others_is_diagnosed_with_its_fix() {
 
 #[test]
 fn an_agent_of_another_protocol_is_diagnosed_then_replaced_transparently() {
-    let mut sb = Sandbox::new();
-    sb.init_passphrase("pp");
+    let mut sb = Sandbox::with_passphrase_vault();
     terminate(sb.agent_pid());
     // Debug builds of the agent honour this variable to play an old agent.
     sb.set_env("DBCREDS_TEST_AGENT_PROTOCOL", "0");
@@ -78,7 +75,7 @@ fn an_agent_of_another_protocol_is_diagnosed_then_replaced_transparently() {
     sb.set_env("DBCREDS_TEST_AGENT_PROTOCOL", "");
 
     let out = sb.cli(&["doctor", "--json"]);
-    assert_eq!(out.code, Some(1), "{out}");
+    out.code(exit::OTHER);
     let agent = finding(&out, "agent");
     assert_eq!(agent["ok"], false, "{out}");
     assert!(

@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use dbcreds_tests::{Sandbox, contains_bytes, files_under, read_or_empty, token, unique_password};
+use dbcreds_tests::{
+    Sandbox, assert_no_file_holds, contains_bytes, password_tail, read_or_empty, terminate, token,
+    unique_password,
+};
 
 /// The password and the forms it could leak in.
 fn forms(password: &str) -> Vec<String> {
@@ -19,26 +22,17 @@ fn forms(password: &str) -> Vec<String> {
             .replace('?', "%3F")
             .replace('#', "%23"),
         // The random tail alone: unique, and survives any quoting.
-        password["p@ss:w/rd?#%-".len()..].to_owned(),
+        password_tail(password).to_owned(),
     ]
 }
 
 /// Asserts that no file under `dir` holds any form of `password`; returns
 /// the files searched.
 #[track_caller]
-fn assert_no_file_holds(dir: &Path, password: &str) -> Vec<PathBuf> {
-    let files = files_under(dir);
-    for f in &files {
-        let bytes = read_or_empty(f);
-        for form in forms(password) {
-            assert!(
-                !contains_bytes(&bytes, form.as_bytes()),
-                "{} contains the password (as {form:?})",
-                f.display()
-            );
-        }
-    }
-    files
+fn assert_no_file_holds_a_form(dir: &Path, password: &str) -> Vec<PathBuf> {
+    let forms = forms(password);
+    let forms: Vec<&str> = forms.iter().map(String::as_str).collect();
+    assert_no_file_holds(dir, &forms)
 }
 
 /// The vault and its WAL/SHM files, concatenated.
@@ -54,8 +48,7 @@ fn vault_bytes(sb: &Sandbox) -> Vec<u8> {
 
 #[test]
 fn passwords_never_reach_disk_logs_or_non_secret_outputs() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
+    let sb = Sandbox::with_keyring_vault();
     let host = format!("host-{}.internal", token());
     let password = unique_password();
     let other_password = unique_password();
@@ -94,7 +87,7 @@ fn passwords_never_reach_disk_logs_or_non_secret_outputs() {
     }
 
     // While the agent runs (WAL not yet checkpointed) ...
-    let searched = assert_no_file_holds(sb.root(), &password);
+    let searched = assert_no_file_holds_a_form(sb.root(), &password);
     assert!(searched.contains(&sb.vault()), "the vault was not searched");
     let vault = vault_bytes(&sb);
     assert!(
@@ -104,9 +97,9 @@ fn passwords_never_reach_disk_logs_or_non_secret_outputs() {
     assert!(contains_bytes(&vault, b"prod"));
 
     // ... and after a graceful stop, which checkpoints the WAL.
-    dbcreds_tests::terminate(sb.agent_pid());
-    assert_no_file_holds(sb.root(), &password);
-    assert_no_file_holds(sb.root(), &other_password);
+    terminate(sb.agent_pid());
+    assert_no_file_holds_a_form(sb.root(), &password);
+    assert_no_file_holds_a_form(sb.root(), &other_password);
     assert!(contains_bytes(&vault_bytes(&sb), host.as_bytes()));
 
     // The agent log exists, has debug lines, and names the environment (the
@@ -125,30 +118,13 @@ fn passphrase_never_reaches_disk_or_logs() {
     let passphrase = format!("correct horse {}", token());
     let agent = sb.start_agent();
     sb.init_passphrase(&passphrase);
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     sb.cli(&["lock"]).ok();
-    sb.cli_stdin(
-        &["unlock", "--passphrase-stdin"],
-        &format!("{passphrase}\n"),
-    )
-    .ok();
+    sb.unlock_passphrase(&passphrase);
     sb.assert_password("prod", &password);
     agent.terminate();
 
-    for f in files_under(sb.root()) {
-        let bytes = read_or_empty(&f);
-        assert!(
-            !contains_bytes(&bytes, passphrase.as_bytes()),
-            "{} contains the passphrase",
-            f.display()
-        );
-        assert!(
-            !contains_bytes(&bytes, password.as_bytes()),
-            "{} contains the password",
-            f.display()
-        );
-    }
+    assert_no_file_holds(sb.root(), &[&passphrase, &password]);
     assert!(contains_bytes(&vault_bytes(&sb), b"db.internal"));
     assert!(
         !read_or_empty(&sb.agent_stderr_log()).is_empty(),

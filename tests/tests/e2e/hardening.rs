@@ -84,26 +84,19 @@ fn a_core_image_after_lock_holds_no_password() {
 
 #[test]
 fn no_secret_in_any_log_at_trace_level() {
-    let mut sb = Sandbox::new();
-    sb.set_env("DBCREDS_LOG", "trace");
+    let sb = Sandbox::new().with_env("DBCREDS_LOG", "trace");
     let _agent = sb.start_agent();
     let passphrase = format!("passphrase-{}", token());
     sb.init_passphrase(&passphrase);
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
+    let pw = sb.add_unique("prod");
     sb.assert_password("prod", &pw);
     for format in ["uri", "env", "json", "pgpass"] {
         sb.cli(&["export", "prod", "--format", format]).ok();
     }
     let pw2 = unique_password();
-    sb.cli_stdin(&["update", "prod", "--password-stdin"], &format!("{pw2}\n"))
-        .ok();
+    sb.set_password("prod", &pw2);
     sb.cli(&["lock"]).ok();
-    sb.cli_stdin(
-        &["unlock", "--passphrase-stdin"],
-        &format!("{passphrase}\n"),
-    )
-    .ok();
+    sb.unlock_passphrase(&passphrase);
     sb.assert_password("prod", &pw2);
 
     let logs = sb.logs();
@@ -153,13 +146,11 @@ fn the_agent_is_not_dumpable_even_for_its_own_user() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(agent.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "ready");
+    let stdout = agent.stdout.take().expect("piped stdout");
+    assert_eq!(
+        first_line(stdout, READY_TIMEOUT),
+        Ok(Some("ready".to_owned()))
+    );
     // runuser forks: find the agent (the child whose exe is ours).
     let pid = std::fs::read_to_string(home.join("agent.lock"))
         .unwrap()

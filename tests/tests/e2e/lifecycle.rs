@@ -11,23 +11,20 @@ use dbcreds_tests::*;
 fn get_with_no_agent_running_starts_one() {
     let sb = Sandbox::new();
     sb.init_passphrase("pass phrase");
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
+    let pw = sb.add_unique("prod");
     // Stop the agent `init` started; the next `get` must start a new one.
     terminate(sb.agent_pid());
     assert!(!sb.socket().exists(), "SIGTERM must remove the socket");
     let out = sb.cli(&["get", "prod"]);
     // A passphrase vault comes back locked: the autostarted agent answered.
-    out.fails(4, &["locked", "dbcreds unlock"]);
-    sb.cli_stdin(&["unlock", "--passphrase-stdin"], "pass phrase\n")
-        .ok();
+    out.fails(exit::LOCKED, &["locked", "dbcreds unlock"]);
+    sb.unlock_passphrase("pass phrase");
     sb.assert_password("prod", &pw);
 }
 
 #[test]
 fn sigkill_leaves_a_stale_socket_that_the_next_agent_cleans_up() {
-    let sb = Sandbox::new();
-    sb.init_passphrase("pp");
+    let sb = Sandbox::with_passphrase_vault();
     let pid = sb.agent_pid();
     kill_9(pid);
     assert!(wait_for_exit(pid, EXIT_TIMEOUT));
@@ -77,16 +74,7 @@ fn socket_activation_serves_the_first_get_through_the_inherited_socket() {
     // Keep draining its stderr afterwards: a closed pipe would kill it with
     // SIGPIPE at its next message.
     let stderr = activator.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(stderr).lines();
-        let _ = tx.send(lines.next());
-        for _ in lines {}
-    });
-    let line = rx
-        .recv_timeout(READY_TIMEOUT)
-        .expect("systemd-socket-activate said nothing");
+    let line = first_line(stderr, READY_TIMEOUT).expect("systemd-socket-activate said nothing");
     let line = format!("{line:?}");
     assert!(
         line.contains("Listening"),
@@ -104,8 +92,7 @@ fn socket_activation_serves_the_first_get_through_the_inherited_socket() {
         "the agent is the activated process"
     );
     sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "h", &pw);
+    let pw = sb.add_unique("prod");
     sb.assert_password("prod", &pw);
     terminate(activator.id());
     let _ = activator.wait();
@@ -145,13 +132,11 @@ fn print_env_starts_an_agent_and_prints_shell_lines() {
 
 #[test]
 fn lock_after_locks_an_idle_agent() {
-    let mut sb = Sandbox::new();
     // The variable the config documents; `--lock-after 2s` is the same knob.
-    sb.set_env("DBCREDS_LOCK_AFTER", "2s");
+    let sb = Sandbox::new().with_env("DBCREDS_LOCK_AFTER", "2s");
     let _agent = sb.start_agent();
     sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "h", &pw);
+    let pw = sb.add_unique("prod");
     sb.assert_password("prod", &pw);
     let status = sb.cli(&["status", "--json"]);
     status.ok();
@@ -161,7 +146,7 @@ fn lock_after_locks_an_idle_agent() {
     assert!((0..=2).contains(&left), "{status}");
     // The requirement is about wall-clock idleness: wait it out for real.
     std::thread::sleep(Duration::from_secs(3));
-    sb.cli(&["get", "prod"]).fails(4, &["locked"]);
+    sb.cli(&["get", "prod"]).fails(exit::LOCKED, &["locked"]);
 }
 
 #[test]
@@ -169,8 +154,7 @@ fn sigusr1_locks_and_sigterm_exits_zero_and_removes_the_socket() {
     let sb = Sandbox::new();
     let agent = sb.start_agent();
     sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "h", &pw);
+    sb.add_unique("prod");
     signal(agent.pid(), rustix::process::Signal::USR1);
     // The signal is handled asynchronously: ask until the state says so.
     let mut locked = false;
@@ -182,7 +166,7 @@ fn sigusr1_locks_and_sigterm_exits_zero_and_removes_the_socket() {
         }
     }
     assert!(locked, "SIGUSR1 must lock the vault");
-    sb.cli(&["get", "prod"]).fails(4, &["locked"]);
+    sb.cli(&["get", "prod"]).fails(exit::LOCKED, &["locked"]);
     let status = agent.terminate();
     assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
     assert!(!sb.socket().exists(), "the socket is removed on exit");
@@ -195,7 +179,7 @@ fn systemd_units_verify() {
     let bin_dir = home.join(".cargo/bin");
     std::fs::create_dir_all(&bin_dir).unwrap();
     std::fs::copy(bin("dbcreds-agent"), bin_dir.join("dbcreds-agent")).unwrap();
-    let units = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/systemd");
+    let units = repo_path("packaging/systemd");
     let mut cmd = sb.command("systemd-analyze");
     cmd.args(["verify", "--user"])
         .arg(units.join("dbcreds-agent.socket"))

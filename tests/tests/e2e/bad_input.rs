@@ -5,35 +5,20 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use dbcreds_tests::{Sandbox, run, unique_password};
+use dbcreds_tests::{EnvSpec, Sandbox, exit, terminate, unique_password};
 
 /// A keyring sandbox with an initialized vault holding `other`.
 fn vault_with_other() -> (Sandbox, String) {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
+    let sb = Sandbox::with_keyring_vault();
     let password = unique_password();
     sb.add_postgres("other", "other.internal", &password);
     (sb, password)
 }
 
-fn add_args<'a>(name: &'a str, kind: &'a str, port: &'a str) -> Vec<&'a str> {
-    vec![
-        "add",
-        name,
-        "--kind",
-        kind,
-        "--host",
-        "db.internal",
-        "--port",
-        port,
-        "--database",
-        "app",
-        "--user",
-        "app",
-        "--password-stdin",
-    ]
+/// `name` of `kind` on `db.internal:port`, database and user `app`.
+fn spec(name: &str, kind: &str, port: &str) -> EnvSpec {
+    EnvSpec::postgres(name, "db.internal").kind(kind).port(port)
 }
 
 #[test]
@@ -41,9 +26,9 @@ fn invalid_names_are_refused() {
     let (sb, other) = vault_with_other();
     let long = "a".repeat(51);
     for name in ["Prod DB!", long.as_str(), "", "prod/../x", "é"] {
-        sb.cli_stdin(&add_args(name, "postgres", "5432"), "pw\n")
-            .fails(2, &["name"]);
-        sb.cli(&["get", name]).fails(2, &["name"]);
+        sb.add(&spec(name, "postgres", "5432"))
+            .fails(exit::USAGE, &["name"]);
+        sb.cli(&["get", name]).fails(exit::USAGE, &["name"]);
     }
     // The boundary itself is fine.
     let fifty = "a".repeat(50);
@@ -60,27 +45,26 @@ fn invalid_names_are_refused() {
 fn ports_out_of_range_are_refused() {
     let (sb, other) = vault_with_other();
     for port in ["0", "70000", "65536", "abc"] {
-        sb.cli_stdin(&add_args("prod", "postgres", port), "pw\n")
-            .fails(2, &["port"]);
+        sb.add(&spec("prod", "postgres", port))
+            .fails(exit::USAGE, &["port"]);
         sb.cli(&["update", "other", "--port", port])
-            .fails(2, &["port"]);
+            .fails(exit::USAGE, &["port"]);
     }
-    sb.cli(&["get", "prod"]).fails(3, &["prod"]);
+    sb.cli(&["get", "prod"]).fails(exit::NOT_FOUND, &["prod"]);
     let port = sb.cli(&["get", "other", "port"]);
     assert_eq!(port.stdout, "5432\n", "{port}");
     sb.assert_password("other", &other);
     // The boundaries are fine.
-    sb.cli_stdin(&add_args("low", "postgres", "1"), "pw\n").ok();
-    sb.cli_stdin(&add_args("high", "postgres", "65535"), "pw\n")
-        .ok();
+    sb.add(&spec("low", "postgres", "1")).ok();
+    sb.add(&spec("high", "postgres", "65535")).ok();
 }
 
 #[test]
 fn unknown_kind_is_refused() {
     let (sb, other) = vault_with_other();
-    sb.cli_stdin(&add_args("prod", "nosql", "5432"), "pw\n")
-        .fails(2, &["nosql"]);
-    sb.cli(&["get", "prod"]).fails(3, &["prod"]);
+    sb.add(&spec("prod", "nosql", "5432"))
+        .fails(exit::USAGE, &["nosql"]);
+    sb.cli(&["get", "prod"]).fails(exit::NOT_FOUND, &["prod"]);
     sb.assert_password("other", &other);
 }
 
@@ -88,9 +72,9 @@ fn unknown_kind_is_refused() {
 fn duplicate_add_needs_force() {
     let (sb, other) = vault_with_other();
     let replacement = unique_password();
-    let args = add_args("other", "postgres", "6543");
-    let out = sb.cli_stdin(&args, &format!("{replacement}\n"));
-    out.fails(5, &["other"]);
+    let replace = spec("other", "postgres", "6543").password(&replacement);
+    let out = sb.add(&replace);
+    out.fails(exit::ALREADY_EXISTS, &["other"]);
     assert!(
         out.stderr.contains("--force") || out.stderr.contains("update"),
         "the error should say how to replace it:\n{out}"
@@ -98,9 +82,7 @@ fn duplicate_add_needs_force() {
     sb.assert_password("other", &other);
     assert_eq!(sb.cli(&["get", "other", "port"]).stdout, "5432\n");
 
-    let mut forced = args.clone();
-    forced.push("--force");
-    sb.cli_stdin(&forced, &format!("{replacement}\n")).ok();
+    sb.add(&replace.force()).ok();
     sb.assert_password("other", &replacement);
     assert_eq!(sb.cli(&["get", "other", "port"]).stdout, "6543\n");
 }
@@ -108,35 +90,38 @@ fn duplicate_add_needs_force() {
 #[test]
 fn missing_environment_is_not_found() {
     let (sb, other) = vault_with_other();
-    sb.cli(&["get", "nope"]).fails(3, &["nope"]);
-    sb.cli(&["get", "nope", "uri"]).fails(3, &["nope"]);
-    sb.cli(&["show", "nope"]).fails(3, &["nope"]);
-    sb.cli(&["export", "nope", "--format", "uri"])
-        .fails(3, &["nope"]);
-    sb.cli(&["update", "nope", "--port", "1234"])
-        .fails(3, &["nope"]);
-    sb.cli(&["remove", "nope", "--force"]).fails(3, &["nope"]);
+    for args in [
+        &["get", "nope"][..],
+        &["get", "nope", "uri"],
+        &["show", "nope"],
+        &["export", "nope", "--format", "uri"],
+        &["update", "nope", "--port", "1234"],
+        &["remove", "nope", "--force"],
+    ] {
+        sb.cli(args).fails(exit::NOT_FOUND, &["nope"]);
+    }
     sb.assert_password("other", &other);
 }
 
 #[test]
 fn uninitialized_vault_says_init() {
     let sb = Sandbox::with_keyring();
-    sb.cli(&["get", "prod"]).fails(12, &["dbcreds init"]);
-    sb.cli_stdin(&add_args("prod", "postgres", "5432"), "pw\n")
-        .fails(12, &["dbcreds init"]);
+    sb.cli(&["get", "prod"])
+        .fails(exit::NOT_INITIALIZED, &["dbcreds init"]);
+    sb.add(&spec("prod", "postgres", "5432"))
+        .fails(exit::NOT_INITIALIZED, &["dbcreds init"]);
     assert!(!sb.vault().exists(), "a failed command created a vault");
 }
 
 #[test]
 fn second_init_is_refused_and_keeps_the_vault() {
     let (sb, other) = vault_with_other();
-    sb.cli(&["init"]).fails(5, &[]);
+    sb.cli(&["init"]).fails(exit::ALREADY_EXISTS, &[]);
     sb.cli_stdin(
         &["init", "--unlocker", "passphrase", "--passphrase-stdin"],
         "another passphrase\n",
     )
-    .fails(5, &[]);
+    .fails(exit::ALREADY_EXISTS, &[]);
     sb.assert_password("other", &other);
 }
 
@@ -144,14 +129,14 @@ fn second_init_is_refused_and_keeps_the_vault() {
 fn no_agent_is_unreachable() {
     let mut sb = Sandbox::with_keyring();
     // status never starts an agent.
-    sb.cli(&["status"]).fails(6, &[]);
+    sb.cli(&["status"]).fails(exit::AGENT_UNREACHABLE, &[]);
     let out = sb.cli(&["status", "--json"]);
-    out.code(6);
+    out.code(exit::AGENT_UNREACHABLE);
     assert_eq!(out.json()["running"], false, "{out}");
     // An agent binary that does not exist cannot be autostarted.
     sb.set_env("DBCREDS_AGENT_BIN", "/nonexistent/dbcreds-agent");
-    sb.cli(&["list"]).fails(6, &[]);
-    sb.cli(&["get", "prod"]).fails(6, &[]);
+    sb.cli(&["list"]).fails(exit::AGENT_UNREACHABLE, &[]);
+    sb.cli(&["get", "prod"]).fails(exit::AGENT_UNREACHABLE, &[]);
 }
 
 /// Snapshot of the vault files (main file, and WAL if present).
@@ -206,7 +191,7 @@ fn corrupted_vault_is_reported_and_left_untouched() {
 
     for args in [&["get", "other"][..], &["list"]] {
         let out = sb.cli(args);
-        out.fails(7, &["vault.db"]);
+        out.fails(exit::VAULT_CORRUPT, &["vault.db"]);
         let line = out.error_line().to_lowercase();
         assert!(
             line.contains("corrupt") || line.contains("damaged"),
@@ -215,29 +200,21 @@ fn corrupted_vault_is_reported_and_left_untouched() {
     }
     assert_unchanged(&before);
     // Nor may init "fix" it by starting over.
-    let init = sb.cli(&["init"]);
-    assert_ne!(
-        init.code,
-        Some(0),
-        "init replaced a corrupted vault:\n{init}"
-    );
-    init.error_line();
+    sb.cli(&["init"]).failed().error_line();
     assert_unchanged(&before);
 }
 
 #[test]
 fn vault_from_a_newer_version_is_refused_and_left_untouched() {
     let (sb, other) = vault_with_other();
-    dbcreds_tests::terminate(sb.agent_pid());
+    terminate(sb.agent_pid());
 
     let vault = sb.vault();
-    let mut sqlite = Command::new("sqlite3");
-    sqlite.arg(&vault).arg(
+    let out = sb.vault_sql(
         "INSERT INTO _sqlx_migrations \
          (version, description, success, checksum, execution_time) \
          VALUES (99990101000000, 'future', 1, X'00', 0);",
     );
-    let out = run(sqlite, None);
     assert_eq!(
         out.code,
         Some(0),
@@ -245,20 +222,17 @@ fn vault_from_a_newer_version_is_refused_and_left_untouched() {
     );
     let before = snapshot(&vault);
 
-    sb.cli(&["get", "other"]).fails(8, &["newer"]);
-    sb.cli(&["list"]).fails(8, &["newer"]);
+    sb.cli(&["get", "other"])
+        .fails(exit::VAULT_TOO_NEW, &["newer"]);
+    sb.cli(&["list"]).fails(exit::VAULT_TOO_NEW, &["newer"]);
     assert_unchanged(&before);
-    let init = sb.cli(&["init"]);
-    assert_ne!(init.code, Some(0), "init replaced a newer vault:\n{init}");
+    sb.cli(&["init"]).failed();
     assert_unchanged(&before);
     // The password is still in there: removing the future row makes it
     // readable again.
     sb.kill_all_processes();
-    let mut sqlite = Command::new("sqlite3");
-    sqlite
-        .arg(&vault)
-        .arg("DELETE FROM _sqlx_migrations WHERE version = 99990101000000;");
-    run(sqlite, None).ok();
+    sb.vault_sql("DELETE FROM _sqlx_migrations WHERE version = 99990101000000;")
+        .ok();
     sb.assert_password("other", &other);
 }
 
@@ -272,13 +246,10 @@ fn wrong_passphrase_is_refused() {
     sb.cli(&["lock"]).ok();
 
     sb.cli_stdin(&["unlock", "--passphrase-stdin"], "the wrong passphrase\n")
-        .fails(9, &["passphrase"]);
-    sb.cli(&["get", "other"]).fails(4, &["dbcreds unlock"]);
+        .fails(exit::WRONG_PASSPHRASE, &["passphrase"]);
+    sb.cli(&["get", "other"])
+        .fails(exit::LOCKED, &["dbcreds unlock"]);
 
-    sb.cli_stdin(
-        &["unlock", "--passphrase-stdin"],
-        &format!("{passphrase}\n"),
-    )
-    .ok();
+    sb.unlock_passphrase(passphrase);
     sb.assert_password("other", &password);
 }

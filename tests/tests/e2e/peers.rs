@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use dbcreds_tests::{Output, Sandbox, bin, root_or_skip, run, unique_password};
+use dbcreds_tests::{Output, SANDBOX_MARKER, Sandbox, bin, exit, password_tail, root_or_skip, run};
 
 const NOBODY: u32 = 65534;
 
@@ -27,10 +27,8 @@ struct Exposed {
 
 impl Exposed {
     fn new() -> Self {
-        let sb = Sandbox::with_keyring();
-        sb.init_keyring();
-        let password = unique_password();
-        sb.add_postgres("prod", "db.internal", &password);
+        let sb = Sandbox::with_keyring_vault();
+        let password = sb.add_unique("prod");
         let owner_pid = sb.agent_pid();
 
         // Binaries nobody may run.
@@ -91,11 +89,7 @@ impl Exposed {
                 self.bindir.join("dbcreds-agent").display()
             ))
             .arg("DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent")
-            .arg(format!(
-                "{}={}",
-                dbcreds_tests::SANDBOX_MARKER,
-                self.sb.root().display()
-            ))
+            .arg(format!("{}={}", SANDBOX_MARKER, self.sb.root().display()))
             .arg(self.bindir.join("dbcreds"))
             .args(args)
             .current_dir(&self.theirs);
@@ -112,8 +106,7 @@ impl Exposed {
             self.owner_pid,
             "the owner's agent was replaced"
         );
-        let status = sb.cli(&["status", "--json"]);
-        assert_eq!(status.json()["state"], "unlocked", "{status}");
+        assert_eq!(sb.state(), "unlocked");
         sb.assert_password("prod", &self.password);
     }
 }
@@ -136,11 +129,10 @@ fn another_uid_is_refused_even_with_a_world_writable_socket() {
     // Positive control: nobody really can run the CLI.
     ex.as_nobody(&["--version"]).ok();
 
-    let tail = &ex.password["p@ss:w/rd?#%-".len()..];
+    let tail = password_tail(&ex.password);
     for args in READS {
         let out = ex.as_nobody(args);
-        assert_ne!(out.code, Some(0), "another uid got an answer:\n{out}");
-        out.error_line();
+        out.failed().error_line();
         assert!(
             !out.all().contains(tail),
             "the password leaked to another uid:\n{out}"
@@ -165,7 +157,7 @@ fn another_uid_is_told_permission_denied() {
     let ex = Exposed::new();
     for args in READS.into_iter().chain([&["lock"][..], &["status"]]) {
         let out = ex.as_nobody(args);
-        out.code(13);
+        out.code(exit::PERMISSION_DENIED);
         let line = out.error_line().to_lowercase();
         assert!(
             line.contains("uid") || line.contains("user") || line.contains("permission"),

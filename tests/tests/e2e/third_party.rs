@@ -5,11 +5,9 @@ use dbcreds_tests::*;
 
 #[test]
 fn python_grpcio_reads_status_and_get_and_the_reason_metadata() {
-    let sb = Sandbox::new();
-    sb.init_passphrase("pp");
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
-    let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
+    let sb = Sandbox::with_passphrase_vault();
+    let pw = sb.add_unique("prod");
+    let proto = repo_path("proto");
     let client = |name: &str| {
         let mut cmd = sb.command("python3");
         cmd.arg(support("python_client.py"))

@@ -1,14 +1,12 @@
 //! The main job on the keyring path: init, add, get (password, fields, URI),
 //! agent restart without a prompt, lock and unlock, case folding.
 
-use dbcreds_tests::{Sandbox, kill_9, unique_password};
+use dbcreds_tests::{Sandbox, example, exit, kill_9, password_tail, run, unique_password};
 
 /// `unique_password()` with its URI-special prefix percent-encoded as RFC
 /// 3986 userinfo needs it (the random tail is hex, which stays as is).
 fn uri_encoded(password: &str) -> String {
-    let tail = password
-        .strip_prefix("p@ss:w/rd?#%-")
-        .expect("a unique_password()");
+    let tail = password_tail(password);
     assert!(tail.chars().all(|c| c.is_ascii_hexdigit()));
     format!("p%40ss%3Aw%2Frd%3F%23%25-{tail}")
 }
@@ -35,8 +33,7 @@ fn keyring_init_add_get_password_fields_and_uri() {
         sb.vault().display()
     );
 
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
 
     sb.assert_password("prod", &password);
     let out = sb.cli(&["get", "prod", "password"]);
@@ -79,10 +76,8 @@ fn keyring_init_add_get_password_fields_and_uri() {
 
 #[test]
 fn agent_restarted_after_sigkill_unlocks_from_the_keyring_without_a_prompt() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let sb = Sandbox::with_keyring_vault();
+    let password = sb.add_unique("prod");
     sb.assert_password("prod", &password);
 
     let first = sb.agent_pid();
@@ -96,8 +91,7 @@ fn agent_restarted_after_sigkill_unlocks_from_the_keyring_without_a_prompt() {
         first, second,
         "the old agent cannot be answering after SIGKILL"
     );
-    let status = sb.cli(&["status", "--json"]);
-    assert_eq!(status.json()["state"], "unlocked", "{status}");
+    assert_eq!(sb.state(), "unlocked");
 }
 
 #[test]
@@ -105,12 +99,10 @@ fn foreground_agent_restart_unlocks_from_the_keyring() {
     let sb = Sandbox::with_keyring();
     let agent = sb.start_agent();
     assert_eq!(sb.agent_pid(), agent.pid());
-    let status = sb.cli(&["status", "--json"]);
-    assert_eq!(status.json()["state"], "uninitialized", "{status}");
+    assert_eq!(sb.state(), "uninitialized");
 
     sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let password = sb.add_unique("prod");
     assert_eq!(
         sb.agent_pid(),
         agent.pid(),
@@ -124,43 +116,38 @@ fn foreground_agent_restart_unlocks_from_the_keyring() {
     let agent = sb.start_agent();
     sb.assert_password("prod", &password);
     assert_eq!(sb.agent_pid(), agent.pid());
-    let status = sb.cli(&["status", "--json"]);
-    assert_eq!(status.json()["state"], "unlocked", "{status}");
+    assert_eq!(sb.state(), "unlocked");
 }
 
 #[test]
 fn lock_then_get_fails_until_unlock() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let sb = Sandbox::with_keyring_vault();
+    let password = sb.add_unique("prod");
 
     sb.cli(&["lock"]).ok();
-    let status = sb.cli(&["status", "--json"]);
-    assert_eq!(status.json()["state"], "locked", "{status}");
+    assert_eq!(sb.state(), "locked");
 
-    sb.cli(&["get", "prod"]).fails(4, &["dbcreds unlock"]);
+    sb.cli(&["get", "prod"])
+        .fails(exit::LOCKED, &["dbcreds unlock"]);
     sb.cli(&["get", "prod", "uri"])
-        .fails(4, &["dbcreds unlock"]);
-    // Metadata needs no unlock.
+        .fails(exit::LOCKED, &["dbcreds unlock"]);
+    // Metadata needs no unlock: `get NAME FIELD` for a field without the
+    // password asks the agent's Describe, which answers while locked (the
+    // records are loaded; only the passwords are sealed).
     let out = sb.cli(&["get", "prod", "host"]);
-    if out.code != Some(0) {
-        // Not required by the contract; only the secret must stay locked.
-        out.fails(4, &["dbcreds unlock"]);
-    }
+    out.ok();
+    assert_eq!(out.stdout, "db.internal\n", "{out}");
+    assert_eq!(sb.state(), "locked", "reading metadata must not unlock");
 
     sb.cli(&["unlock"]).ok();
     sb.assert_password("prod", &password);
-    let status = sb.cli(&["status", "--json"]);
-    assert_eq!(status.json()["state"], "unlocked", "{status}");
+    assert_eq!(sb.state(), "unlocked");
 }
 
 #[test]
 fn names_are_case_folded() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("Staging", "db.internal", &password);
+    let sb = Sandbox::with_keyring_vault();
+    let password = sb.add_unique("Staging");
     sb.assert_password("staging", &password);
     sb.assert_password("STAGING", &password);
     let list = sb.cli(&["list", "--json"]);
@@ -171,15 +158,13 @@ fn names_are_case_folded() {
 
 #[test]
 fn update_password_and_remove() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
+    let sb = Sandbox::with_keyring_vault();
     let old = unique_password();
     let new = unique_password();
     sb.add_postgres("dev", "db.internal", &old);
     sb.add_postgres("qa", "qa.internal", &unique_password());
 
-    sb.cli_stdin(&["update", "dev", "--password-stdin"], &format!("{new}\n"))
-        .ok();
+    sb.set_password("dev", &new);
     sb.assert_password("dev", &new);
     let host = sb.cli(&["get", "dev", "host"]);
     assert_eq!(
@@ -188,24 +173,28 @@ fn update_password_and_remove() {
     );
 
     sb.cli(&["remove", "dev", "--force"]).ok();
-    sb.cli(&["get", "dev"]).fails(3, &["dev"]);
+    sb.cli(&["get", "dev"]).fails(exit::NOT_FOUND, &["dev"]);
     let list = sb.cli(&["list", "--json"]);
     list.ok();
     assert!(!list.stdout.contains("\"dev\""), "{list}");
     assert!(list.stdout.contains("qa"), "{list}");
 }
 
+/// `dbcreds export prod --format FORMAT`; asserts success.
+fn export(sb: &Sandbox, format: &str) -> dbcreds_tests::Output {
+    let out = sb.cli(&["export", "prod", "--format", format]);
+    out.ok();
+    out
+}
+
 #[test]
 fn export_formats_carry_the_password() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
-    let password = unique_password();
-    sb.add_postgres("prod", "db.internal", &password);
+    let sb = Sandbox::with_keyring_vault();
+    let password = sb.add_unique("prod");
 
-    let uri = sb.cli(&["export", "prod", "--format", "uri"]);
-    uri.ok();
+    let uri = export(&sb, "uri");
     assert_eq!(
-        uri.stdout.trim_end(),
+        uri.line(),
         format!(
             "postgresql://app:{}@db.internal:5432/app",
             uri_encoded(&password)
@@ -213,8 +202,7 @@ fn export_formats_carry_the_password() {
         "{uri}"
     );
 
-    let json = sb.cli(&["export", "prod", "--format", "json"]);
-    json.ok();
+    let json = export(&sb, "json");
     let v = json.json();
     let values: Vec<String> = v
         .as_object()
@@ -226,10 +214,9 @@ fn export_formats_carry_the_password() {
     assert!(values.iter().any(|x| x == "db.internal"), "{json}");
 
     // ~/.pgpass: host:port:database:user:password, with `:` and `\` escaped.
-    let pgpass = sb.cli(&["export", "prod", "--format", "pgpass"]);
-    pgpass.ok();
+    let pgpass = export(&sb, "pgpass");
     assert_eq!(
-        pgpass.stdout.trim_end(),
+        pgpass.line(),
         format!(
             "db.internal:5432:app:app:{}",
             password.replace('\\', "\\\\").replace(':', "\\:")
@@ -239,10 +226,9 @@ fn export_formats_carry_the_password() {
 
     // The others quote or encode in their own ways; the random tail of the
     // password survives every one of them.
-    let tail = &password["p@ss:w/rd?#%-".len()..];
+    let tail = password_tail(&password);
     for format in ["env", "dotenv", "libpq", "jdbc"] {
-        let out = sb.cli(&["export", "prod", "--format", format]);
-        out.ok();
+        let out = export(&sb, format);
         assert!(out.stdout.contains("db.internal"), "{format}:\n{out}");
         assert!(
             out.stdout.contains(tail),
@@ -250,16 +236,14 @@ fn export_formats_carry_the_password() {
         );
     }
     sb.cli(&["export", "prod", "--format", "yaml"])
-        .fails(2, &[]);
+        .fails(exit::USAGE, &[]);
 }
 
 #[test]
 fn the_client_example_gets_prod_through_the_agent_and_from_variables_without_one() {
-    let sb = Sandbox::with_keyring();
-    sb.init_keyring();
-    let pw = unique_password();
-    sb.add_postgres("prod", "db.internal", &pw);
-    let through_agent = dbcreds_tests::run(sb.command(dbcreds_tests::example("get")), None);
+    let sb = Sandbox::with_keyring_vault();
+    let pw = sb.add_unique("prod");
+    let through_agent = run(sb.command(example("get")), None);
     through_agent.ok();
     assert!(
         through_agent
@@ -275,14 +259,14 @@ fn the_client_example_gets_prod_through_the_agent_and_from_variables_without_one
     );
 
     // No agent, no vault: the variables alone define prod.
-    let mut cmd = sb.command(dbcreds_tests::example("get"));
+    let mut cmd = sb.command(example("get"));
     cmd.env("DBCREDS_HOME", sb.root().join("nowhere"))
         .env("DBCREDS_AGENT_BIN", "/nonexistent")
         .env("DBCREDS_PROD_HOST", "ci-db")
         .env("DBCREDS_PROD_DATABASE", "ci")
         .env("DBCREDS_PROD_USERNAME", "runner")
         .env("DBCREDS_PROD_PASSWORD", "from-env");
-    let from_env = dbcreds_tests::run(cmd, None);
+    let from_env = run(cmd, None);
     from_env.ok();
     assert!(
         from_env

@@ -1,0 +1,46 @@
+//! `dbcreds audit`: what was revealed, tested and rotated, by whom; it
+//! filters, and it needs no unlock.
+
+use dbcreds_tests::{PgTestRole, exit, has_event};
+
+#[test]
+fn audit_lists_filters_and_needs_no_unlock() {
+    let (sb, _agent, _role) = or_return!(PgTestRole::vault_or_skip("audit", "aud", &["a", "b"]));
+    sb.password_of("a");
+    sb.cli(&["test", "a"]).ok();
+    sb.password_of("b");
+
+    let events = sb.audit_events("a");
+    assert!(has_event(&events, "get", "ok"), "{events:?}");
+    assert!(has_event(&events, "test", "ok"), "{events:?}");
+    assert!(events.iter().all(|e| e["environment"] == "a"), "{events:?}");
+    for e in &events {
+        assert!(e["at"].as_str().unwrap_or("").ends_with('Z'), "{e}");
+        assert!(e["client_pid"].as_u64().is_some(), "{e}");
+    }
+
+    let recent = sb.json(&["audit", "--since", "1h"]);
+    assert!(
+        recent
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["environment"] == "b")),
+        "{recent}"
+    );
+    assert_eq!(
+        sb.json(&["audit", "--since", "2999-01-01"]),
+        serde_json::json!([])
+    );
+
+    let out = sb.cli(&["audit"]);
+    out.ok();
+    assert!(out.stdout.starts_with("TIME"), "{out}");
+    assert!(out.stdout.contains(" test "), "{out}");
+
+    // Locked: still readable.
+    sb.cli(&["lock"]).ok();
+    assert!(!sb.audit_events("a").is_empty());
+    sb.cli(&["test", "a"])
+        .fails(exit::LOCKED, &["locked", "dbcreds unlock"]);
+    sb.cli(&["audit", "--since", "yesterday"])
+        .fails(exit::USAGE, &["--since"]);
+}

@@ -1,0 +1,36 @@
+//! dbcreds end to end, in one test binary (linked once): a module per verb
+//! or concern. Every test has a [`dbcreds_tests::Sandbox`] of its own (its
+//! own `DBCREDS_HOME`, agent and keyring), so they run in parallel.
+//!
+//! One module's tests: `cargo test -p dbcreds-tests --test e2e core_flow::`.
+
+/// `or_return!(setup)`: the value in `Some`, or the end of the test (`None`:
+/// it was skipped, and said why).
+macro_rules! or_return {
+    ($setup:expr) => {
+        match $setup {
+            Some(value) => value,
+            None => return,
+        }
+    };
+}
+
+mod agent_lifecycle;
+mod audit;
+mod bad_input;
+mod check;
+mod config;
+mod core_flow;
+mod dbtest;
+mod doctor;
+mod exec;
+mod export;
+mod hardening;
+mod harness;
+mod import;
+mod lifecycle;
+mod passphrase;
+mod peers;
+mod rotate;
+mod secrecy;
+mod third_party;
