@@ -42,3 +42,35 @@ fn raise_nofile() {
         }
     }
 }
+
+/// A detached agent keeps none of its starter's descriptors above stderr,
+/// as ssh-agent and daemon(7) do: a shell or CI runner waiting for its
+/// pipes to close must not wait for the agent too. Descriptors systemd
+/// passes (`LISTEN_FDS`) are kept.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn close_inherited_fds() {
+    let passed = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| *p == std::process::id())
+        .and_then(|_| std::env::var("LISTEN_FDS").ok()?.parse::<i32>().ok())
+        .unwrap_or(0);
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2 && !(3..3 + passed).contains(fd))
+        .collect();
+    for fd in fds {
+        // SAFETY: called first thing in `main`, on the only thread, before
+        // anything in this process opened a descriptor of its own (the
+        // directory listing's is closed by now; closing it again fails
+        // harmlessly with EBADF). Nothing holds these descriptors.
+        unsafe { libc::close(fd) };
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn close_inherited_fds() {}

@@ -4,7 +4,7 @@
 //! never blocks the next one; the file's text names the holder for the
 //! error the next one prints.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -30,14 +30,7 @@ pub(crate) fn acquire(path: &Path, holder: &str) -> Result<HeldLock, LockError> 
         path: path.to_owned(),
         source,
     };
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(io_err)?;
+    let mut file = crate::fsutil::open_private(path, false).map_err(io_err)?;
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {

@@ -56,11 +56,10 @@ fn init_logging(detach: bool) {
         .with_target(false);
     if detach {
         let dir = dbcreds::paths::home();
-        let _ = dbcreds_agent::fsutil::create_private_dir(&dir);
-        if let Ok(file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("agent.log"))
+        // Only in a directory that is ours alone, and never through a link;
+        // otherwise stderr, and `run` reports what is wrong with the directory.
+        if let Ok(file) = dbcreds_agent::fsutil::create_private_dir(&dir)
+            .and_then(|()| dbcreds_agent::fsutil::open_private(&dir.join("agent.log"), true))
         {
             builder
                 .with_ansi(false)
@@ -138,6 +137,9 @@ fn main() {
     let args = Args::parse();
     if let Some(shell) = args.print_env {
         std::process::exit(print_env(shell, args.socket));
+    }
+    if args.detach {
+        dbcreds_agent::harden::close_inherited_fds();
     }
     // Before anything else exists in memory worth protecting.
     dbcreds_agent::harden::apply();

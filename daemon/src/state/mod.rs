@@ -99,7 +99,12 @@ impl Agent {
     /// one from a newer dbcreds does not stop the agent: every request that
     /// needs it gets the error, and the file is left untouched.
     pub async fn open(vault_path: &Path, limits: Limits) -> Self {
-        let state = if vault_path.exists() {
+        let state = if crate::fsutil::is_symlink(vault_path) {
+            State::Broken(VaultError::Corrupt {
+                path: vault_path.to_owned(),
+                detail: "it is a symbolic link; dbcreds opens only a real file in its own directory: remove the link".into(),
+            })
+        } else if vault_path.exists() {
             match open_vault(vault_path).await {
                 Ok(o) => State::Open(Box::new(o)),
                 Err(e) => {

@@ -40,7 +40,7 @@ impl Agent {
             }
             State::Broken(e) => return Err(e.replay().into()),
         }
-        if self.vault_path.exists() {
+        if self.vault_path.exists() || crate::fsutil::is_symlink(&self.vault_path) {
             return Err(AgentError::AlreadyInitialized(
                 self.vault_path.display().to_string(),
             ));

@@ -58,10 +58,7 @@ impl Drop for SocketGuard {
 pub fn bind(socket: &Path) -> Result<Bound, BindError> {
     let lock = lock_socket(socket)?;
     #[cfg(unix)]
-    if socket.exists() {
-        // We hold the lock, so whatever agent made this file is gone.
-        let _ = std::fs::remove_file(socket);
-    }
+    remove_stale(socket)?;
     let listener = listen(socket).map_err(|source| BindError::Listen {
         socket: socket.to_owned(),
         source,
@@ -72,6 +69,29 @@ pub fn bind(socket: &Path) -> Result<Bound, BindError> {
             socket: socket.to_owned(),
             _lock: lock,
         },
+    })
+}
+
+/// Removes what a dead agent left at `socket`: a socket or a (possibly
+/// dangling) link of ours. We hold the socket's lock, so no live agent owns
+/// it; anything else there is not ours to delete.
+#[cfg(unix)]
+fn remove_stale(socket: &Path) -> Result<(), BindError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(meta) = std::fs::symlink_metadata(socket) else {
+        return Ok(());
+    };
+    let ours = meta.uid() == rustix::process::geteuid().as_raw();
+    let kind = meta.file_type();
+    if ours && (kind.is_socket() || kind.is_symlink()) {
+        let _ = std::fs::remove_file(socket);
+        return Ok(());
+    }
+    Err(BindError::Listen {
+        socket: socket.to_owned(),
+        source: io::Error::other(
+            "something that is not a dbcreds socket is in the way: remove it, or choose another path",
+        ),
     })
 }
 
