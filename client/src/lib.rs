@@ -31,8 +31,6 @@ pub mod model;
 mod ops;
 pub mod paths;
 pub mod render;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub mod sqlx;
 pub mod tls;
 pub mod transport;
 pub mod unlocker;
