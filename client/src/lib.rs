@@ -26,7 +26,7 @@ pub mod edit;
 mod convert;
 pub mod envvars;
 pub mod error;
-pub mod import;
+pub mod legacy;
 pub mod model;
 mod ops;
 pub mod paths;

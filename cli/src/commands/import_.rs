@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use dbcreds::import::{Batch, SourceError, legacy, pgpass, python};
+use crate::import::{Batch, SourceError, legacy, pgpass, python};
 use dbcreds::{Client, EnvName, render};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -79,7 +79,7 @@ pub async fn run(a: ImportArgs) -> Result<(), Failure> {
                 file.display().to_string()
             };
             let batch =
-                dbcreds::import::json::parse(&text).map_err(|e| source_error(&shown, &e))?;
+                crate::import::json::parse(&text).map_err(|e| source_error(&shown, &e))?;
             (shown, batch)
         }
     };
