@@ -103,10 +103,9 @@ impl FromStr for InitUnlocker {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "auto" | "" => Ok(Self::Auto),
-            other => other
-                .parse()
-                .map(Self::Only)
-                .map_err(|_| format!("unknown unlocker '{other}': use auto, keyring or passphrase")),
+            other => other.parse().map(Self::Only).map_err(|_| {
+                format!("unknown unlocker '{other}': use auto, keyring or passphrase")
+            }),
         }
     }
 }

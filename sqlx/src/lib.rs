@@ -22,9 +22,9 @@
 #![warn(missing_docs)]
 
 use dbcreds::tls::ConnectSettings;
+use dbcreds::{Credential, InvalidInput, Reason};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use dbcreds::{DatabaseKind, tls::TlsMode};
-use dbcreds::{Credential, InvalidInput, Reason};
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 use secrecy::ExposeSecret;
 
@@ -313,10 +313,7 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(
-            classify(&sqlx::Error::Tls("no".into())),
-            Reason::TlsFailed
-        );
+        assert_eq!(classify(&sqlx::Error::Tls("no".into())), Reason::TlsFailed);
         assert_eq!(classify(&sqlx::Error::PoolTimedOut), Reason::Unreachable);
     }
 }

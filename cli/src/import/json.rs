@@ -298,9 +298,12 @@ mod tests {
 
     #[test]
     fn example_module() {
-        let batch = crate::import::json::parse(r#"{"name": "prod", "kind": "mariadb",
+        let batch = crate::import::json::parse(
+            r#"{"name": "prod", "kind": "mariadb",
             "host": "db", "port": "3307", "database": "shop", "username": "web",
-            "password": "pw", "password_updated_at": "2026-01-01T00:00:00Z"}"#).unwrap();
+            "password": "pw", "password_updated_at": "2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
         let env = &batch.entries[0].environment;
         assert_eq!(env.port, 3307);
         assert!(env.password_updated_at.is_some());
@@ -308,8 +311,11 @@ mod tests {
 
     #[test]
     fn example_parse() {
-        let batch = crate::import::json::parse(r#"[{"name": "a", "host": "h",
-            "username": "u", "password": "pw"}, {"name": "Bad Name!"}]"#).unwrap();
+        let batch = crate::import::json::parse(
+            r#"[{"name": "a", "host": "h",
+            "username": "u", "password": "pw"}, {"name": "Bad Name!"}]"#,
+        )
+        .unwrap();
         assert_eq!(batch.entries.len(), 1);
         assert!(batch.skipped[0].reason.contains("invalid environment name"));
     }

@@ -201,10 +201,22 @@ mod tests {
     #[test]
     fn example_module() {
         use crate::import::legacy;
-        let vars = [("DB_SERVER", "db"), ("DB_PORT", "5432"), ("DB_NAME", "app"),
-                    ("DB_USER", "app"), ("DB_PWD", "pw")];
-        let batch = legacy::parse(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()),
-                                  &"default".parse().unwrap(), None);
+        let vars = [
+            ("DB_SERVER", "db"),
+            ("DB_PORT", "5432"),
+            ("DB_NAME", "app"),
+            ("DB_USER", "app"),
+            ("DB_PWD", "pw"),
+        ];
+        let batch = legacy::parse(
+            |k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            },
+            &"default".parse().unwrap(),
+            None,
+        );
         assert_eq!(batch.entries[0].environment.database, "app");
     }
 

@@ -228,8 +228,12 @@ fn environments_json_shapes() {
 #[test]
 fn example_module() {
     use crate::import::python::Layout;
-    let layout = Layout::parse(r#"[{"name": "Prod", "database_type": "postgresql",
-        "is_production": true}]"#, None).unwrap();
+    let layout = Layout::parse(
+        r#"[{"name": "Prod", "database_type": "postgresql",
+        "is_production": true}]"#,
+        None,
+    )
+    .unwrap();
     assert_eq!(layout.names()[0].as_str(), "prod");
     let blob = br#"{"username": "app", "password": "pw", "host": "db", "port": 5432,
         "database": "app", "password_updated_at": "2026-01-01T00:00:00",
