@@ -22,9 +22,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use dbcreds::InvalidInput;
-// The agent's bound: longer passwords are skipped here so `--dry-run`
-// reports them too.
-use dbcreds::edit::MAX_PASSWORD_BYTES;
 use dbcreds::model::{DatabaseKind, EnvName, Environment, MAX_NAME_LEN};
 
 pub mod json;
@@ -278,11 +275,6 @@ fn finish(
             "the stored password is a mask ('****'), not the password: add this environment with `dbcreds add`".into(),
         ));
     }
-    if pw.len() > MAX_PASSWORD_BYTES {
-        return Err(skip(format!(
-            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
-        )));
-    }
     environment.host = environment.host.trim().to_owned();
     if environment.kind.has_server() {
         if environment.host.is_empty() {
@@ -296,16 +288,9 @@ fn finish(
             "a SQLite environment needs the database file path".into(),
         ));
     }
-    for (field, value, max) in [
-        ("host", &environment.host, 255),
-        ("database", &environment.database, 1024),
-        ("user name", &environment.username, 256),
-        ("description", &environment.description, 4096),
-    ] {
-        if value.len() > max {
-            return Err(skip(format!("the {field} is longer than {max} bytes")));
-        }
-    }
+    // The agent's own bounds (password and field lengths), so `--dry-run`
+    // reports what the agent would refuse.
+    dbcreds::edit::check_new(&environment, &password).map_err(|e| skip(e.to_string()))?;
     Ok(Entry {
         environment,
         password,

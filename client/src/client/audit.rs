@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use dbcreds_proto::v1;
 
-use super::{Client, time};
+use super::Client;
+use crate::convert::time;
 use crate::error::Result;
 use crate::model::EnvName;
 

@@ -5,7 +5,8 @@
 
 use dbcreds_proto::v1;
 
-use super::{Client, environment, time};
+use super::{Client, environment};
+use crate::convert::test_result;
 use crate::error::{Error, Result};
 use crate::model::{EnvName, Environment, TestResult};
 
@@ -40,17 +41,6 @@ pub struct Rotation {
     pub detail: String,
 }
 
-fn test_result(t: v1::TestResult) -> Result<TestResult> {
-    Ok(TestResult {
-        at: time(t.at).ok_or_else(|| Error::Protocol("test result without a time".into()))?,
-        ok: t.ok,
-        detail: t.detail,
-        latency_ms: t.latency_ms,
-        reason: t.reason,
-        tls: t.tls,
-    })
-}
-
 impl Client {
     /// Has the agent connect to the environment's database with the stored
     /// credentials; returns the server version and latency. A failure is an
@@ -72,10 +62,10 @@ impl Client {
             })
             .await?
             .into_inner();
-        test_result(
-            r.result
-                .ok_or_else(|| Error::Protocol("reply without a result".into()))?,
-        )
+        let t = r
+            .result
+            .ok_or_else(|| Error::Protocol("reply without a result".into()))?;
+        test_result(t).ok_or_else(|| Error::Protocol("test result without a time".into()))
     }
 
     /// Rotates the environment's password (see [`RotateOptions`]). The new

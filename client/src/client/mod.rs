@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, TimeZone, Utc};
 use dbcreds_proto::codec::SmallBufferCodec;
 use dbcreds_proto::v1::agent_client::AgentClient;
 use dbcreds_proto::{MAX_MESSAGE_BYTES, Wiped, v1};
@@ -142,13 +141,6 @@ mod rpc {
 fn environment(m: Option<v1::Environment>) -> Result<Environment> {
     let m = m.ok_or_else(|| Error::Protocol("reply without an environment".into()))?;
     Ok(Environment::try_from(m)?)
-}
-
-/// Unix seconds from the wire; 0 means "none".
-fn time(secs: i64) -> Option<DateTime<Utc>> {
-    (secs != 0)
-        .then(|| Utc.timestamp_opt(secs, 0).single())
-        .flatten()
 }
 
 /// The credential for `name`: from `DBCREDS_<NAME>_*` variables when they
