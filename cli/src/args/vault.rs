@@ -2,17 +2,25 @@
 
 use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use dbcreds::InitUnlocker;
+use dbcreds::{InitUnlocker, Unlocker};
 
 /// `--unlocker`: the library's [`InitUnlocker`], with each value's help
 /// for `--help` and the completions.
 fn unlocker_parser() -> impl TypedValueParser<Value = InitUnlocker> {
+    let value = |u: InitUnlocker, help: &'static str| PossibleValue::new(u.as_str()).help(help);
     PossibleValuesParser::new([
-        PossibleValue::new("auto").help("The OS keyring if one answers, else a passphrase"),
-        PossibleValue::new("keyring")
-            .help("The OS keyring (Secret Service, Keychain, Credential Manager)"),
-        PossibleValue::new("passphrase")
-            .help("A passphrase (prompted, --passphrase-stdin, or DBCREDS_PASSPHRASE_FILE)"),
+        value(
+            InitUnlocker::Auto,
+            "The OS keyring if one answers, else a passphrase",
+        ),
+        value(
+            InitUnlocker::Only(Unlocker::Keyring),
+            "The OS keyring (Secret Service, Keychain, Credential Manager)",
+        ),
+        value(
+            InitUnlocker::Only(Unlocker::Passphrase),
+            "A passphrase (prompted, --passphrase-stdin, or DBCREDS_PASSPHRASE_FILE)",
+        ),
     ])
     // Only the values above get here, and each parses.
     .try_map(|v| v.parse::<InitUnlocker>())
