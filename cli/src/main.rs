@@ -9,6 +9,7 @@ use std::process::ExitCode;
 mod args;
 mod commands;
 mod exit;
+mod import;
 mod output;
 mod prompt;
 mod spinner;

@@ -27,6 +27,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::unlocker::InitUnlocker;
+
 /// A bad configuration file or variable; the message names the file or
 /// variable, the key, and what is accepted.
 #[derive(Debug, thiserror::Error)]
@@ -163,7 +165,7 @@ pub struct Config {
     /// Expiry policy for new environments.
     pub default_expires_days: ExpiresDays,
     /// Preferred unlocker for `init`.
-    pub unlocker: Option<String>,
+    pub unlocker: Option<InitUnlocker>,
     /// Bound on one keyring call.
     pub keyring_timeout: Option<Limit>,
 }
@@ -252,14 +254,18 @@ impl Config {
             self.default_expires_days = parse("DBCREDS_DEFAULT_EXPIRES_DAYS", v)?;
         }
         if let Some(v) = var("DBCREDS_UNLOCKER") {
-            if !matches!(v.as_str(), "auto" | "keyring" | "passphrase") {
-                return Err(ConfigError::Var {
-                    var: "DBCREDS_UNLOCKER",
-                    value: v,
-                    why: "use auto, keyring or passphrase",
-                });
+            // An empty value means "auto" on the wire, but in a variable it
+            // is more likely a mistake than a choice.
+            match v.parse() {
+                Ok(u) if !v.is_empty() => self.unlocker = Some(u),
+                _ => {
+                    return Err(ConfigError::Var {
+                        var: "DBCREDS_UNLOCKER",
+                        value: v,
+                        why: "use auto, keyring or passphrase",
+                    });
+                }
             }
-            self.unlocker = Some(v);
         }
         if let Some(v) = var("DBCREDS_KEYRING_TIMEOUT") {
             self.keyring_timeout = Some(parse("DBCREDS_KEYRING_TIMEOUT", v)?);
@@ -292,6 +298,26 @@ mod tests {
             cfg.keyring_timeout,
             Some(Limit::After(Duration::from_secs(3)))
         );
+        assert_eq!(
+            cfg.unlocker,
+            Some(InitUnlocker::Only(crate::Unlocker::Passphrase))
+        );
+    }
+
+    #[test]
+    fn unlocker_is_checked_in_file_and_variable() {
+        let err = toml::from_str::<Config>("unlocker = \"usb\"").unwrap_err();
+        assert!(err.message().contains("usb"), "{}", err.message());
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "DBCREDS_UNLOCKER").then(|| "auto".to_string()))
+            .unwrap();
+        assert_eq!(cfg.unlocker, Some(InitUnlocker::Auto));
+        for bad in ["", "usb"] {
+            let err = cfg
+                .apply_env(|k| (k == "DBCREDS_UNLOCKER").then(|| bad.to_string()))
+                .unwrap_err();
+            assert!(err.to_string().contains("DBCREDS_UNLOCKER"), "{err}");
+        }
     }
 
     #[test]

@@ -9,12 +9,25 @@ use dbcreds_proto::v1;
 use crate::error::InvalidInput;
 use crate::model::{DatabaseKind, EnvName, Environment, TestResult, check_port};
 
-fn time(secs: i64) -> Option<DateTime<Utc>> {
+/// Unix seconds from the wire; 0 means "none".
+pub(crate) fn time(secs: i64) -> Option<DateTime<Utc>> {
     if secs == 0 {
         None
     } else {
         Utc.timestamp_opt(secs, 0).single()
     }
+}
+
+/// A test result from the wire; `None` without a time (never tested).
+pub(crate) fn test_result(t: v1::TestResult) -> Option<TestResult> {
+    Some(TestResult {
+        at: time(t.at)?,
+        ok: t.ok,
+        detail: t.detail,
+        latency_ms: t.latency_ms,
+        reason: t.reason,
+        tls: t.tls,
+    })
 }
 
 fn secs(t: Option<DateTime<Utc>>) -> i64 {
@@ -45,16 +58,7 @@ impl TryFrom<v1::Environment> for Environment {
             updated_at: time(m.updated_at),
             password_updated_at: time(m.password_updated_at),
             expires_days: m.expires_days.filter(|d| *d > 0),
-            last_test: m.last_test.and_then(|t| {
-                Some(TestResult {
-                    at: time(t.at)?,
-                    ok: t.ok,
-                    detail: t.detail,
-                    latency_ms: t.latency_ms,
-                    reason: t.reason,
-                    tls: t.tls,
-                })
-            }),
+            last_test: m.last_test.and_then(test_result),
             rotation: m.rotation.filter(|r| !r.is_empty()),
         })
     }

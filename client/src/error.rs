@@ -222,18 +222,6 @@ pub enum Error {
     /// The agent answered something this client cannot read.
     #[error("unexpected reply from the agent: {0}")]
     Protocol(String),
-    /// Connecting to the database failed (the [`crate::sqlx`] helpers);
-    /// `reason` is [`Reason::Unreachable`], [`Reason::LoginFailed`],
-    /// [`Reason::TlsFailed`] or [`Reason::DatabaseError`].
-    #[cfg(any(feature = "postgres", feature = "mysql"))]
-    #[error("cannot connect to the database ({}): {source}", reason.as_str())]
-    Database {
-        /// Why, as the agent would say it.
-        reason: Reason,
-        /// The driver's error.
-        #[source]
-        source: ::sqlx::Error,
-    },
 }
 
 impl Error {
@@ -275,8 +263,6 @@ impl Error {
         match self {
             Self::Agent { reason, .. } => Some(*reason),
             Self::Invalid(_) => Some(Reason::Invalid),
-            #[cfg(any(feature = "postgres", feature = "mysql"))]
-            Self::Database { reason, .. } => Some(*reason),
             _ => None,
         }
     }

@@ -26,21 +26,21 @@ mod convert;
 pub mod edit;
 pub mod envvars;
 pub mod error;
-pub mod import;
+pub mod legacy;
 pub mod model;
-mod ops;
 pub mod paths;
 pub mod render;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub mod sqlx;
 pub mod tls;
 pub mod transport;
 pub mod unlocker;
 
-pub use client::{CheckEntry, Client, Status, get, is_locked};
+pub use client::audit::{AuditEvent, AuditQuery, Change, ChangeKind, Watch};
+pub use client::db::{RotateOptions, Rotation};
+pub use client::env::CheckEntry;
+pub use client::vault::{Diagnosis, Initialized, LockState, Status};
+pub use client::{Client, get, is_locked};
 pub use dbcreds_proto as proto;
 pub use error::{Error, InvalidInput, Reason, Result};
 pub use model::{Credential, DatabaseKind, EnvName, Environment, Expiry, TestResult};
-pub use ops::{AuditEvent, AuditQuery, Change, ChangeKind, RotateOptions, Rotation, Watch};
 pub use secrecy;
-pub use unlocker::Unlocker;
+pub use unlocker::{InitUnlocker, Unlocker};

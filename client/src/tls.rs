@@ -1,5 +1,5 @@
 //! TLS settings of an environment, read once from its driver options so the
-//! agent's connection test, its password rotation and the `dbcreds::sqlx`
+//! agent's connection test, its password rotation and the `dbcreds-sqlx`
 //! pools apply the same rules.
 //!
 //! Keys (either spelling): `sslmode` / `ssl-mode`, `sslrootcert` / `ssl-ca`,
@@ -21,8 +21,9 @@ use crate::error::InvalidInput;
 /// assert_eq!("VERIFY_IDENTITY".parse::<TlsMode>().unwrap(), TlsMode::VerifyFull);
 /// assert_eq!("require".parse::<TlsMode>().unwrap(), TlsMode::Require);
 /// ```
+// Exhaustive on purpose: every driver mapping (dbcreds-sqlx) must say
+// what a new mode means rather than fall into a catch-all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum TlsMode {
     /// Never TLS.
     Disable,

@@ -109,3 +109,12 @@ impl FromStr for InitUnlocker {
         }
     }
 }
+
+/// The config file's `unlocker` key: the same names as [`FromStr`].
+impl<'de> serde::Deserialize<'de> for InitUnlocker {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -337,8 +337,8 @@ impl agent_server::Agent for Service {
         // Only the Python tool's entries: a valid environment name can never
         // spell this vault's own key entry (`vault:<id>`).
         let n = name(&req.get_ref().environment)?;
-        let user = dbcreds::import::python::keyring_user(&n);
-        let service = dbcreds::import::python::KEYRING_SERVICE;
+        let user = dbcreds::legacy::keyring_user(&n);
+        let service = dbcreds::legacy::KEYRING_SERVICE;
         match crate::keyring::fetch_secret(service, &user).await {
             Ok(secret) => {
                 let outcome = if secret.is_some() { "ok" } else { "not_found" };

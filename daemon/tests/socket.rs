@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
-use dbcreds::proto::v1::LockState;
-use dbcreds::{Client, DatabaseKind, EnvName, Environment, Reason};
+use dbcreds::edit::Patch;
+use dbcreds::{
+    Client, DatabaseKind, EnvName, Environment, InitUnlocker, LockState, Reason, Unlocker,
+};
 use dbcreds_agent::state::Agent;
 use dbcreds_agent::{server, transport};
 use secrecy::{ExposeSecret, SecretString};
@@ -78,10 +80,13 @@ async fn passphrase_vault_lifecycle() {
     assert_eq!(err.reason(), Some(Reason::NotInitialized));
 
     let init = c
-        .init("passphrase", Some(&pass("correct horse")))
+        .init(
+            InitUnlocker::Only(Unlocker::Passphrase),
+            Some(&pass("correct horse")),
+        )
         .await
         .unwrap();
-    assert_eq!(init.unlockers, vec!["passphrase".to_string()]);
+    assert_eq!(init.unlockers, vec![Unlocker::Passphrase]);
     c.put(&prod(), &pass("s3cr3t/p@ss"), false).await.unwrap();
     let cred = c.get(&"prod".parse().unwrap()).await.unwrap();
     assert_eq!(cred.password().expose_secret(), "s3cr3t/p@ss");
@@ -129,26 +134,32 @@ async fn passphrase_vault_lifecycle() {
 async fn update_and_remove() {
     let mut a = start().await;
     let c = &mut a.client;
-    c.init("passphrase", Some(&pass("pw"))).await.unwrap();
+    c.init(InitUnlocker::Only(Unlocker::Passphrase), Some(&pass("pw")))
+        .await
+        .unwrap();
     c.put(&prod(), &pass("one"), false).await.unwrap();
     let env = c
-        .update(dbcreds::proto::v1::UpdateRequest {
-            name: "prod".into(),
-            port: Some(6543),
-            password: Some("two".into()),
-            ..Default::default()
-        })
+        .update(
+            &"prod".parse().unwrap(),
+            Patch {
+                port: Some(6543),
+                password: Some(pass("two")),
+                ..Patch::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(env.port, 6543);
     let cred = c.get(&"prod".parse().unwrap()).await.unwrap();
     assert_eq!(cred.password().expose_secret(), "two");
     let bad = c
-        .update(dbcreds::proto::v1::UpdateRequest {
-            name: "prod".into(),
-            port: Some(70000),
-            ..Default::default()
-        })
+        .update(
+            &"prod".parse().unwrap(),
+            Patch {
+                port: Some(70000),
+                ..Patch::default()
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(bad.reason(), Some(Reason::Invalid));

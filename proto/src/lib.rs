@@ -3,9 +3,12 @@
 //! The wire contract lives in `dbcreds/v1/agent.proto`; this crate only
 //! compiles it. Messages that carry a secret have a `Debug` that prints
 //! `[redacted]` in place of the secret, so a stray `{:?}` in a log line can
-//! never leak one.
+//! never leak one, and implement `Zeroize`; [`Wiped`] wipes one on drop.
 
 pub mod codec;
+pub mod wiped;
+
+pub use wiped::Wiped;
 
 /// Version 1 of the API.
 pub mod v1 {

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use dbcreds::proto::{PROTOCOL, v1};
+use dbcreds::proto::PROTOCOL;
 use dbcreds::{Client, Error};
 use serde::Serialize;
 
@@ -209,8 +209,8 @@ async fn agent(socket: &Path) -> Vec<Finding> {
             st.pid, st.agent_version, st.protocol
         ),
     )];
-    match client.raw().diagnose(v1::DiagnoseRequest {}).await {
-        Ok(r) => out.extend(r.into_inner().checks.into_iter().map(|c| Finding {
+    match client.diagnose().await {
+        Ok(checks) => out.extend(checks.into_iter().map(|c| Finding {
             check: c.name,
             ok: c.ok,
             detail: c.detail,
@@ -218,7 +218,7 @@ async fn agent(socket: &Path) -> Vec<Finding> {
         })),
         Err(e) => out.push(Finding::bad(
             "agent",
-            Error::from_status(e).to_string(),
+            e.to_string(),
             "`dbcreds agent restart`",
         )),
     }

@@ -157,7 +157,7 @@ mod tests {
         e.expires_days = None;
         e.password_updated_at = chrono::DateTime::from_timestamp(1_700_000_000, 0);
         let out = render_export(&e, "p@ss", ExportFormat::Json).unwrap();
-        let batch = dbcreds::import::json::parse(&out).unwrap();
+        let batch = crate::import::json::parse(&out).unwrap();
         assert!(batch.skipped.is_empty(), "{:?}", batch.skipped);
         let back = &batch.entries[0];
         assert_eq!(back.environment, e);

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use dbcreds::import::{Batch, SourceError, legacy, pgpass, python};
+use crate::import::{Batch, SourceError, legacy, pgpass, python};
 use dbcreds::{Client, EnvName, render};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -78,8 +78,7 @@ pub async fn run(a: ImportArgs) -> Result<(), Failure> {
             } else {
                 file.display().to_string()
             };
-            let batch =
-                dbcreds::import::json::parse(&text).map_err(|e| source_error(&shown, &e))?;
+            let batch = crate::import::json::parse(&text).map_err(|e| source_error(&shown, &e))?;
             (shown, batch)
         }
     };

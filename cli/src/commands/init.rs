@@ -1,15 +1,17 @@
 //! `dbcreds init`: create the vault and report how it unlocks.
 
-use dbcreds::Reason;
+use dbcreds::{InitUnlocker, Reason, Unlocker};
 
 use super::passphrase::{self, Purpose};
-use crate::args::{InitArgs, Unlocker};
+use crate::args::InitArgs;
 use crate::exit::{self, Failure};
 use crate::output;
 
+const PASSPHRASE: InitUnlocker = InitUnlocker::Only(Unlocker::Passphrase);
+
 pub async fn run(args: InitArgs) -> Result<(), Failure> {
     // An explicit passphrase vault: get the passphrase before anything else.
-    let early = if args.unlocker == Unlocker::Passphrase {
+    let early = if args.unlocker == PASSPHRASE {
         Some(passphrase::obtain(
             args.passphrase_stdin,
             Purpose::New,
@@ -22,14 +24,12 @@ pub async fn run(args: InitArgs) -> Result<(), Failure> {
     };
 
     let mut client = super::connect().await?;
-    let response = match (args.unlocker, early) {
-        (_, Some(pass)) => {
-            client
-                .init(Unlocker::Passphrase.as_str(), Some(&pass))
-                .await?
+    let created = match (args.unlocker, early) {
+        (_, Some(pass)) => client.init(PASSPHRASE, Some(&pass)).await?,
+        (keyring @ InitUnlocker::Only(Unlocker::Keyring), None) => {
+            client.init(keyring, None).await?
         }
-        (Unlocker::Keyring, None) => client.init(Unlocker::Keyring.as_str(), None).await?,
-        _ => match client.init(Unlocker::Auto.as_str(), None).await {
+        _ => match client.init(InitUnlocker::Auto, None).await {
             Err(e) if e.reason() == Some(Reason::KeyringUnavailable) => {
                 let missing = Failure::new(
                     exit::KEYRING_UNAVAILABLE,
@@ -41,9 +41,7 @@ pub async fn run(args: InitArgs) -> Result<(), Failure> {
                     );
                 }
                 let pass = passphrase::obtain(args.passphrase_stdin, Purpose::New, missing)?;
-                client
-                    .init(Unlocker::Passphrase.as_str(), Some(&pass))
-                    .await?
+                client.init(PASSPHRASE, Some(&pass)).await?
             }
             other => other?,
         },
@@ -51,10 +49,10 @@ pub async fn run(args: InitArgs) -> Result<(), Failure> {
 
     output::note(&format!(
         "Created the vault {}; it unlocks {}.",
-        response.vault_path,
-        describe_unlockers(&response.unlockers)
+        created.vault_path,
+        describe_unlockers(&created.unlockers)
     ));
-    if response.unlockers.iter().all(|u| u != "keyring") {
+    if !created.unlockers.contains(&Unlocker::Keyring) {
         output::note(
             "After each agent start run `dbcreds unlock`, or set DBCREDS_PASSPHRASE_FILE for services.",
         );
@@ -62,14 +60,14 @@ pub async fn run(args: InitArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// "through the OS keyring", "with a passphrase", or both.
-pub fn describe_unlockers(unlockers: &[String]) -> String {
+/// "through the OS keyring", "with a passphrase", or both. A new vault has
+/// "a" passphrase, where `unlock` (with [`Unlocker::describe`]) used "the".
+pub fn describe_unlockers(unlockers: &[Unlocker]) -> String {
     let words: Vec<&str> = unlockers
         .iter()
-        .map(|u| match u.as_str() {
-            "keyring" => "through the OS keyring",
-            "passphrase" => "with a passphrase",
-            other => other,
+        .map(|u| match u {
+            Unlocker::Keyring => u.describe(),
+            Unlocker::Passphrase => "with a passphrase",
         })
         .collect();
     if words.is_empty() {
@@ -86,11 +84,11 @@ mod tests {
     #[test]
     fn unlockers_in_words() {
         assert_eq!(
-            describe_unlockers(&["keyring".into()]),
+            describe_unlockers(&[Unlocker::Keyring]),
             "through the OS keyring"
         );
         assert_eq!(
-            describe_unlockers(&["keyring".into(), "passphrase".into()]),
+            describe_unlockers(&[Unlocker::Keyring, Unlocker::Passphrase]),
             "through the OS keyring or with a passphrase"
         );
     }

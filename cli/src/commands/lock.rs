@@ -1,7 +1,6 @@
 //! `dbcreds lock` and `dbcreds unlock`.
 
-use dbcreds::proto::v1::LockState;
-use dbcreds::{Client, Error, Reason};
+use dbcreds::{Client, Error, LockState, Reason, Unlocker};
 use secrecy::SecretString;
 
 use super::passphrase::{self, Purpose};
@@ -47,15 +46,17 @@ pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
         }
         _ => {}
     }
-    let has = |u: &str| status.unlockers.iter().any(|x| x == u);
-    let keyring_first =
-        !passphrase::given(a.passphrase_stdin) && (has("keyring") || status.unlockers.is_empty());
+    let has = |u: Unlocker| status.unlockers.contains(&u);
+    let keyring_first = !passphrase::given(a.passphrase_stdin)
+        && (has(Unlocker::Keyring) || status.unlockers.is_empty());
 
     let mut keyring_failed = false;
     if keyring_first {
         match client.unlock(None).await {
-            Ok(how) => return done(&how),
-            Err(e) if e.reason() == Some(Reason::KeyringUnavailable) && has("passphrase") => {
+            Ok(how) => return done(how),
+            Err(e)
+                if e.reason() == Some(Reason::KeyringUnavailable) && has(Unlocker::Passphrase) =>
+            {
                 keyring_failed = true;
             }
             Err(e) => return Err(e.into()),
@@ -84,7 +85,7 @@ pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
                 .unwrap_or_else(|| Failure::usage("no passphrase given")),
         )?;
         match client.unlock(Some(&pass)).await {
-            Ok(how) => return done(&how),
+            Ok(how) => return done(how),
             Err(e) if e.reason() == Some(Reason::WrongPassphrase) && attempt < tries => {
                 output::note("Wrong passphrase, try again.");
             }
@@ -94,12 +95,7 @@ pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
     Err(Failure::new(exit::WRONG_PASSPHRASE, "wrong passphrase"))
 }
 
-fn done(how: &str) -> Result<(), Failure> {
-    let words = match how {
-        "keyring" => "through the OS keyring",
-        "passphrase" => "with the passphrase",
-        other => other,
-    };
-    output::note(&format!("Unlocked {words}."));
+fn done(how: Unlocker) -> Result<(), Failure> {
+    output::note(&format!("Unlocked {}.", how.describe()));
     Ok(())
 }

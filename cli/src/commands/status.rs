@@ -3,8 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use dbcreds::proto::PROTOCOL;
-use dbcreds::proto::v1::LockState;
-use dbcreds::{Client, Error, Status};
+use dbcreds::{Client, Error, LockState, Status};
 use serde::Serialize;
 
 use crate::args::StatusArgs;
@@ -24,7 +23,7 @@ struct StatusJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     state: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    unlockers: Option<&'a [String]>,
+    unlockers: Option<Vec<&'static str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vault_path: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,8 +75,8 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
             protocol: Some(st.protocol),
             client_version: env!("CARGO_PKG_VERSION"),
             client_protocol: PROTOCOL,
-            state: Some(state_word(st.state)),
-            unlockers: Some(&st.unlockers),
+            state: Some(st.state.as_str()),
+            unlockers: Some(st.unlockers.iter().map(|u| u.as_str()).collect()),
             vault_path: Some(&st.vault_path),
             pid: Some(st.pid),
             environments: Some(st.environments),
@@ -103,15 +102,6 @@ fn unlocked_at(st: &Status) -> Option<chrono::DateTime<Utc>> {
         None
     } else {
         Utc.timestamp_opt(st.unlocked_at, 0).single()
-    }
-}
-
-fn state_word(s: LockState) -> &'static str {
-    match s {
-        LockState::Uninitialized => "uninitialized",
-        LockState::Locked => "locked",
-        LockState::Unlocked => "unlocked",
-        LockState::Unspecified => "unknown",
     }
 }
 
@@ -153,12 +143,13 @@ fn human(st: &Status, socket: &str, color: bool) -> String {
             "no vault yet (run `dbcreds init`)".to_string(),
             Paint::Yellow,
         ),
-        LockState::Unspecified => ("unknown".to_string(), Paint::Red),
+        LockState::Unknown => ("unknown".to_string(), Paint::Red),
     };
     let unlockers = if st.unlockers.is_empty() {
         "-".to_string()
     } else {
-        st.unlockers.join(", ")
+        let names: Vec<&str> = st.unlockers.iter().map(|u| u.as_str()).collect();
+        names.join(", ")
     };
     let rows = [
         (

@@ -1,7 +1,7 @@
 //! `dbcreds update NAME`: change some fields, or the password.
 
 use dbcreds::DatabaseKind;
-use dbcreds::proto::v1::UpdateRequest;
+use dbcreds::edit::Patch;
 use secrecy::ExposeSecret;
 
 use crate::args::UpdateArgs;
@@ -14,8 +14,8 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
             "--password prompts on a terminal and there is none: pipe the password in with --password-stdin",
         ));
     }
-    let mut req = request(&a);
-    if !changes_anything(&req) && !a.password && !a.password_stdin {
+    let mut patch = patch(&a);
+    if !changes_anything(&patch) && !a.password && !a.password_stdin {
         return Err(Failure::usage(
             "nothing to update: pass at least one of --kind, --host, --port, --database, --user, --production, --description, --option, --expires-days, --password (see `dbcreds update --help`)",
         ));
@@ -39,16 +39,16 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
         // default; a port set by hand stays.
         let current = client.describe(&a.name).await?;
         if let Some(port) = port_for_new_kind(current.kind, current.port, kind) {
-            req.port = Some(port.into());
+            patch.port = Some(port.into());
         }
     }
-    if let Some(p) = &password {
-        if p.expose_secret().is_empty() {
-            output::warn(&format!("storing an empty password for '{}'", a.name));
-        }
-        req.password = Some(p.expose_secret().to_owned());
+    if let Some(p) = &password
+        && p.expose_secret().is_empty()
+    {
+        output::warn(&format!("storing an empty password for '{}'", a.name));
     }
-    let updated = client.update(req).await?;
+    patch.password = password;
+    let updated = client.update(&a.name, patch).await?;
     output::note(&format!(
         "Updated {}: {} (password {}).",
         updated.name,
@@ -58,10 +58,9 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The request for everything the flags set, without the password.
-fn request(a: &UpdateArgs) -> UpdateRequest {
-    let mut req = UpdateRequest {
-        name: a.name.to_string(),
+/// The change for everything the flags set, without the password.
+fn patch(a: &UpdateArgs) -> Patch {
+    let mut patch = Patch {
         kind: a.kind.map(|k| k.as_str().to_owned()),
         host: a.host.clone(),
         port: a.port.map(u32::from),
@@ -70,13 +69,13 @@ fn request(a: &UpdateArgs) -> UpdateRequest {
         production: a.production,
         description: a.description.clone(),
         expires_days: a.expires_days.map(|e| e.as_wire()),
-        ..Default::default()
+        ..Patch::default()
     };
-    req.options.extend(a.options.iter().cloned());
-    req
+    patch.options.extend(a.options.iter().cloned());
+    patch
 }
 
-fn changes_anything(r: &UpdateRequest) -> bool {
+fn changes_anything(r: &Patch) -> bool {
     r.kind.is_some()
         || r.host.is_some()
         || r.port.is_some()
@@ -130,16 +129,15 @@ mod tests {
             "--expires-days",
             "never",
         ]);
-        let r = request(&a);
-        assert_eq!(r.name, "prod");
+        let r = patch(&a);
         assert_eq!(r.host.as_deref(), Some("db2"));
         assert_eq!(r.port, None);
         assert_eq!(r.expires_days, Some(0));
         assert_eq!(r.options.get("sslmode").map(String::as_str), Some(""));
-        assert_eq!(r.password, None);
+        assert!(r.password.is_none());
         assert!(changes_anything(&r));
-        assert!(!changes_anything(&request(&parse(&["prod"]))));
-        let r = request(&parse(&["prod", "--production", "false", "-p", "6432"]));
+        assert!(!changes_anything(&patch(&parse(&["prod"]))));
+        let r = patch(&parse(&["prod", "--production", "false", "-p", "6432"]));
         assert_eq!(r.production, Some(false));
         assert_eq!(r.port, Some(6432));
     }

@@ -73,7 +73,7 @@ fn detail(err: &sqlx::Error) -> String {
 
 /// Turns a driver error into the agent's error, with what to do next.
 pub fn describe(cred: &Credential, err: &sqlx::Error) -> DbError {
-    let reason = dbcreds::sqlx::classify(err);
+    let reason = dbcreds_sqlx::classify(err);
     if let sqlx::Error::Protocol(detail) = err {
         let env = cred.environment();
         return DbError {
@@ -118,7 +118,7 @@ pub fn explain(cred: &Credential, reason: Reason, detail: &str) -> DbError {
 /// 5 s) so an unreachable host fails fast.
 pub async fn connect(cred: &Credential) -> Result<Conn, DbError> {
     let env = cred.environment();
-    let settings = dbcreds::sqlx::settings(cred).map_err(|e| DbError {
+    let settings = dbcreds_sqlx::settings(cred).map_err(|e| DbError {
         reason: Reason::Invalid,
         message: e.to_string(),
     })?;
@@ -126,7 +126,7 @@ pub async fn connect(cred: &Credential) -> Result<Conn, DbError> {
     let attempt = async {
         match env.kind {
             DatabaseKind::Postgres => {
-                let opts = dbcreds::sqlx::pg_options(cred)
+                let opts = dbcreds_sqlx::pg_options(cred)
                     .map_err(|e| explain(cred, Reason::Invalid, &e.to_string()))?
                     .application_name("dbcreds-agent")
                     // sqlx logs statements at debug level; a rotation's
@@ -139,7 +139,7 @@ pub async fn connect(cred: &Credential) -> Result<Conn, DbError> {
                     .map_err(|e| describe(cred, &e))
             }
             DatabaseKind::Mysql | DatabaseKind::Mariadb => {
-                let opts = dbcreds::sqlx::mysql_options(cred)
+                let opts = dbcreds_sqlx::mysql_options(cred)
                     .map_err(|e| explain(cred, Reason::Invalid, &e.to_string()))?
                     .disable_statement_logging();
                 sqlx::MySqlConnection::connect_with(&opts)

@@ -3,8 +3,8 @@
 //! (after `dbcreds rotate`, `dbcreds update --password`, ...).
 //!
 //! ```sh
-//! cargo run -p dbcreds --features postgres,mysql --example pool -- prod      # runs until Ctrl-C
-//! cargo run -p dbcreds --features postgres,mysql --example pool -- prod 1    # exits after 1 change
+//! cargo run -p dbcreds-sqlx --features postgres,mysql --example pool -- prod      # runs until Ctrl-C
+//! cargo run -p dbcreds-sqlx --features postgres,mysql --example pool -- prod 1    # exits after 1 change
 //! ```
 //!
 //! It prints `connected as USER` once its pool works, `watching` once the
@@ -19,15 +19,15 @@ enum Pool {
 }
 
 impl Pool {
-    async fn open(client: &mut Client, name: &EnvName) -> dbcreds::Result<Self> {
+    async fn open(client: &mut Client, name: &EnvName) -> dbcreds_sqlx::Result<Self> {
         let cred = client.get(name).await?;
         Ok(match cred.environment().kind {
-            DatabaseKind::Postgres => Pool::Pg(dbcreds::sqlx::pg_pool_for(&cred).await?),
-            _ => Pool::My(dbcreds::sqlx::mysql_pool_for(&cred).await?),
+            DatabaseKind::Postgres => Pool::Pg(dbcreds_sqlx::pg_pool_for(&cred).await?),
+            _ => Pool::My(dbcreds_sqlx::mysql_pool_for(&cred).await?),
         })
     }
 
-    async fn current_user(&self) -> dbcreds::Result<String> {
+    async fn current_user(&self) -> dbcreds_sqlx::Result<String> {
         Ok(match self {
             Pool::Pg(p) => {
                 sqlx::query_scalar("SELECT current_user")
@@ -43,11 +43,11 @@ impl Pool {
     }
 }
 
-async fn run(name: &str, changes: Option<usize>) -> dbcreds::Result<()> {
+async fn run(name: &str, changes: Option<usize>) -> dbcreds_sqlx::Result<()> {
     // The first pool through the convenience call, as most apps would.
     let mut pool = match dbcreds::get(name).await?.environment().kind {
-        DatabaseKind::Postgres => Pool::Pg(dbcreds::sqlx::pg_pool(name).await?),
-        _ => Pool::My(dbcreds::sqlx::mysql_pool(name).await?),
+        DatabaseKind::Postgres => Pool::Pg(dbcreds_sqlx::pg_pool(name).await?),
+        _ => Pool::My(dbcreds_sqlx::mysql_pool(name).await?),
     };
     println!("connected as {}", pool.current_user().await?);
     let name: EnvName = name.parse()?;

@@ -1,44 +1,13 @@
-//! The database-aware calls: connection tests, password rotation, the audit
-//! log and the change stream. Secrets never travel in these replies: after a
-//! rotation, [`Client::get`] fetches the new password like any other.
+//! The audit log and the change stream. Both work while the vault is
+//! locked, and neither carries a secret.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use dbcreds_proto::v1;
 
-use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::model::{EnvName, Environment, TestResult};
-
-/// What [`Client::rotate`] should do.
-///
-/// ```
-/// let opts = dbcreds::RotateOptions { length: Some(40), ..Default::default() };
-/// assert!(!opts.resume);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RotateOptions {
-    /// Length of the new password (16 to 128; default 32).
-    pub length: Option<u32>,
-    /// Characters to draw it from (default: letters, digits and `-_.~`).
-    pub alphabet: Option<String>,
-    /// Change the password through this environment's (admin) credentials.
-    pub admin: Option<EnvName>,
-    /// Finish or roll back an interrupted rotation instead of starting one.
-    pub resume: bool,
-}
-
-/// What a rotation did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Rotation {
-    /// The environment afterwards.
-    pub environment: Environment,
-    /// `rotated`, `finished`, `rolled_back`, `restored_previous` or
-    /// `nothing_to_resume`.
-    pub outcome: String,
-    /// The outcome in words.
-    pub detail: String,
-}
+use super::Client;
+use crate::convert::time;
+use crate::error::Result;
+use crate::model::EnvName;
 
 /// Which audit events [`Client::audit`] returns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -134,82 +103,7 @@ impl Watch {
     }
 }
 
-fn time(secs: i64) -> Option<DateTime<Utc>> {
-    (secs != 0)
-        .then(|| Utc.timestamp_opt(secs, 0).single())
-        .flatten()
-}
-
-fn test_result(t: v1::TestResult) -> Result<TestResult> {
-    Ok(TestResult {
-        at: time(t.at).ok_or_else(|| Error::Protocol("test result without a time".into()))?,
-        ok: t.ok,
-        detail: t.detail,
-        latency_ms: t.latency_ms,
-        reason: t.reason,
-        tls: t.tls,
-    })
-}
-
 impl Client {
-    /// Has the agent connect to the environment's database with the stored
-    /// credentials; returns the server version and latency. A failure is an
-    /// [`Error::Agent`] whose reason is `Unreachable`, `LoginFailed`,
-    /// `TlsFailed`, `Unsupported` or `DatabaseError`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> dbcreds::Result<()> {
-    /// let mut client = dbcreds::Client::connect().await?;
-    /// let r = client.test(&"prod".parse()?).await?;
-    /// println!("{} in {} ms", r.detail, r.latency_ms);
-    /// # Ok(()) }
-    /// ```
-    pub async fn test(&mut self, name: &EnvName) -> Result<TestResult> {
-        let r = self
-            .raw()
-            .test(v1::TestRequest {
-                name: name.to_string(),
-            })
-            .await?
-            .into_inner();
-        test_result(
-            r.result
-                .ok_or_else(|| Error::Protocol("reply without a result".into()))?,
-        )
-    }
-
-    /// Rotates the environment's password (see [`RotateOptions`]). The new
-    /// password is not in the reply: [`Client::get`] it.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> dbcreds::Result<()> {
-    /// let mut client = dbcreds::Client::connect().await?;
-    /// let r = client.rotate(&"prod".parse()?, &Default::default()).await?;
-    /// assert_eq!(r.outcome, "rotated");
-    /// # Ok(()) }
-    /// ```
-    pub async fn rotate(&mut self, name: &EnvName, opts: &RotateOptions) -> Result<Rotation> {
-        let r = self
-            .raw()
-            .rotate(v1::RotateRequest {
-                name: name.to_string(),
-                length: opts.length.unwrap_or(0),
-                alphabet: opts.alphabet.clone().unwrap_or_default(),
-                admin: opts.admin.as_ref().map(ToString::to_string),
-                resume: opts.resume,
-            })
-            .await?
-            .into_inner();
-        let environment = r
-            .environment
-            .ok_or_else(|| Error::Protocol("reply without an environment".into()))?;
-        Ok(Rotation {
-            environment: Environment::try_from(environment)?,
-            outcome: r.outcome,
-            detail: r.detail,
-        })
-    }
-
     /// Audit-log events, oldest first. Works while the vault is locked.
     ///
     /// ```no_run
@@ -222,7 +116,7 @@ impl Client {
     /// ```
     pub async fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
         let r = self
-            .raw()
+            .inner
             .audit(v1::AuditRequest {
                 name: q.name.as_ref().map(ToString::to_string),
                 since: q.since.map_or(0, |t| t.timestamp()),
@@ -252,23 +146,24 @@ impl Client {
     /// connections without a restart.
     ///
     /// ```no_run
-    /// # #[cfg(feature = "postgres")]
     /// # async fn demo() -> dbcreds::Result<()> {
     /// let prod: dbcreds::EnvName = "prod".parse()?;
     /// let mut client = dbcreds::Client::connect().await?;
     /// let mut watch = client.watch(&[prod.clone()]).await?;
-    /// let mut pool = dbcreds::sqlx::pg_pool_for(&client.get(&prod).await?).await?;
+    /// let mut cred = client.get(&prod).await?; // build the pool from it
     /// while let Some(change) = watch.next().await? {
     ///     if change.password_changed {
-    ///         pool = dbcreds::sqlx::pg_pool_for(&client.get(&prod).await?).await?;
+    ///         cred = client.get(&prod).await?; // and rebuild the pool
     ///     }
     /// }
-    /// # drop(pool);
+    /// # drop(cred);
     /// # Ok(()) }
     /// ```
+    ///
+    /// `dbcreds-sqlx` has the pools; its `examples/pool.rs` does this.
     pub async fn watch(&mut self, names: &[EnvName]) -> Result<Watch> {
         let stream = self
-            .raw()
+            .inner
             .watch(v1::WatchRequest {
                 names: names.iter().map(ToString::to_string).collect(),
             })

@@ -9,32 +9,16 @@
 //! `password_updated_at` (RFC 3339, or Unix seconds). Other keys (`uri`,
 //! `expiry`, ...) are ignored. Each object is checked on its own: a bad one
 //! is skipped with the reason, the others still come in.
-//!
-//! ```
-//! let batch = dbcreds::import::json::parse(r#"{"name": "prod", "kind": "mariadb",
-//!     "host": "db", "port": "3307", "database": "shop", "username": "web",
-//!     "password": "pw", "password_updated_at": "2026-01-01T00:00:00Z"}"#).unwrap();
-//! let env = &batch.entries[0].environment;
-//! assert_eq!(env.port, 3307);
-//! assert!(env.password_updated_at.is_some());
-//! ```
 
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use super::{Batch, Entry, Skipped, SourceError, finish, password_time};
-use crate::model::{DatabaseKind, EnvName, Environment, check_port, parse_port};
+use dbcreds::model::{DatabaseKind, EnvName, Environment, check_port, parse_port};
 
 /// Reads a whole JSON document. Fails only when it is not JSON or holds no
 /// objects at all; bad objects are skipped with the reason.
-///
-/// ```
-/// let batch = dbcreds::import::json::parse(r#"[{"name": "a", "host": "h",
-///     "username": "u", "password": "pw"}, {"name": "Bad Name!"}]"#).unwrap();
-/// assert_eq!(batch.entries.len(), 1);
-/// assert!(batch.skipped[0].reason.contains("invalid environment name"));
-/// ```
 pub fn parse(text: &str) -> Result<Batch, SourceError> {
     parse_at(text, Utc::now())
 }
@@ -310,5 +294,29 @@ mod tests {
         assert!(r[7].contains("mask"), "{r:?}");
         assert!(r[8].contains("taken by object 9"), "{r:?}");
         assert_eq!(b.entries.len(), 1);
+    }
+
+    #[test]
+    fn example_module() {
+        let batch = crate::import::json::parse(
+            r#"{"name": "prod", "kind": "mariadb",
+            "host": "db", "port": "3307", "database": "shop", "username": "web",
+            "password": "pw", "password_updated_at": "2026-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        let env = &batch.entries[0].environment;
+        assert_eq!(env.port, 3307);
+        assert!(env.password_updated_at.is_some());
+    }
+
+    #[test]
+    fn example_parse() {
+        let batch = crate::import::json::parse(
+            r#"[{"name": "a", "host": "h",
+            "username": "u", "password": "pw"}, {"name": "Bad Name!"}]"#,
+        )
+        .unwrap();
+        assert_eq!(batch.entries.len(), 1);
+        assert!(batch.skipped[0].reason.contains("invalid environment name"));
     }
 }

@@ -14,14 +14,6 @@
 //! database-user, host-database-user, ... when that name is taken). A `*`
 //! host, database or user cannot name one server, so such a line is
 //! skipped with that reason; a `*` port means the default port, 5432.
-//!
-//! ```
-//! use dbcreds::import::pgpass;
-//! let batch = pgpass::parse(r"db\:1:5432:app:web:pa\:ss\\word");
-//! let e = &batch.entries[0];
-//! assert_eq!(e.environment.host, "db:1");
-//! assert_eq!(e.environment.username, "web");
-//! ```
 
 use std::collections::BTreeSet;
 
@@ -29,20 +21,11 @@ use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use super::{Batch, Entry, Skipped, finish, first_free};
-use crate::model::{DatabaseKind, EnvName, Environment, parse_port};
+use dbcreds::model::{DatabaseKind, EnvName, Environment, parse_port};
 
 /// The fields of one line with the escapes undone: host, port, database,
 /// user, password. `None` when the line has fewer than five fields. The
 /// password ends at the next unescaped `:`, as in libpq.
-///
-/// ```
-/// use dbcreds::import::pgpass::split_line;
-/// let f = split_line(r"h:*:d\\x:u:p\:w:ignored").unwrap();
-/// assert_eq!(*f[1], "*");
-/// assert_eq!(*f[2], r"d\x");
-/// assert_eq!(*f[4], "p:w");
-/// assert!(split_line("h:5432:d:u").is_none());
-/// ```
 pub fn split_line(line: &str) -> Option<[Zeroizing<String>; 5]> {
     let mut fields: Vec<Zeroizing<String>> = vec![Zeroizing::new(String::new())];
     let mut chars = line.chars();
@@ -106,14 +89,6 @@ fn is_wildcard(line: &str, index: usize) -> bool {
 }
 
 /// Reads a whole password file.
-///
-/// ```
-/// use dbcreds::import::pgpass;
-/// let text = "# work\nlocalhost:5432:app:app:pw1\nlocalhost:5432:app:app:pw2\n";
-/// let batch = pgpass::parse(text);
-/// assert_eq!(batch.entries.len(), 1);
-/// assert!(batch.skipped[0].reason.contains("first match"));
-/// ```
 pub fn parse(text: &str) -> Batch {
     let mut batch = Batch::default();
     // (host, port, database, user) of every line taken, with its number.
@@ -320,5 +295,33 @@ mod tests {
     fn debug_hides_passwords() {
         let b = parse("h:5432:app:u:hunter2-secret\n");
         assert!(!format!("{b:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn example_module() {
+        use crate::import::pgpass;
+        let batch = pgpass::parse(r"db\:1:5432:app:web:pa\:ss\\word");
+        let e = &batch.entries[0];
+        assert_eq!(e.environment.host, "db:1");
+        assert_eq!(e.environment.username, "web");
+    }
+
+    #[test]
+    fn example_split_line() {
+        use crate::import::pgpass::split_line;
+        let f = split_line(r"h:*:d\\x:u:p\:w:ignored").unwrap();
+        assert_eq!(*f[1], "*");
+        assert_eq!(*f[2], r"d\x");
+        assert_eq!(*f[4], "p:w");
+        assert!(split_line("h:5432:d:u").is_none());
+    }
+
+    #[test]
+    fn example_parse() {
+        use crate::import::pgpass;
+        let text = "# work\nlocalhost:5432:app:app:pw1\nlocalhost:5432:app:app:pw2\n";
+        let batch = pgpass::parse(text);
+        assert_eq!(batch.entries.len(), 1);
+        assert!(batch.skipped[0].reason.contains("first match"));
     }
 }

@@ -14,14 +14,6 @@
 //! here does I/O or talks to the agent, so every odd input is a unit test;
 //! the `dbcreds import` command reads the files, asks the agent, and stores
 //! the entries.
-//!
-//! ```
-//! use dbcreds::import::pgpass;
-//! let batch = pgpass::parse("db.internal:5432:app:app:s3cret\n*:*:*:admin:x\n");
-//! assert_eq!(batch.entries.len(), 1);
-//! assert_eq!(batch.entries[0].environment.name.as_str(), "app");
-//! assert!(batch.skipped[0].reason.contains("wildcard"));
-//! ```
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -29,26 +21,15 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::InvalidInput;
-use crate::model::{DatabaseKind, EnvName, Environment, MAX_NAME_LEN};
+use dbcreds::InvalidInput;
+use dbcreds::model::{DatabaseKind, EnvName, Environment, MAX_NAME_LEN};
 
 pub mod json;
 pub mod legacy;
 pub mod pgpass;
 pub mod python;
 
-/// Longest password the agent stores (bytes); longer ones are skipped here
-/// so `--dry-run` reports them too.
-pub const MAX_PASSWORD_BYTES: usize = 4096;
-
 /// One environment a source yields, ready to be stored.
-///
-/// ```
-/// # use dbcreds::import::pgpass;
-/// let entry = &pgpass::parse("h:5432:db:u:pw\n").entries[0];
-/// assert_eq!(entry.origin, "line 1");
-/// assert!(!format!("{entry:?}").contains("pw\""));
-/// ```
 #[non_exhaustive]
 pub struct Entry {
     /// The environment (its `password_updated_at` is set when the source
@@ -75,13 +56,6 @@ impl fmt::Debug for Entry {
 }
 
 /// A part of the source that does not become an environment, and why.
-///
-/// ```
-/// # use dbcreds::import::pgpass;
-/// let skipped = &pgpass::parse("only:three:fields\n").skipped[0];
-/// assert_eq!(skipped.origin, "line 1");
-/// assert!(skipped.reason.contains("fields"));
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Skipped {
@@ -95,11 +69,6 @@ pub struct Skipped {
 
 impl Skipped {
     /// A skipped part of a source.
-    ///
-    /// ```
-    /// let s = dbcreds::import::Skipped::new(Some("prod".into()), "line 2", "no password");
-    /// assert_eq!(s.name.as_deref(), Some("prod"));
-    /// ```
     pub fn new(name: Option<String>, origin: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             name,
@@ -110,11 +79,6 @@ impl Skipped {
 }
 
 /// What a source yields: entries to import and parts skipped.
-///
-/// ```
-/// let batch = dbcreds::import::Batch::default();
-/// assert!(batch.entries.is_empty() && batch.skipped.is_empty());
-/// ```
 #[derive(Debug, Default)]
 #[non_exhaustive]
 pub struct Batch {
@@ -135,16 +99,6 @@ impl Batch {
     /// Gives the one entry of the batch the name `name` (`--name`). Fails
     /// when the batch does not hold exactly one entry, since one name cannot
     /// name several environments.
-    ///
-    /// ```
-    /// use dbcreds::import::pgpass;
-    /// let mut batch = pgpass::parse("h:5432:app:u:pw\n");
-    /// batch.rename(&"prod".parse().unwrap()).unwrap();
-    /// assert_eq!(batch.entries[0].environment.name.as_str(), "prod");
-    ///
-    /// let mut two = pgpass::parse("h:5432:a:u:pw\nh:5432:b:u:pw\n");
-    /// assert!(two.rename(&"prod".parse().unwrap()).is_err());
-    /// ```
     pub fn rename(&mut self, name: &EnvName) -> Result<(), InvalidInput> {
         match self.entries.as_mut_slice() {
             [one] => {
@@ -186,11 +140,6 @@ impl Batch {
 
 /// A source that cannot be read as a whole (not JSON, not the expected
 /// shape). Parts of a readable source that are wrong become [`Skipped`].
-///
-/// ```
-/// let err = dbcreds::import::json::parse("not json").unwrap_err();
-/// assert!(err.to_string().contains("not valid JSON"));
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}: {why}")]
 #[non_exhaustive]
@@ -213,12 +162,6 @@ impl SourceError {
 /// Turns `raw` into a valid environment name: lower case, every character
 /// outside `[a-z0-9_-]` as `-`, runs of `-` folded, at most 50 characters.
 /// `None` when nothing usable is left.
-///
-/// ```
-/// use dbcreds::import::derive_name;
-/// assert_eq!(derive_name("My App.DB").unwrap().as_str(), "my-app-db");
-/// assert!(derive_name("***").is_none());
-/// ```
 pub fn derive_name(raw: &str) -> Option<EnvName> {
     let mut out = String::new();
     for c in raw.chars().flat_map(char::to_lowercase) {
@@ -251,14 +194,6 @@ fn first_free(candidates: &[String], taken: &BTreeSet<String>) -> Option<EnvName
 /// `isoformat()` and `str()` of a naive UTC `datetime` (`2025-05-31T13:09:48.123456`,
 /// `2025-05-31 13:09:48`), or a bare date. Naive times count as UTC (the
 /// Python tool used `datetime.utcnow()`).
-///
-/// ```
-/// use dbcreds::import::parse_time;
-/// let t = parse_time("2025-05-31 13:09:48.123456").unwrap();
-/// assert_eq!(t.to_rfc3339(), "2025-05-31T13:09:48.123456+00:00");
-/// assert!(parse_time("2025-05-31").is_some());
-/// assert!(parse_time("yesterday").is_none());
-/// ```
 pub fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     let s = raw.trim();
     if s.is_empty() {
@@ -315,11 +250,6 @@ fn password_time(
 
 /// True for a password the old tool stored masked (`**********`, the
 /// `str()` of a pydantic `SecretStr`) instead of the real one.
-///
-/// ```
-/// assert!(dbcreds::import::is_masked("**********"));
-/// assert!(!dbcreds::import::is_masked("a*b"));
-/// ```
 pub fn is_masked(password: &str) -> bool {
     let p = password.trim();
     !p.is_empty() && (p.chars().all(|c| c == '*' || c == '•') || p == "SecretStr('**********')")
@@ -345,11 +275,6 @@ fn finish(
             "the stored password is a mask ('****'), not the password: add this environment with `dbcreds add`".into(),
         ));
     }
-    if pw.len() > MAX_PASSWORD_BYTES {
-        return Err(skip(format!(
-            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
-        )));
-    }
     environment.host = environment.host.trim().to_owned();
     if environment.kind.has_server() {
         if environment.host.is_empty() {
@@ -363,16 +288,9 @@ fn finish(
             "a SQLite environment needs the database file path".into(),
         ));
     }
-    for (field, value, max) in [
-        ("host", &environment.host, 255),
-        ("database", &environment.database, 1024),
-        ("user name", &environment.username, 256),
-        ("description", &environment.description, 4096),
-    ] {
-        if value.len() > max {
-            return Err(skip(format!("the {field} is longer than {max} bytes")));
-        }
-    }
+    // The agent's own bounds (password and field lengths), so `--dry-run`
+    // reports what the agent would refuse.
+    dbcreds::edit::check_new(&environment, &password).map_err(|e| skip(e.to_string()))?;
     Ok(Entry {
         environment,
         password,
@@ -384,13 +302,6 @@ fn finish(
 /// Guesses a kind from a port and a host name, as the Python tool's
 /// migration did: well-known ports first, then words in the host name,
 /// else PostgreSQL.
-///
-/// ```
-/// use dbcreds::{DatabaseKind, import::guess_kind};
-/// assert_eq!(guess_kind(Some(3306), "db"), DatabaseKind::Mysql);
-/// assert_eq!(guess_kind(None, "mariadb.internal"), DatabaseKind::Mariadb);
-/// assert_eq!(guess_kind(Some(6000), "db"), DatabaseKind::Postgres);
-/// ```
 pub fn guess_kind(port: Option<u16>, host: &str) -> DatabaseKind {
     match port {
         Some(5432) => return DatabaseKind::Postgres,
@@ -414,88 +325,4 @@ pub fn guess_kind(port: Option<u16>, host: &str) -> DatabaseKind {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_derived_safely() {
-        assert_eq!(derive_name("app").unwrap().as_str(), "app");
-        assert_eq!(derive_name("--A__b..c--").unwrap().as_str(), "a__b-c");
-        assert_eq!(derive_name(&"x".repeat(80)).unwrap().as_str().len(), 50);
-        assert_eq!(derive_name("é-db").unwrap().as_str(), "db");
-        assert!(derive_name("").is_none());
-        assert!(derive_name("...").is_none());
-    }
-
-    #[test]
-    fn times_in_every_old_spelling() {
-        let want = Utc.with_ymd_and_hms(2025, 5, 31, 13, 9, 48).unwrap();
-        for s in [
-            "2025-05-31T13:09:48Z",
-            "2025-05-31T13:09:48+00:00",
-            "2025-05-31T15:09:48+02:00",
-            "2025-05-31T13:09:48",
-            "2025-05-31 13:09:48",
-            "2025-05-31 13:09:48+00:00",
-            " 2025-05-31T13:09:48.000 ",
-        ] {
-            assert_eq!(parse_time(s), Some(want), "{s}");
-        }
-        assert_eq!(
-            parse_time("2025-05-31"),
-            Some(Utc.with_ymd_and_hms(2025, 5, 31, 0, 0, 0).unwrap())
-        );
-        assert_eq!(parse_time(""), None);
-        assert_eq!(parse_time("31/05/2025"), None);
-    }
-
-    #[test]
-    fn future_times_count_from_now() {
-        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        let mut notes = Vec::new();
-        assert_eq!(password_time("2030-01-01", "x", now, &mut notes), None);
-        assert!(notes[0].contains("future"));
-        assert!(password_time("2025-01-01", "x", now, &mut notes).is_some());
-        assert_eq!(password_time("soon", "x", now, &mut notes), None);
-        assert!(notes[1].contains("not a date"));
-    }
-
-    #[test]
-    fn masks_are_recognised() {
-        assert!(is_masked("**********"));
-        assert!(is_masked(" *** "));
-        assert!(is_masked("SecretStr('**********')"));
-        assert!(!is_masked(""));
-        assert!(!is_masked("pa**word"));
-    }
-
-    #[test]
-    fn finish_checks_what_the_agent_checks() {
-        let env = |kind| {
-            let mut e = Environment::new(EnvName::parse("x").unwrap(), kind);
-            e.username = "u".into();
-            e
-        };
-        let ok = finish(env(DatabaseKind::Postgres), "pw".into(), "o".into(), vec![]);
-        assert!(ok.is_ok());
-        let r = |e, pw: &str| {
-            finish(e, pw.into(), "o".into(), vec![])
-                .err()
-                .map(|s| s.reason)
-                .unwrap_or_default()
-        };
-        assert!(r(env(DatabaseKind::Postgres), "").contains("no password"));
-        assert!(r(env(DatabaseKind::Postgres), "****").contains("mask"));
-        assert!(r(env(DatabaseKind::Postgres), &"x".repeat(5000)).contains("4096"));
-        let mut no_host = env(DatabaseKind::Postgres);
-        no_host.host = " ".into();
-        assert!(r(no_host, "pw").contains("no host"));
-        let mut no_user = env(DatabaseKind::Mysql);
-        no_user.username.clear();
-        assert!(r(no_user, "pw").contains("no user"));
-        assert!(r(env(DatabaseKind::Sqlite), "pw").contains("file path"));
-        let mut lite = env(DatabaseKind::Sqlite);
-        lite.database = "/srv/app.db".into();
-        assert!(finish(lite, "".into(), "o".into(), vec![]).is_ok());
-    }
-}
+mod tests;

@@ -7,41 +7,15 @@
 //! `dbcreds import --from env` command uses `default`, the name the Python
 //! tool's `dbcreds-migrate` gave it. Its kind is the caller's, else guessed
 //! from the port and host name as `dbcreds-migrate` did ([`super::guess_kind`]).
-//!
-//! ```
-//! use dbcreds::import::legacy;
-//! let vars = [("DB_SERVER", "db"), ("DB_PORT", "5432"), ("DB_NAME", "app"),
-//!             ("DB_USER", "app"), ("DB_PWD", "pw")];
-//! let batch = legacy::parse(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()),
-//!                           &"default".parse().unwrap(), None);
-//! assert_eq!(batch.entries[0].environment.database, "app");
-//! ```
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
 use super::{Batch, Skipped, finish, guess_kind, password_time};
-use crate::model::{DatabaseKind, EnvName, Environment, parse_port};
-
-/// The variables read, in the order they are reported.
-pub const VARIABLES: [&str; 7] = [
-    "DB_SERVER",
-    "DB_PORT",
-    "DB_NAME",
-    "DB_USER",
-    "DB_PWD",
-    "DB_PWD_EXPIRY",
-    "DB_PWD_DATE",
-];
+use dbcreds::model::{DatabaseKind, EnvName, Environment, parse_port};
 
 /// Reads the variables through `var` into an environment called `name`,
 /// of `kind` when given (else guessed).
-///
-/// ```
-/// use dbcreds::import::legacy;
-/// let batch = legacy::parse(|_| None, &"default".parse().unwrap(), None);
-/// assert!(batch.skipped[0].reason.contains("DB_SERVER"));
-/// ```
 pub fn parse(
     var: impl Fn(&str) -> Option<String>,
     name: &EnvName,
@@ -114,7 +88,7 @@ fn parse_at(
                 Ok(d) if d <= 36_500 => env.expires_days = Some(d),
                 _ => notes.push(format!(
                     "DB_PWD_EXPIRY '{raw}' is not a number of days: the default of {} days applies",
-                    crate::model::DEFAULT_EXPIRES_DAYS
+                    dbcreds::model::DEFAULT_EXPIRES_DAYS
                 )),
             }
         }
@@ -222,5 +196,34 @@ mod tests {
         let mut masked = FULL;
         masked[4] = ("DB_PWD", "********");
         assert!(run(&masked, None).skipped[0].reason.contains("mask"));
+    }
+
+    #[test]
+    fn example_module() {
+        use crate::import::legacy;
+        let vars = [
+            ("DB_SERVER", "db"),
+            ("DB_PORT", "5432"),
+            ("DB_NAME", "app"),
+            ("DB_USER", "app"),
+            ("DB_PWD", "pw"),
+        ];
+        let batch = legacy::parse(
+            |k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            },
+            &"default".parse().unwrap(),
+            None,
+        );
+        assert_eq!(batch.entries[0].environment.database, "app");
+    }
+
+    #[test]
+    fn example_parse() {
+        use crate::import::legacy;
+        let batch = legacy::parse(|_| None, &"default".parse().unwrap(), None);
+        assert!(batch.skipped[0].reason.contains("DB_SERVER"));
     }
 }

@@ -1,0 +1,217 @@
+//! The arguments of the verbs that read and change environments.
+
+use clap::{Args, ValueEnum};
+use dbcreds::model::parse_port;
+use dbcreds::{DatabaseKind, EnvName};
+
+use super::values::{ExpiresDays, KindParser, parse_expires_days, parse_name, parse_option};
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Environment name: 1-50 characters of a-z, 0-9, _ and - (case-folded)
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Database kind
+    #[arg(short, long, alias = "type", default_value = "postgres", value_parser = KindParser)]
+    pub kind: DatabaseKind,
+    /// Host name or address (Snowflake: the account locator)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// TCP port [default: the kind's default port]
+    #[arg(short, long, value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// Database name (SQLite: the file path)
+    #[arg(short, long)]
+    pub database: Option<String>,
+    /// Login user or role
+    #[arg(short, long, alias = "username")]
+    pub user: Option<String>,
+    /// Read the password from standard input (one trailing newline is dropped)
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Mark the environment as production
+    #[arg(long)]
+    pub production: bool,
+    /// Free text shown by `show`
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Driver option KEY=VALUE, for example sslmode=require (repeatable)
+    #[arg(short, long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+    /// Days until the password counts as expired, or `never` [default: 90]
+    #[arg(long, value_name = "N|never", value_parser = parse_expires_days)]
+    pub expires_days: Option<ExpiresDays>,
+    /// Replace an environment of the same name
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What `get` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Field {
+    /// The password
+    Password,
+    /// The host
+    Host,
+    /// The port
+    Port,
+    /// The database name
+    Database,
+    /// The login user
+    #[value(alias = "username")]
+    User,
+    /// A connection URI with the password
+    #[value(alias = "url")]
+    Uri,
+    /// The database kind
+    Kind,
+    /// A JDBC URL with user and password
+    Jdbc,
+    /// A libpq key=value connection string with the password
+    Libpq,
+}
+
+impl Field {
+    /// Whether the printed value contains the password.
+    pub fn reveals_password(self) -> bool {
+        matches!(self, Self::Password | Self::Uri | Self::Jdbc | Self::Libpq)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// What to print
+    #[arg(value_enum, default_value_t = Field::Password)]
+    pub field: Field,
+    /// Fail (exit code 11) instead of printing an expired password
+    #[arg(long)]
+    pub require_fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print a JSON array
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// New database kind
+    #[arg(short, long, alias = "type", value_parser = KindParser)]
+    pub kind: Option<DatabaseKind>,
+    /// New host
+    #[arg(long)]
+    pub host: Option<String>,
+    /// New port
+    #[arg(short, long, value_parser = parse_port)]
+    pub port: Option<u16>,
+    /// New database name
+    #[arg(short, long)]
+    pub database: Option<String>,
+    /// New login user
+    #[arg(short, long, alias = "username")]
+    pub user: Option<String>,
+    /// Mark or unmark as production
+    #[arg(long, value_name = "true|false")]
+    pub production: Option<bool>,
+    /// New description
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Set a driver option KEY=VALUE; an empty VALUE removes it (repeatable)
+    #[arg(short, long = "option", value_name = "KEY=VALUE", value_parser = parse_option)]
+    pub options: Vec<(String, String)>,
+    /// Days until the password counts as expired, or `never`
+    #[arg(long, value_name = "N|never", value_parser = parse_expires_days)]
+    pub expires_days: Option<ExpiresDays>,
+    /// Set a new password, prompted on the terminal
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: bool,
+    /// Set a new password read from standard input (one trailing newline is dropped)
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Do not ask for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// `export` formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A connection URI
+    Uri,
+    /// `export DBCREDS_<ENV>_*='...'` lines for a POSIX shell
+    Env,
+    /// `DBCREDS_<ENV>_*="..."` lines for a .env file
+    Dotenv,
+    /// A JSON object
+    Json,
+    /// A ~/.pgpass line
+    Pgpass,
+    /// A libpq key=value connection string
+    Libpq,
+    /// A JDBC URL
+    Jdbc,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Output format
+    #[arg(short, long, value_enum)]
+    pub format: ExportFormat,
+    /// Fail (exit code 11) instead of exporting an expired password
+    #[arg(long)]
+    pub require_fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Environment name
+    #[arg(value_parser = parse_name)]
+    pub name: EnvName,
+    /// Run even inside `dbcreds exec` of another environment
+    #[arg(long)]
+    pub force: bool,
+    /// Fail (exit code 11) instead of running with an expired password
+    #[arg(long)]
+    pub require_fresh: bool,
+    /// The command and its arguments, after `--` [default: $SHELL]
+    #[arg(last = true, value_name = "CMD", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+    /// List only passwords that are expired or expire within 14 days (nothing when all are fine)
+    #[arg(short, long)]
+    pub quiet: bool,
+}

@@ -1,0 +1,334 @@
+//! The command line: clap derive definitions, with the model's parsers as
+//! value parsers so a bad name, kind or port fails before anything else runs.
+//! The verbs and their help are here; each group's arguments are in a
+//! submodule, and the value parsers they share in [`values`].
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::exit_code_table;
+
+mod data;
+mod env;
+mod values;
+mod vault;
+
+pub use data::{AuditArgs, ImportArgs, ImportSource, RotateArgs, TestArgs};
+pub use env::{
+    AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
+    ShowArgs, UpdateArgs,
+};
+pub use vault::{InitArgs, StatusArgs, UnlockArgs};
+
+/// Parses the command line. Help and version go to stdout as clap prints
+/// them; any other parse error becomes one line on stderr and exit code 2.
+pub fn parse() -> Result<Cli, std::process::ExitCode> {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                let _ = e.print();
+                Err(std::process::ExitCode::from(
+                    u8::try_from(e.exit_code()).unwrap_or(crate::exit::USAGE),
+                ))
+            }
+            _ => {
+                let verb = verb_of(std::env::args_os().skip(1));
+                crate::output::note(&format!(
+                    "dbcreds: {}",
+                    crate::exit::clap_message(&e, verb.as_deref())
+                ));
+                Err(std::process::ExitCode::from(crate::exit::USAGE))
+            }
+        },
+    }
+}
+
+/// The verb (and sub-verb) named on the command line, for the `--help` hint.
+fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let mut words: Vec<String> = Vec::new();
+    let mut current = &cmd;
+    for arg in args {
+        let Some(a) = arg.to_str() else { break };
+        if a.starts_with('-') {
+            continue;
+        }
+        match current.find_subcommand(a) {
+            Some(sub) => {
+                words.push(sub.get_name().to_owned());
+                current = sub;
+            }
+            None => break,
+        }
+    }
+    if words.is_empty() {
+        None
+    } else {
+        Some(words.join(" "))
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dbcreds",
+    version,
+    about = "Database credentials for named environments, served by the dbcreds agent",
+    long_about = "Database credentials for named environments (dev, staging, prod), served by the \
+                  per-user dbcreds agent. DBCREDS_<ENV>_HOST/_PORT/_DATABASE/_USERNAME/_PASSWORD/_KIND \
+                  variables define an environment without an agent and win over it.",
+    arg_required_else_help = true,
+    after_help = concat!(
+        "Examples:
+  dbcreds init                              create the vault and start the agent
+  dbcreds add prod --host db.internal --database app --user app
+  dbcreds get prod                          the password, nothing else
+  psql \"$(dbcreds get prod uri)\"
+  eval \"$(dbcreds export prod --format env)\"
+  dbcreds list
+
+",
+        exit_code_table!()
+    )
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the vault, pick and report the unlocker, start the agent
+    #[command(after_help = "Examples:
+  dbcreds init                                   OS keyring if one answers, else a passphrase
+  dbcreds init --unlocker passphrase             always a passphrase (prompted twice)
+  printf %s \"$PASS\" | dbcreds init --unlocker passphrase --passphrase-stdin
+  DBCREDS_PASSPHRASE_FILE=~/.config/dbcreds/pass dbcreds init")]
+    Init(InitArgs),
+
+    /// Add an environment; prompts on a terminal for what the flags leave out
+    #[command(after_help = "Examples:
+  dbcreds add prod --host db.internal --database app --user app      prompts for the password
+  printf %s \"$PW\" | dbcreds add ci --host localhost --database test --user ci --password-stdin
+  dbcreds add shop --kind mariadb --host 10.0.0.5 --database shop --user web --option ssl-mode=REQUIRED
+  dbcreds add local --kind sqlite --database ./dev.db --password-stdin </dev/null
+  dbcreds add prod ... --force                   replace an existing prod")]
+    Add(AddArgs),
+
+    /// Print the password (or one field) of an environment, and nothing else
+    #[command(after_help = "Examples:
+  dbcreds get prod                   the password
+  dbcreds get prod uri               postgresql://app:p%40ss@db.internal:5432/app
+  dbcreds get prod host
+  PGPASSWORD=\"$(dbcreds get prod --require-fresh)\" psql -h db.internal app
+
+DBCREDS_<ENV>_* variables are read first; then no agent is asked.
+An expired password is still printed, with a warning on stderr,
+unless --require-fresh (exit code 11).")]
+    Get(GetArgs),
+
+    /// Show everything about an environment except its password
+    #[command(after_help = "Examples:
+  dbcreds show prod
+  dbcreds show prod --json | jq .expiry")]
+    Show(ShowArgs),
+
+    /// List the environments (never their passwords)
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:
+  dbcreds list
+  dbcreds list --json | jq -r '.[] | select(.production) | .name'"
+    )]
+    List(ListArgs),
+
+    /// Change fields of an environment, or its password
+    #[command(after_help = "Examples:
+  dbcreds update prod --host db2.internal
+  dbcreds update prod --password                 prompts for the new password
+  printf %s \"$NEW\" | dbcreds update prod --password-stdin
+  dbcreds update prod --option sslmode=verify-full --option sslrootcert=/etc/ssl/ca.pem
+  dbcreds update prod --option sslmode=          remove the sslmode option
+  dbcreds update prod --expires-days never")]
+    Update(UpdateArgs),
+
+    /// Remove an environment and its password
+    #[command(
+        visible_alias = "rm",
+        after_help = "Examples:
+  dbcreds remove staging             asks first
+  dbcreds remove staging --force     does not ask (needed without a terminal)"
+    )]
+    Remove(RemoveArgs),
+
+    /// Print an environment's credentials in a format other tools read
+    #[command(after_help = "Examples:
+  eval \"$(dbcreds export prod --format env)\"      DBCREDS_PROD_* variables in this shell
+  dbcreds export prod --format dotenv >> .env
+  dbcreds export prod --format pgpass >> ~/.pgpass
+  dbcreds export prod --format jdbc
+  dbcreds export prod --format json | jq -r .uri")]
+    Export(ExportArgs),
+
+    /// Run a command with an environment's connection in its environment
+    #[command(after_help = "Examples:
+  dbcreds exec prod -- psql -tAc 'select current_user'
+  dbcreds exec shop -- mariadb -e 'select current_user()'
+  dbcreds exec prod -- ./migrate.sh            DATABASE_URL is set for every kind
+  dbcreds exec prod                            a shell ($SHELL) with the connection set
+
+PostgreSQL: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE and
+PGSSLROOTCERT/PGSSLCERT/PGSSLKEY (from the options) are set.
+MySQL/MariaDB: MYSQL_HOST, MYSQL_TCP_PORT and MYSQL_PWD are set, and
+MYSQL_HOME names a my.cnf (in the runtime dir, no password in it) that
+carries the user, which no variable can. A ~/.my.cnf still wins over it.
+Every kind: DATABASE_URL, DBCREDS_ENV=NAME and DBCREDS_<NAME>_*.
+
+The command replaces dbcreds (exec), so its exit code and signals are its
+own. A missing command exits 127, one that cannot be run 126. Inside
+`dbcreds exec` of another environment (DBCREDS_ENV set) dbcreds refuses
+(exit code 14) unless --force.")]
+    Exec(ExecArgs),
+
+    /// List expired and soon-expiring passwords; exit code 11 when any expired
+    #[command(after_help = "Examples:
+  dbcreds check                      every environment, the worst first
+  dbcreds check --quiet              only those expired or expiring within 14 days
+  dbcreds check --json | jq '.environments[] | select(.status != \"healthy\")'
+  0 8 * * * dbcreds check --quiet    (crontab: mail only when something needs doing)
+
+Exits 0 when no password has expired (expiring ones are listed but do not
+fail), 11 when at least one has. No colour unless stdout is a terminal.")]
+    Check(CheckArgs),
+
+    /// Import environments from the Python dbcreds, DB_* variables, a .pgpass or a JSON file
+    #[command(after_help = "Examples:
+  dbcreds import --from python --dry-run        ~/.dbcreds and its keyring entries
+  dbcreds import --from python /backup/.dbcreds
+  dbcreds import --from env --name legacy       DB_SERVER, DB_PORT, DB_NAME, DB_USER, DB_PWD
+  dbcreds import --from pgpass                  $PGPASSFILE or ~/.pgpass
+  dbcreds import --from json prod.json --overwrite
+  dbcreds export prod --format json | dbcreds import --from json - --name prod-copy
+
+Existing environments are kept unless --overwrite. Parts of the source that
+cannot be imported (a wildcard .pgpass line, a masked password, an unknown
+database type) are listed with the reason; they do not fail the import.
+--from env names its environment `default` unless --name, as the Python
+tool's dbcreds-migrate did.")]
+    Import(ImportArgs),
+
+    /// Connect to an environment's database (in the agent) and report version and latency
+    #[command(after_help = "Examples:
+  dbcreds test prod                  PostgreSQL 15.4 (Debian ...), 12 ms, TLS
+  dbcreds test prod --json | jq .latency_ms
+  dbcreds test prod || echo \"prod is down or the password is wrong\"
+
+The agent connects with the stored credentials and the TLS options
+(sslmode, sslrootcert, sslcert, sslkey; connect_timeout, default 5 s); the
+password never leaves it. The outcome is stored and shown by `show` and
+`list`. Failures have their own exit codes: 15 unreachable, 16 login
+refused, 17 TLS failure, 18 no driver for the kind (mssql, oracle,
+snowflake), 19 other server error.")]
+    Test(TestArgs),
+
+    /// Set a new generated password on the database server and in the vault, crash-safe
+    #[command(after_help = "Examples:
+  dbcreds rotate prod                       32 random letters, digits and -_.
+  dbcreds rotate prod --length 48
+  dbcreds rotate prod --admin prod-admin    through an admin role that may ALTER the user
+  dbcreds rotate prod --resume              finish or roll back an interrupted rotation
+
+The new password is stored as pending before the server is touched, set on
+the server (PostgreSQL: ALTER ROLE with a SCRAM-SHA-256 verifier; MariaDB:
+SET PASSWORD / ALTER USER with the mysql_native_password hash, so the
+password is never in the SQL), verified by logging in, then promoted; the
+old one is kept as previous. If the agent dies midway, `--resume` (or the
+agent's next unlock) probes the pending, current and previous passwords and
+keeps the one the server takes. A failed rotation changes no stored
+password. `dbcreds get prod` prints the new password afterwards.")]
+    Rotate(RotateArgs),
+
+    /// Show the audit log: who read, tested or rotated what, and when
+    #[command(after_help = "Examples:
+  dbcreds audit                      the last 1000 events
+  dbcreds audit prod --since 1d
+  dbcreds audit --since 2026-01-31T00:00:00Z --json | jq '.[] | select(.outcome != \"ok\")'
+
+--since takes a duration back from now (30m, 12h, 7d, 2w) or a time
+(RFC 3339, or a date YYYY-MM-DD in UTC). Works while the vault is locked.")]
+    Audit(AuditArgs),
+
+    /// Lock the vault: the agent forgets the key and every password
+    Lock,
+
+    /// Unlock the vault through the OS keyring, or with the passphrase
+    #[command(after_help = "Examples:
+  dbcreds unlock                     OS keyring first, else prompts for the passphrase
+  dbcreds unlock --passphrase-stdin < ~/.config/dbcreds/pass
+  DBCREDS_PASSPHRASE_FILE=~/.config/dbcreds/pass dbcreds unlock")]
+    Unlock(UnlockArgs),
+
+    /// Show the agent's state; never starts an agent
+    #[command(after_help = "Examples:
+  dbcreds status
+  dbcreds status --json | jq -r .state
+
+Exits 6 when no agent answers.")]
+    Status(StatusArgs),
+
+    /// Check the setup and say how to fix what is wrong
+    #[command(after_help = "Examples:
+  dbcreds doctor
+  dbcreds doctor --json
+
+Checks the config file, the socket directory's owner and mode, the agent (running, same
+version), the vault's integrity and the OS keyring (through the agent), and the login units.
+Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
+    Doctor(StatusArgs),
+
+    /// Print a shell completion script
+    #[command(after_help = "Examples:
+  dbcreds completions bash > ~/.local/share/bash-completion/completions/dbcreds
+  dbcreds completions zsh > \"${fpath[1]}/_dbcreds\"
+  dbcreds completions fish > ~/.config/fish/completions/dbcreds.fish")]
+    Completions(CompletionsArgs),
+
+    /// Write man pages and completion scripts into a directory (for packagers)
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+
+    /// Start, stop or inspect the agent
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Start the agent unless one answers already
+    Start,
+    /// Stop the running agent (SIGTERM) and wait until it has exited
+    Stop,
+    /// Stop the running agent, then start a new one (after an upgrade)
+    Restart,
+    /// Same as `dbcreds status`
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Output directory; gets man/ and completions/ subdirectories
+    pub dir: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests;

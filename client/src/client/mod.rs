@@ -1,0 +1,185 @@
+//! The async client: one connection to the agent and one method per RPC,
+//! returning model types and typed errors. Every method of [`Client`] is
+//! in this module, one file per concern: connecting here, the vault
+//! ([`vault`]), environments ([`env`]), databases ([`db`]) and the audit log
+//! and change stream ([`audit`]).
+
+use std::path::{Path, PathBuf};
+
+use dbcreds_proto::codec::SmallBufferCodec;
+use dbcreds_proto::v1::agent_client::AgentClient;
+use dbcreds_proto::{MAX_MESSAGE_BYTES, Wiped, v1};
+use tonic::client::Grpc;
+use zeroize::Zeroize;
+
+use crate::error::{Error, Reason, Result};
+use crate::model::{Credential, EnvName, Environment};
+use crate::transport::Connection;
+
+pub(crate) mod audit;
+pub(crate) mod db;
+pub(crate) mod env;
+pub(crate) mod vault;
+
+/// A connection to a running agent.
+///
+/// ```no_run
+/// # async fn demo() -> dbcreds::Result<()> {
+/// let mut client = dbcreds::Client::connect().await?;
+/// let cred = client.get(&"prod".parse()?).await?;
+/// println!("{}", cred.environment().host);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: AgentClient<Connection>,
+    /// The same connection without the generated methods, for the requests
+    /// that carry a secret: they go out as [`Wiped`] messages (see
+    /// [`Client::send_wiped`]), which the generated methods do not take.
+    grpc: Grpc<Connection>,
+    socket: PathBuf,
+}
+
+/// The origin gives every request the :scheme and :authority HTTP/2 wants;
+/// it is never dialled.
+const ORIGIN: &str = "http://dbcreds.agent";
+
+impl Client {
+    /// Connects to the agent at the discovered socket ([`crate::paths::socket`]).
+    /// Does not start one: see [`Client::connect_or_start`].
+    pub async fn connect() -> Result<Self> {
+        Self::connect_to(&crate::paths::socket()).await
+    }
+
+    /// Connects to the agent listening at `socket`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> dbcreds::Result<()> {
+    /// let client = dbcreds::Client::connect_to("/run/user/1000/dbcreds/agent.sock".as_ref()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_to(socket: &Path) -> Result<Self> {
+        let conn = crate::transport::connect(socket).await?;
+        let origin = http::Uri::from_static(ORIGIN);
+        let inner = AgentClient::with_origin(conn.clone(), origin.clone())
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let grpc = Grpc::with_origin(conn, origin)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        Ok(Self {
+            inner,
+            grpc,
+            socket: socket.to_owned(),
+        })
+    }
+
+    /// Connects to the agent at the discovered socket, starting one (and
+    /// waiting until it listens) when none answers.
+    pub async fn connect_or_start() -> Result<Self> {
+        let socket = crate::paths::socket();
+        match Self::connect_to(&socket).await {
+            Err(Error::AgentUnreachable { .. }) => {
+                let s = socket.clone();
+                tokio::task::spawn_blocking(move || crate::autostart::start_agent(&s))
+                    .await
+                    .map_err(|e| Error::AgentStart(e.to_string()))??;
+                Self::connect_to(&socket).await
+            }
+            other => other,
+        }
+    }
+
+    /// The socket this client is connected to.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Sends `req`, a message that carries a secret, to the RPC at `path`
+    /// (one of the [`rpc`] paths). The message is [`Wiped`] from the start
+    /// and moved into tonic, which encodes it and drops it: that drop, or
+    /// the drop of a request that never left, zeroizes the secret. No clone
+    /// is made. The encoded bytes in the transport's buffers are not
+    /// covered: only a zeroing allocator reaches those.
+    async fn send_wiped<Req, Resp>(&mut self, path: &'static str, req: Wiped<Req>) -> Result<Resp>
+    where
+        Req: prost::Message + Zeroize + Send + 'static,
+        Resp: prost::Message + Default + Send + 'static,
+    {
+        let request = tonic::Request::new(req);
+        self.grpc
+            .ready()
+            .await
+            // As the generated methods say it.
+            .map_err(|e| {
+                Error::from(tonic::Status::unknown(format!(
+                    "Service was not ready: {e}"
+                )))
+            })?;
+        let response = self
+            .grpc
+            .unary(
+                request,
+                http::uri::PathAndQuery::from_static(path),
+                SmallBufferCodec::<Wiped<Req>, Resp>::default(),
+            )
+            .await?;
+        Ok(response.into_inner())
+    }
+}
+
+/// The paths of the RPCs [`Client::send_wiped`] calls, as the generated
+/// client spells them (`/<package>.<service>/<method>`).
+mod rpc {
+    pub const INIT: &str = "/dbcreds.v1.Agent/Init";
+    pub const UNLOCK: &str = "/dbcreds.v1.Agent/Unlock";
+    pub const PUT: &str = "/dbcreds.v1.Agent/Put";
+    pub const UPDATE: &str = "/dbcreds.v1.Agent/Update";
+}
+
+/// The environment a reply must carry.
+fn environment(m: Option<v1::Environment>) -> Result<Environment> {
+    let m = m.ok_or_else(|| Error::Protocol("reply without an environment".into()))?;
+    Ok(Environment::try_from(m)?)
+}
+
+/// The credential for `name`: from `DBCREDS_<NAME>_*` variables when they
+/// are set, else from the agent (started if none runs).
+///
+/// ```no_run
+/// # async fn demo() -> dbcreds::Result<()> {
+/// use secrecy::ExposeSecret;
+/// let cred = dbcreds::get("prod").await?;
+/// let url = cred.uri();
+/// # let _ = url.expose_secret();
+/// # Ok(()) }
+/// ```
+pub async fn get(name: &str) -> Result<Credential> {
+    let name = EnvName::parse(name)?;
+    if let Some(cred) = crate::envvars::lookup(&name)? {
+        return Ok(cred);
+    }
+    Client::connect_or_start().await?.get(&name).await
+}
+
+/// True when the error means "the vault is locked".
+pub fn is_locked(err: &Error) -> bool {
+    err.reason() == Some(Reason::Locked)
+}
+
+#[cfg(test)]
+mod tests {
+    use dbcreds_proto::v1::agent_server::SERVICE_NAME;
+
+    #[test]
+    fn wiped_paths_name_the_service() {
+        for (path, method) in [
+            (super::rpc::INIT, "Init"),
+            (super::rpc::UNLOCK, "Unlock"),
+            (super::rpc::PUT, "Put"),
+            (super::rpc::UPDATE, "Update"),
+        ] {
+            assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
+        }
+    }
+}
