@@ -11,7 +11,9 @@ use rustix::process::Signal;
 
 use crate::bins::bin;
 use crate::data::PASSPHRASE;
-use crate::process::{EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, first_line, signal, wait_for_exit};
+use crate::process::{
+    EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, all_pids, first_line, signal, wait_for_exit,
+};
 use crate::sandbox::{SANDBOX_MARKER, Sandbox};
 
 impl Sandbox {
@@ -121,23 +123,13 @@ impl Sandbox {
         marker.extend_from_slice(&root);
         marker.push(0);
         let me = std::process::id();
-        let Ok(dir) = fs::read_dir("/proc") else {
-            return Vec::new();
-        };
         let mut found = Vec::new();
-        for entry in dir.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
+        for pid in all_pids() {
             if pid == me {
                 continue;
             }
-            let environ = fs::read(entry.path().join("environ")).unwrap_or_default();
-            let cmdline = fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let environ = fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let marked = environ
                 .windows(marker.len())
                 .any(|w| w == marker.as_slice());

@@ -12,7 +12,9 @@ use tempfile::TempDir;
 
 use crate::bins::{path_var, support};
 use crate::output::{Output, run};
-use crate::process::{EXIT_TIMEOUT, READY_TIMEOUT, first_line, pid_of, wait_for_exit};
+use crate::process::{
+    EXIT_TIMEOUT, READY_TIMEOUT, all_pids, first_line, pid_of, signal, wait_for_exit,
+};
 
 /// The default collection, as a D-Bus object path.
 const DEFAULT_COLLECTION: &str = "/org/freedesktop/secrets/aliases/default";
@@ -173,6 +175,72 @@ impl KeyringSession {
         );
         assert!(self.is_locked(), "the default collection did not lock");
     }
+
+    /// The pid of this session's `gnome-keyring-daemon`: the process of the
+    /// session's group whose name (`/proc/PID/comm`, 15 characters at most)
+    /// is `gnome-keyring-d`.
+    #[track_caller]
+    pub fn daemon_pid(&self) -> u32 {
+        let group = self.child.id();
+        let mut seen = Vec::new();
+        let mut found = Vec::new();
+        for pid in all_pids() {
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            // PID (COMM) STATE PPID PGRP ...
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                continue;
+            };
+            let comm = head.split_once('(').map_or("", |(_, c)| c);
+            let pgrp = rest
+                .split_whitespace()
+                .nth(2)
+                .and_then(|g| g.parse::<u32>().ok());
+            if pgrp == Some(group) {
+                seen.push(format!("{pid} {comm}"));
+                if comm == "gnome-keyring-d" {
+                    found.push(pid);
+                }
+            }
+        }
+        match found[..] {
+            [pid] => pid,
+            _ => panic!(
+                "want one gnome-keyring-daemon in process group {group}; the group: {seen:?}"
+            ),
+        }
+    }
+
+    /// Stops this session's `gnome-keyring-daemon` (SIGSTOP): the bus stays
+    /// up, so calls to the Secret Service are queued and never answered,
+    /// as with a daemon hung on a prompt. It goes on (SIGCONT) when the
+    /// returned [`Frozen`] is dropped.
+    pub fn freeze(&self) -> Frozen {
+        let pid = self.daemon_pid();
+        signal(pid, Signal::STOP);
+        Frozen { pid }
+    }
+}
+
+/// A stopped `gnome-keyring-daemon` ([`KeyringSession::freeze`]); dropping
+/// it continues the daemon.
+#[must_use = "dropping it continues the daemon at once"]
+pub struct Frozen {
+    pid: u32,
+}
+
+impl Frozen {
+    /// The stopped daemon's pid.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        signal(self.pid, Signal::CONT);
+    }
 }
 
 impl Drop for KeyringSession {
@@ -182,6 +250,9 @@ impl Drop for KeyringSession {
         drop(self.stdin.take());
         let pid = self.child.id();
         let _ = rustix::process::kill_process_group(pid_of(pid), Signal::TERM);
+        // A stopped daemon (a [`Frozen`] leaked) gets the TERM only once it
+        // goes on.
+        let _ = rustix::process::kill_process_group(pid_of(pid), Signal::CONT);
         if !wait_for_exit(pid, EXIT_TIMEOUT) {
             let _ = rustix::process::kill_process_group(pid_of(pid), Signal::KILL);
         }

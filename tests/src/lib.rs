@@ -49,10 +49,10 @@ pub use databases::{
     mariadb_or_skip, mariadb_root, pg_log_file, pg_superuser, postgres_or_skip, unique_db_name,
 };
 pub use env_spec::EnvSpec;
-pub use keyring::KeyringSession;
-pub use output::{Output, run, run_args};
+pub use keyring::{Frozen, KeyringSession};
+pub use output::{Output, run, run_args, run_parallel};
 pub use process::{
-    COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, first_line, in_ci, is_root, kill_9,
-    lines, root_or_skip, signal, skip, terminate, wait_for_exit,
+    COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, all_pids, first_line, in_ci, is_root,
+    kill_9, lines, root_or_skip, signal, skip, terminate, wait_for_exit,
 };
 pub use sandbox::{NO_BUS, SANDBOX_MARKER, Sandbox, has_event};

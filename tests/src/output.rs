@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
+use std::time::{Duration, Instant};
 
 use rustix::process::Signal;
 
@@ -176,6 +177,20 @@ pub fn run(mut cmd: Command, input: Option<&[u8]>) -> Output {
             )
         }
     }
+}
+
+/// Runs `cmds` at the same time (each on a thread of its own, each as
+/// [`run`] does, stdin null) and waits for all of them; each one's output
+/// and how long after the start of the first it ended, in `cmds`' order.
+pub fn run_parallel(cmds: Vec<Command>) -> Vec<(Output, Duration)> {
+    let started = Instant::now();
+    let runs: Vec<_> = cmds
+        .into_iter()
+        .map(|cmd| thread::spawn(move || (run(cmd, None), started.elapsed())))
+        .collect();
+    runs.into_iter()
+        .map(|r| r.join().expect("a command's thread panicked"))
+        .collect()
 }
 
 /// Runs `program ARGS...` (the test's own environment) to completion.

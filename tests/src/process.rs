@@ -23,6 +23,16 @@ pub(crate) fn pid_of(raw: u32) -> Pid {
     Pid::from_raw(raw as i32).expect("pid 0 is not a process")
 }
 
+/// The pids of all processes (the numeric entries of `/proc`).
+pub fn all_pids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
 /// Sends `signal` to process `pid`; a process that is already gone is fine.
 pub fn signal(pid: u32, signal: Signal) {
     match rustix::process::kill_process(pid_of(pid), signal) {

@@ -1,9 +1,18 @@
 //! The agent process: ready line, one agent per socket and per vault,
-//! graceful SIGTERM, detached autostart.
+//! graceful SIGTERM, detached autostart, `agent stop`/`restart` in well
+//! under a second with the whole vault in `vault.db`.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
 
-use dbcreds_tests::{Sandbox, bin, exit, kill_9, run};
+use dbcreds_tests::{
+    Output, PASSPHRASE, Sandbox, bin, exit, kill_9, run, run_parallel, wait_for_exit,
+};
+
+/// How long `dbcreds agent stop` (and `restart`) may take: milliseconds in
+/// fact; it took 5.0 s while the agent waited for idle connections.
+const STOP_BOUND: Duration = Duration::from_secs(1);
 
 #[test]
 fn second_agent_on_the_same_socket_is_refused() {
@@ -181,4 +190,85 @@ fn second_agent_on_another_socket_for_the_same_vault_is_refused() {
     assert!(first.is_running(), "the first agent died");
     assert_eq!(sb.agent_pids(), [first.pid()], "one agent for the vault");
     sb.assert_password("prod", &password);
+}
+
+/// `dbcreds agent VERB` in `sb`: asserts success within [`STOP_BOUND`] and
+/// that the agent `pid` is gone afterwards.
+#[track_caller]
+fn agent_verb_ends_quickly(sb: &Sandbox, verb: &str, pid: u32) -> Output {
+    let started = Instant::now();
+    let out = sb.cli(&["agent", verb]);
+    let took = started.elapsed();
+    eprintln!("`dbcreds agent {verb}` took {took:?}");
+    out.ok();
+    assert!(
+        took < STOP_BOUND,
+        "`dbcreds agent {verb}` took {took:?} (at most {STOP_BOUND:?}):\n{out}\n{}",
+        sb.logs()
+    );
+    assert!(
+        wait_for_exit(pid, Duration::ZERO),
+        "the agent {pid} still runs after `agent {verb}`"
+    );
+    out
+}
+
+/// A clean stop merges the write-ahead log: `vault.db` alone, copied into
+/// another `DBCREDS_HOME`, is the whole vault.
+#[test]
+fn agent_stop_is_fast_and_leaves_the_whole_vault_in_vault_db() {
+    let sb = Sandbox::with_passphrase_vault();
+    let password = sb.add_unique("prod");
+    sb.assert_password("prod", &password);
+    agent_verb_ends_quickly(&sb, "stop", sb.agent_pid());
+
+    let wal = sb.home().join("vault.db-wal");
+    let wal_len = fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(
+        wal_len,
+        0,
+        "{} holds {wal_len} bytes after a clean stop",
+        wal.display()
+    );
+
+    let copy = Sandbox::new();
+    fs::create_dir(copy.home()).expect("create DBCREDS_HOME");
+    fs::set_permissions(copy.home(), fs::Permissions::from_mode(0o700)).expect("chmod 0700");
+    fs::copy(sb.vault(), copy.vault()).expect("copy vault.db");
+    copy.unlock_passphrase(PASSPHRASE);
+    copy.assert_password("prod", &password);
+}
+
+#[test]
+fn agent_restart_is_fast_and_a_new_agent_answers() {
+    let sb = Sandbox::with_passphrase_vault();
+    let password = sb.add_unique("prod");
+    let old = sb.agent_pid();
+    agent_verb_ends_quickly(&sb, "restart", old);
+
+    let new = sb.agent_pid();
+    assert_ne!(new, old, "`agent restart` left the old agent serving");
+    assert_eq!(sb.agent_pids(), [new], "one agent after the restart");
+    // A passphrase vault comes back locked in a new agent.
+    assert_eq!(sb.state(), "locked");
+    sb.unlock_passphrase(PASSPHRASE);
+    sb.assert_password("prod", &password);
+}
+
+/// Five commands that find no agent each start one; one of them wins, and
+/// the others must use the winner (its refusal says "another dbcreds-agent
+/// already serves"), not fail.
+#[test]
+#[ignore = "fails on main: the CLIs that lose the autostart race exit 6 \
+            (\"could not start dbcreds-agent: another dbcreds-agent (pid N) already serves ...\")"]
+fn parallel_commands_with_no_agent_start_one_and_all_use_it() {
+    let (sb, agent) = Sandbox::with_passphrase_file_agent();
+    let password = sb.add_unique("prod");
+    agent.kill_9();
+    let outs = run_parallel((0..5).map(|_| sb.cli_command(&["get", "prod"])).collect());
+    for (out, _) in &outs {
+        out.ok();
+        assert_eq!(out.stdout, format!("{password}\n"), "{out}");
+    }
+    assert_eq!(sb.agent_pids().len(), 1, "one agent for the vault");
 }

@@ -25,6 +25,8 @@ mod dbtest;
 mod doctor;
 mod exec;
 mod export;
+mod faults;
+mod flood;
 mod hardening;
 mod harness;
 mod import;
