@@ -10,6 +10,52 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 
+/// Held while this process starts an agent for `socket`, so that clients
+/// racing to start one (twenty `dbcreds get` at once after login) take
+/// turns: the first starts it, the others wait on the lock in the kernel
+/// (no polling) and then find it listening.
+pub struct StartLock {
+    _file: Option<std::fs::File>,
+}
+
+impl StartLock {
+    /// Waits for the start lock of `socket` (`agent.start` beside it). The
+    /// socket's directory is created private (0700) if missing, as the
+    /// agent would.
+    pub fn acquire(socket: &Path) -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+            let fail = |e: std::io::Error| Error::AgentStart(format!("{}: {e}", socket.display()));
+            if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(fail)?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .open(socket.with_extension("start"))
+                .map_err(fail)?;
+            file.lock().map_err(fail)?;
+            Ok(Self { _file: Some(file) })
+        }
+        #[cfg(not(unix))]
+        {
+            // A named pipe is created once (FIRST_PIPE_INSTANCE): the loser
+            // of a race fails to listen and its client retries the connect.
+            let _ = socket;
+            Ok(Self { _file: None })
+        }
+    }
+}
+
 /// How long a starting agent may take to listen before we give up.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 

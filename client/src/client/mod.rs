@@ -75,15 +75,21 @@ impl Client {
     }
 
     /// Connects to the agent at the discovered socket, starting one (and
-    /// waiting until it listens) when none answers.
+    /// waiting until it listens) when none answers. Clients racing to start
+    /// one take turns ([`crate::autostart::StartLock`]): one starts it, the
+    /// others connect to it.
     pub async fn connect_or_start() -> Result<Self> {
         let socket = crate::paths::socket();
         match Self::connect_to(&socket).await {
             Err(Error::AgentUnreachable { .. }) => {
                 let s = socket.clone();
-                tokio::task::spawn_blocking(move || crate::autostart::start_agent(&s))
-                    .await
-                    .map_err(|e| Error::AgentStart(e.to_string()))??;
+                let _turn = blocking(move || crate::autostart::StartLock::acquire(&s)).await?;
+                // Whoever held the lock before us may have started it.
+                if let Ok(client) = Self::connect_to(&socket).await {
+                    return Ok(client);
+                }
+                let s = socket.clone();
+                blocking(move || crate::autostart::start_agent(&s)).await?;
                 Self::connect_to(&socket).await
             }
             other => other,
@@ -182,4 +188,11 @@ mod tests {
             assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
         }
     }
+}
+
+/// Runs `f` on the blocking pool (process spawns, file locks).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::AgentStart(e.to_string()))?
 }
