@@ -238,6 +238,15 @@ impl Agent {
         if existing.is_some() && !replace {
             return Err(AgentError::AlreadyExists(env.name.to_string()));
         }
+        // `eu-prod` and `eu_prod` would read each other's DBCREDS_<ENV>_*
+        // variables (inside `dbcreds exec`, in CI): one of them only.
+        if let Some(other) = o
+            .records
+            .values()
+            .find(|r| r.env.name.shares_variables_with(&env.name))
+        {
+            return Err(env.name.variables_clash(&other.env.name).into());
+        }
         let now = Utc::now();
         env.created_at = existing.and_then(|r| r.env.created_at).or(Some(now));
         env.updated_at = Some(now);
