@@ -349,6 +349,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_oversized_request_is_invalid_input_in_words() {
+        for status in [
+            tonic::Status::resource_exhausted("whatever"),
+            tonic::Status::out_of_range(
+                "Error, decoded message length too large: found 70000 bytes, the limit is: 65536 bytes",
+            ),
+        ] {
+            let err = Error::from_status(status);
+            assert_eq!(err.reason(), Some(Reason::Invalid));
+            assert!(err.to_string().contains("64 KiB"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_transport_failure_survives_the_status() {
+        let t = crate::transport::TransportError::Unresponsive {
+            socket: PathBuf::from("/s"),
+            pid: Some(7),
+            waited: std::time::Duration::from_secs(4),
+        };
+        let err = Error::from_status(tonic::Status::from_error(Box::new(t)));
+        assert!(
+            matches!(err, Error::AgentUnresponsive { pid: Some(7), .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("kill -CONT 7"), "{err}");
+    }
+
+    #[test]
     fn every_reason_round_trips_through_its_wire_spelling() {
         let mut seen = std::collections::HashSet::new();
         for (reason, wire) in Reason::TABLE {

@@ -132,7 +132,7 @@ fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) ->
         out.push_str(&format!(
             "{:<width$} {}\n",
             format!("{key}:"),
-            paint.apply(&value, color)
+            paint.apply(&output::printable(&value), color)
         ));
     }
     out
