@@ -136,17 +136,21 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
+    /// What `lookup_with` finds for `name` among `pairs`.
+    fn read(name: &str, pairs: &[(&str, &str)]) -> Result<Option<Credential>> {
+        lookup_with(&EnvName::parse(name).unwrap(), source(pairs))
+    }
+
     #[test]
     fn reads_every_field() {
-        let name = EnvName::parse("eu-prod").unwrap();
-        let cred = lookup_with(
-            &name,
-            source(&[
+        let cred = read(
+            "eu-prod",
+            &[
                 ("DBCREDS_EU_PROD_PASSWORD", "pw"),
                 ("DBCREDS_EU_PROD_KIND", "mariadb"),
                 ("DBCREDS_EU_PROD_PORT", "3307"),
                 ("DBCREDS_EU_PROD_USERNAME", "u"),
-            ]),
+            ],
         )
         .unwrap()
         .unwrap();
@@ -161,34 +165,31 @@ mod tests {
             ("DBCREDS_EU_PROD_PASSWORD", "pw"),
             ("DBCREDS_ENV", "eu-prod"),
         ];
-        let dash = EnvName::parse("eu-prod").unwrap();
-        let underscore = EnvName::parse("eu_prod").unwrap();
-        assert!(lookup_with(&dash, source(&vars)).unwrap().is_some());
-        assert!(lookup_with(&underscore, source(&vars)).unwrap().is_none());
+        assert!(read("eu-prod", &vars).unwrap().is_some());
+        assert!(read("eu_prod", &vars).unwrap().is_none());
         // Without DBCREDS_ENV (a CI job's own variables) they count.
         let ci = [("DBCREDS_EU_PROD_PASSWORD", "pw")];
-        assert!(lookup_with(&underscore, source(&ci)).unwrap().is_some());
+        assert!(read("eu_prod", &ci).unwrap().is_some());
     }
 
     #[test]
     fn expiry_comes_from_expires_at() {
-        let name = EnvName::parse("ci").unwrap();
-        let past = lookup_with(
-            &name,
-            source(&[
+        let past = read(
+            "ci",
+            &[
                 ("DBCREDS_CI_PASSWORD", "pw"),
                 ("DBCREDS_CI_EXPIRES_AT", "2020-01-01T00:00:00Z"),
-            ]),
+            ],
         )
         .unwrap()
         .unwrap();
         assert!(past.environment().expiry(Utc::now()).is_expired());
-        let err = lookup_with(
-            &name,
-            source(&[
+        let err = read(
+            "ci",
+            &[
                 ("DBCREDS_CI_PASSWORD", "pw"),
                 ("DBCREDS_CI_EXPIRES_AT", "soon"),
-            ]),
+            ],
         )
         .unwrap_err();
         assert!(err.to_string().contains("DBCREDS_CI_EXPIRES_AT"), "{err}");
