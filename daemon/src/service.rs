@@ -92,6 +92,7 @@ impl agent_server::Agent for Service {
             hard_lock_in_secs: left.hard.map(secs),
             audit_held,
             audit_lost,
+            vault_error: s.vault_error,
         }))
     }
 

@@ -36,3 +36,4 @@ mod peers;
 mod rotate;
 mod secrecy;
 mod third_party;
+mod unresponsive;
