@@ -114,10 +114,12 @@ impl AgentError {
             Self::VaultExists(_) => Reason::AlreadyInitialized,
             Self::NotABackup { .. } => Reason::VaultCorrupt,
             Self::LastUnlocker(_) => Reason::Invalid,
-            Self::File { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
-                Reason::PermissionDenied
-            }
-            Self::File { .. } => Reason::Internal,
+            Self::File { source, .. } => match source.kind() {
+                std::io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
+                // A path that names nothing is bad input.
+                std::io::ErrorKind::NotFound => Reason::Invalid,
+                _ => Reason::Internal,
+            },
         }
     }
 }

@@ -106,9 +106,8 @@ async fn open_backup(copy: &Vault, passphrase: SecretString) -> Result<Opened> {
         .ok_or_else(|| corrupt("no key check"))?;
     let unlockers = copy.unlockers().await?;
     let Some(row) = keys::find(&unlockers, Unlocker::Passphrase) else {
-        return Err(AgentError::NoSuchUnlocker(
-            Unlocker::Passphrase,
-            "it is a copy of a keyring-only vault, not a backup: write one with `dbcreds backup FILE`",
+        return Err(corrupt(
+            "it has no passphrase unlocker: a copy of a keyring-only vault needs that keyring; write a backup with `dbcreds backup FILE`",
         ));
     };
     let key = unwrap_with_passphrase(row, passphrase).await?;
@@ -260,7 +259,11 @@ impl Agent {
                 Ok(()) => copy.put_unlocker(&keys::keyring_row(&entry)).await?,
                 Err(e) => {
                     let _ = keyring::delete_key(&entry).await;
-                    keyring_error = Some(e.to_string());
+                    keyring_error = Some(match e {
+                        // Its own advice (`dbcreds init ...`) is no help here.
+                        keyring::KeyringError::Unavailable(_) => "no OS keyring answered".into(),
+                        other => other.to_string(),
+                    });
                 }
             }
         }
