@@ -192,7 +192,7 @@ pub struct ExportArgs {
     #[arg(long, conflicts_with = "name")]
     pub all: bool,
     /// With --all: include each password (and a URI with it); warns on a terminal
-    #[arg(long, requires = "all")]
+    #[arg(long)]
     pub include_passwords: bool,
 }
 

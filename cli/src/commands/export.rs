@@ -15,6 +15,13 @@ use crate::exit::Failure;
 use crate::output;
 
 pub async fn run(a: ExportArgs) -> Result<(), Failure> {
+    // Checked here: clap counts `--all`'s default (false) as present, so
+    // `requires = "all"` would never fire.
+    if a.include_passwords && !a.all {
+        return Err(Failure::usage(
+            "--include-passwords goes with --all (an export of one environment always holds its password)",
+        ));
+    }
     let Some(name) = a.name.as_ref().filter(|_| !a.all) else {
         return export_all(&a).await;
     };
@@ -46,7 +53,12 @@ async fn export_all(a: &ExportArgs) -> Result<(), Failure> {
         let all = client.export_all().await?;
         let uris: Vec<Zeroizing<String>> = all
             .iter()
-            .map(|c| Zeroizing::new(render::uri(c.environment(), Some(c.password().expose_secret()))))
+            .map(|c| {
+                Zeroizing::new(render::uri(
+                    c.environment(),
+                    Some(c.password().expose_secret()),
+                ))
+            })
             .collect();
         let docs: Vec<ExportJson<'_>> = all
             .iter()

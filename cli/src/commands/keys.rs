@@ -10,15 +10,17 @@ use crate::exit::Failure;
 use crate::output;
 
 const NEW: Ask = Ask::Twice("New vault passphrase: ", "Repeat the passphrase: ");
-const NO_TERMINAL: &str =
-    "a passphrase is needed: rerun with --passphrase-stdin, or on a terminal";
+const NO_TERMINAL: &str = "a passphrase is needed: rerun with --passphrase-stdin, or on a terminal";
 
 pub async fn passphrase(cmd: PassphraseCommand) -> Result<(), Failure> {
     let (what, unlockers) = match cmd {
         PassphraseCommand::Add(a) => {
             let new = ask(a.passphrase_stdin, NEW, NO_TERMINAL)?;
             let mut client = super::connect().await?;
-            ("Added", client.passphrase(PassphraseAction::Add(&new)).await?)
+            (
+                "Added",
+                client.passphrase(PassphraseAction::Add(&new)).await?,
+            )
         }
         PassphraseCommand::Change(a) => {
             // With --passphrase-stdin: the current one on the first line,
@@ -38,7 +40,10 @@ pub async fn passphrase(cmd: PassphraseCommand) -> Result<(), Failure> {
         }
         PassphraseCommand::Remove => {
             let mut client = super::connect().await?;
-            ("Removed", client.passphrase(PassphraseAction::Remove).await?)
+            (
+                "Removed",
+                client.passphrase(PassphraseAction::Remove).await?,
+            )
         }
     };
     output::note(&format!(

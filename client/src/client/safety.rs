@@ -7,11 +7,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use dbcreds_proto::{Wiped, v1};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::vault::{LockState, unlockers as unlocker_names};
 use super::{Client, environment, rpc};
 use crate::error::{Error, InvalidInput, Result};
 use crate::model::Credential;
 use crate::unlocker::Unlocker;
-use super::vault::{LockState, unlockers as unlocker_names};
 
 /// What [`Client::backup`] wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,8 +80,7 @@ fn wire_path(path: &Path) -> Result<String> {
             why,
         })
     };
-    let abs = std::path::absolute(path)
-        .map_err(|e| bad(format!("'{}': {e}", path.display())))?;
+    let abs = std::path::absolute(path).map_err(|e| bad(format!("'{}': {e}", path.display())))?;
     abs.to_str()
         .map(str::to_owned)
         .ok_or_else(|| bad(format!("'{}' is not UTF-8", path.display())))
