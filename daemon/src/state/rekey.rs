@@ -30,7 +30,7 @@ use super::unlock::{KEY_CHECK_AAD, KEY_CHECK_PLAIN, passphrase_row, unwrap_with_
 use super::{Agent, State, keys, open_mut};
 use crate::error::{AgentError, Result};
 use crate::keyring;
-use crate::testhooks::failpoint;
+use crate::testhooks::step;
 use crate::vault::crypto::{self, DataKey};
 use crate::vault::rekey::Rekeyed;
 use crate::vault::{UnlockerRow, Vault};
@@ -119,12 +119,12 @@ impl Agent {
                 new_entry: new_entry.clone(),
             };
             start.vault.set_meta(REKEY_META, &storing.json()?).await?;
-            failpoint("rekey:after_record");
+            step("rekey:after_record").await;
             if let Err(e) = keyring::store_key_verified(&new_entry, &new_key).await {
                 self.settle_after_failure().await;
                 return Err(e.into());
             }
-            failpoint("rekey:after_keyring");
+            step("rekey:after_keyring").await;
             rows.insert(0, keys::keyring_row(&new_entry));
             stage = Some(Stage::Committed { old_entry }.json()?);
         }
@@ -134,7 +134,7 @@ impl Agent {
             self.settle_after_failure().await;
         }
         let sealed = result?;
-        failpoint("rekey:after_commit");
+        step("rekey:after_commit").await;
         if let Err(e) = self.settle_rekey().await {
             // The new key is in charge; only the old entry lingers until
             // the next keyring unlock or re-key deletes it.
@@ -246,8 +246,89 @@ impl Agent {
             }
             Err(e) => tracing::warn!(error = %e, "unreadable re-key record; dropping it"),
         }
-        failpoint("rekey:after_delete");
+        step("rekey:after_delete").await;
         vault.delete_meta(REKEY_META).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timers::Limits;
+    use crate::vault::rotation::pending_aad;
+    use dbcreds::unlocker::InitUnlocker;
+    use dbcreds::{DatabaseKind, EnvName, Environment};
+    use secrecy::ExposeSecret;
+
+    fn prod() -> Environment {
+        let mut env = Environment::new(EnvName::parse("prod").unwrap(), DatabaseKind::Postgres);
+        env.host = "db.internal".into();
+        env.database = "app".into();
+        env.username = "app".into();
+        env
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pending_rotations_follow_the_new_key_and_the_passphrase_opens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault.db");
+        let agent = Agent::open(&path, Limits::default()).await;
+        let pass = SecretString::from("correct horse");
+        agent
+            .init(InitUnlocker::Only(Unlocker::Passphrase), Some(pass.clone()))
+            .await
+            .unwrap();
+        agent
+            .put(prod(), SecretString::from("current"), false)
+            .await
+            .unwrap();
+        let old_pending = agent
+            .with_key(|k| k.seal(&pending_aad("prod"), b"pending"))
+            .await
+            .unwrap();
+        let vault = agent.vault_or_error().await.unwrap();
+        vault
+            .rotation_begin("prod", &old_pending, None, chrono::Utc::now())
+            .await
+            .unwrap();
+
+        assert!(matches!(
+            agent.rekey(None).await,
+            Err(AgentError::BadRequest(_))
+        ));
+        assert!(matches!(
+            agent.rekey(Some(SecretString::from("wrong"))).await,
+            Err(AgentError::WrongPassphrase)
+        ));
+        let done = agent.rekey(Some(pass.clone())).await.unwrap();
+        assert_eq!(done.sealed, 2, "the current and the pending password");
+        assert_eq!(done.unlockers, [Unlocker::Passphrase]);
+
+        let row = vault.rotation("prod").await.unwrap().unwrap();
+        let pending = row.sealed_pending.unwrap();
+        assert_ne!(pending, old_pending);
+        let opened = agent
+            .with_key(|k| k.open(&pending_aad("prod"), &pending).map(|p| p.to_vec()))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(opened, b"pending");
+        assert!(
+            agent
+                .with_key(|k| k.open(&pending_aad("prod"), &old_pending).is_err())
+                .await
+                .unwrap(),
+            "the old key is gone"
+        );
+        let name = EnvName::parse("prod").unwrap();
+        assert_eq!(agent.get(&name).await.unwrap().1.expose_secret(), "current");
+        agent.shutdown().await;
+
+        // A new agent opens the re-keyed vault with the same passphrase.
+        let again = Agent::open(&path, Limits::default()).await;
+        again.unlock(Some(pass)).await.unwrap();
+        assert_eq!(again.get(&name).await.unwrap().1.expose_secret(), "current");
+        again.shutdown().await;
     }
 }

@@ -112,7 +112,7 @@ impl Vault {
         meta.execute(&mut *tx).await.map_err(|e| self.classify(e))?;
         // Everything is written but nothing committed: a crash here must
         // leave the old key in charge.
-        crate::testhooks::failpoint("rekey:before_commit");
+        crate::testhooks::step("rekey:before_commit").await;
         tx.commit().await.map_err(|e| self.classify(e))?;
         Ok(count)
     }

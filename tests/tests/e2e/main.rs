@@ -34,6 +34,8 @@ mod import;
 mod lifecycle;
 mod passphrase;
 mod peers;
+mod rekey;
 mod rotate;
 mod secrecy;
 mod third_party;
+mod unlockers;
