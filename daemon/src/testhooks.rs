@@ -3,11 +3,12 @@
 //! release agent reads neither variable: there `failpoint` does nothing
 //! and `protocol` is the real one.
 
-/// Crash injection for the rotation tests: with
+/// Crash injection for the rotation and re-key tests: with
 /// `DBCREDS_FAILPOINT=rotate:after_pending` (or `rotate:after_server`,
-/// `rotate:after_verify`) the agent aborts at that point, as if it had been
-/// killed there, so tests can show that `dbcreds rotate --resume` (or the
-/// next start) recovers.
+/// `rotate:after_verify`, `rekey:after_record`, `rekey:after_keyring`,
+/// `rekey:before_commit`, `rekey:after_commit`, `rekey:after_delete`) the
+/// agent aborts at that point, as if it had been killed there, so tests
+/// can show that `dbcreds rotate --resume` (or the next start) recovers.
 #[cfg(any(debug_assertions, feature = "test-hooks"))]
 pub(crate) fn failpoint(name: &str) {
     if std::env::var("DBCREDS_FAILPOINT").is_ok_and(|v| v == name) {

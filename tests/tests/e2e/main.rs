@@ -30,6 +30,7 @@ mod faults;
 mod flood;
 mod hardening;
 mod harness;
+mod idle_lock;
 mod import;
 mod lifecycle;
 mod passphrase;
