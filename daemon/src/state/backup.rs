@@ -29,7 +29,7 @@ use super::{Agent, State, Unlocked, keys, open, open_vault};
 use crate::error::{AgentError, Result};
 use crate::fsutil;
 use crate::keyring;
-use crate::vault::crypto::{self, DataKey};
+use crate::vault::crypto::DataKey;
 use crate::vault::{Vault, VaultError};
 
 /// The `meta` key a backup carries: when it was written (Unix seconds).
@@ -95,15 +95,7 @@ async fn open_backup(copy: &Vault, passphrase: SecretString) -> Result<Opened> {
             detail: detail.to_owned(),
         })
     };
-    let vault_id = copy
-        .meta("vault_id")
-        .await?
-        .ok_or_else(|| corrupt("no vault id"))?;
-    let key_check = copy
-        .meta("key_check")
-        .await?
-        .and_then(|h| crypto::unhex(&h))
-        .ok_or_else(|| corrupt("no key check"))?;
+    let (vault_id, key_check) = copy.identity().await?;
     let unlockers = copy.unlockers().await?;
     let Some(row) = keys::find(&unlockers, Unlocker::Passphrase) else {
         return Err(corrupt(

@@ -364,19 +364,7 @@ fn open_mut(state: &mut State) -> Result<&mut OpenVault> {
 
 async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
     let vault = Vault::open(path).await?;
-    let corrupt = |detail: &str| VaultError::Corrupt {
-        path: path.to_owned(),
-        detail: detail.to_owned(),
-    };
-    let vault_id = vault
-        .meta("vault_id")
-        .await?
-        .ok_or_else(|| corrupt("no vault id"))?;
-    let key_check = vault
-        .meta("key_check")
-        .await?
-        .and_then(|h| crate::vault::crypto::unhex(&h))
-        .ok_or_else(|| corrupt("no key check"))?;
+    let (vault_id, key_check) = vault.identity().await?;
     let unlockers = vault.unlockers().await?;
     let records = vault.load().await?;
     Ok(OpenVault {

@@ -52,6 +52,25 @@ impl Vault {
         Ok(())
     }
 
+    /// The vault id and the sealed key-check value every vault has; a file
+    /// without them is not a vault.
+    pub async fn identity(&self) -> Result<(String, Vec<u8>), VaultError> {
+        let corrupt = |detail: &str| VaultError::Corrupt {
+            path: self.path.clone(),
+            detail: detail.to_owned(),
+        };
+        let vault_id = self
+            .meta("vault_id")
+            .await?
+            .ok_or_else(|| corrupt("no vault id"))?;
+        let key_check = self
+            .meta("key_check")
+            .await?
+            .and_then(|h| super::crypto::unhex(&h))
+            .ok_or_else(|| corrupt("no key check"))?;
+        Ok((vault_id, key_check))
+    }
+
     pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), VaultError> {
         self.write_one(
             sqlx::query("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")

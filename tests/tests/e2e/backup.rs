@@ -16,38 +16,29 @@ fn recovery() -> String {
     format!("recovery {}", token())
 }
 
-/// `dbcreds backup FILE --passphrase-stdin` with `passphrase`.
+/// `dbcreds VERB FILE --passphrase-stdin EXTRA...` with `passphrase`.
+fn with_passphrase(
+    sb: &Sandbox,
+    verb: &str,
+    file: &Path,
+    passphrase: &str,
+    extra: &[&str],
+) -> dbcreds_tests::Output {
+    let mut args = vec![
+        verb,
+        file.to_str().expect("UTF-8 path"),
+        "--passphrase-stdin",
+    ];
+    args.extend_from_slice(extra);
+    sb.cli_stdin(&args, &format!("{passphrase}\n"))
+}
+
 fn backup(sb: &Sandbox, file: &Path, passphrase: &str, extra: &[&str]) -> dbcreds_tests::Output {
-    let mut args = vec![
-        "backup",
-        file.to_str().expect("UTF-8 path"),
-        "--passphrase-stdin",
-    ];
-    args.extend_from_slice(extra);
-    sb.cli_stdin(&args, &format!("{passphrase}\n"))
+    with_passphrase(sb, "backup", file, passphrase, extra)
 }
 
-/// `dbcreds restore FILE --passphrase-stdin` with `passphrase`.
 fn restore(sb: &Sandbox, file: &Path, passphrase: &str, extra: &[&str]) -> dbcreds_tests::Output {
-    let mut args = vec![
-        "restore",
-        file.to_str().expect("UTF-8 path"),
-        "--passphrase-stdin",
-    ];
-    args.extend_from_slice(extra);
-    sb.cli_stdin(&args, &format!("{passphrase}\n"))
-}
-
-/// `status --json`'s unlockers.
-fn unlockers(sb: &Sandbox) -> Vec<String> {
-    sb.json(&["status"])["unlockers"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|u| u.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    with_passphrase(sb, "restore", file, passphrase, extra)
 }
 
 /// The audit events about the whole vault (environment `*`).
@@ -138,7 +129,7 @@ fn a_backup_restores_on_a_fresh_home_after_the_home_and_the_keyring_entry_are_go
     sb.assert_password("prod", &prod);
     sb.assert_password("stage", &stage);
     assert_eq!(sb.state(), "unlocked");
-    assert_eq!(unlockers(&sb), ["keyring", "passphrase"]);
+    assert_eq!(sb.unlockers(), ["keyring", "passphrase"]);
     let keyring = sb.keyring().expect("keyring");
     assert_eq!(
         keyring.item_count(),

@@ -4,17 +4,6 @@
 
 use dbcreds_tests::{PASSPHRASE, Sandbox, exit, kill_9, run, token};
 
-fn unlockers(sb: &Sandbox) -> Vec<String> {
-    sb.json(&["status"])["unlockers"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|u| u.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn add(sb: &Sandbox, passphrase: &str) -> dbcreds_tests::Output {
     sb.cli_stdin(
         &["passphrase", "add", "--passphrase-stdin"],
@@ -44,7 +33,7 @@ fn a_passphrase_beside_the_keyring_is_the_way_back_when_the_keyring_entry_is_los
     let out = add(&sb, &pass);
     out.ok();
     assert!(out.stderr.contains("with a passphrase"), "{out}");
-    assert_eq!(unlockers(&sb), ["keyring", "passphrase"]);
+    assert_eq!(sb.unlockers(), ["keyring", "passphrase"]);
     add(&sb, "another").fails(exit::ALREADY_EXISTS, &["passphrase change"]);
 
     // The keyring entry is lost: a new agent cannot unlock by itself...
@@ -62,7 +51,7 @@ fn a_passphrase_beside_the_keyring_is_the_way_back_when_the_keyring_entry_is_los
     // cannot be removed.
     sb.cli(&["passphrase", "remove"])
         .fails(exit::USAGE, &["keyring", "stays"]);
-    assert_eq!(unlockers(&sb), ["keyring", "passphrase"]);
+    assert_eq!(sb.unlockers(), ["keyring", "passphrase"]);
 }
 
 #[test]
@@ -82,7 +71,7 @@ fn changing_needs_the_current_passphrase_and_the_last_unlocker_stays() {
     // The passphrase is this vault's only unlocker.
     sb.cli(&["passphrase", "remove"])
         .fails(exit::USAGE, &["only unlocker"]);
-    assert_eq!(unlockers(&sb), ["passphrase"]);
+    assert_eq!(sb.unlockers(), ["passphrase"]);
     sb.cli_stdin(&["passphrase", "add", "--passphrase-stdin"], "\n")
         .fails(exit::USAGE, &["empty"]);
     sb.cli(&["passphrase", "add"])
@@ -102,7 +91,7 @@ fn the_passphrase_goes_when_the_keyring_hands_out_the_key() {
     let out = sb.cli(&["passphrase", "remove"]);
     out.ok();
     assert!(out.stderr.contains("dbcreds backup"), "{out}");
-    assert_eq!(unlockers(&sb), ["keyring"]);
+    assert_eq!(sb.unlockers(), ["keyring"]);
     sb.cli(&["passphrase", "remove"])
         .fails(exit::KEYRING_UNAVAILABLE, &["no passphrase unlocker"]);
     change(&sb, "pp", "qq").fails(exit::KEYRING_UNAVAILABLE, &["passphrase add"]);
