@@ -292,43 +292,53 @@ struct Tally {
     finished: u32,
 }
 
-/// Kills in each mode: at the agent's own pace, and with a pause after
-/// every step (`DBCREDS_TEST_STEP_PAUSE_MS`), so that the short moments
-/// between storing the new key and deleting the old one get their share.
-const KILLS_AT_PACE: u32 = 15;
-const KILLS_WITH_PAUSES: u32 = 45;
-const PAUSE_MS: &str = "25";
+/// SIGKILLs at the agent's own pace, and (the second test) with a pause
+/// after every step (`DBCREDS_TEST_STEP_PAUSE_MS`), so that the moments
+/// between storing the new key and deleting the old one get their share
+/// of kills too. Two tests, so they run side by side.
+const KILLS_AT_PACE: u32 = 20;
+const KILLS_WITH_PAUSES: u32 = 40;
+const ENVIRONMENTS: usize = 300;
 
 #[test]
 fn rekey_under_random_sigkills_loses_no_password() {
-    let mut sb = Sandbox::with_keyring_vault();
-    let expected = populate(&sb, 300);
+    let tally = random_kills(KILLS_AT_PACE, "");
+    assert!(
+        tally.before_keyring + tally.stored_not_committed > 0
+            && tally.committed_old_entry_left + tally.finished > 0,
+        "the kills must land before and after the commit: {tally:?}"
+    );
+}
+
+#[test]
+fn rekey_under_random_sigkills_between_paused_steps_loses_no_password() {
+    let tally = random_kills(KILLS_WITH_PAUSES, "25");
+    // Every stretch is tens of milliseconds wide: kills must have landed
+    // on both sides of the commit, and between the keyring and the commit
+    // or the commit and the old entry's deletion.
+    assert!(
+        tally.before_keyring + tally.stored_not_committed > 0
+            && tally.committed_old_entry_left + tally.finished > 0
+            && tally.stored_not_committed + tally.committed_old_entry_left > 0,
+        "the kills must land before, between and after the keyring and the commit: {tally:?}"
+    );
+}
+
+/// A keyring vault of [`ENVIRONMENTS`], re-keyed `kills` times with a
+/// SIGKILL at a random moment of each (agents paused `pause_ms` after
+/// every step); every password checked by a new agent after each kill.
+fn random_kills(kills: u32, pause_ms: &str) -> Tally {
+    let sb = Sandbox::with_keyring_vault().with_env("DBCREDS_TEST_STEP_PAUSE_MS", pause_ms);
+    let expected = populate(&sb, ENVIRONMENTS);
     kill_9(sb.agent_pid());
     let seed = u64::from_str_radix(&token()[..16], 16).unwrap_or(1) | 1;
     let mut rng = Rng(seed);
-    let mut report = Vec::new();
-    for (kills, pause) in [(KILLS_AT_PACE, ""), (KILLS_WITH_PAUSES, PAUSE_MS)] {
-        sb.set_env("DBCREDS_TEST_STEP_PAUSE_MS", pause);
-        let (tally, took) = kill_rounds(&sb, &expected, &mut rng, kills);
-        report.push(format!(
-            "{kills} kills (pause {pause:?} ms, one re-key {took:?}): {tally:?}"
-        ));
-        if !pause.is_empty() {
-            // With the pauses every stretch is tens of milliseconds wide:
-            // kills must have landed on both sides of the commit, and
-            // between the keyring and the commit.
-            assert!(
-                tally.before_keyring + tally.stored_not_committed > 0
-                    && tally.committed_old_entry_left + tally.finished > 0
-                    && tally.stored_not_committed + tally.committed_old_entry_left > 0,
-                "the kills must land before, between and after the keyring and the commit: {tally:?}"
-            );
-        }
-    }
+    let (tally, took) = kill_rounds(&sb, &expected, &mut rng, kills);
     eprintln!(
-        "rekey under SIGKILL, 300 environments, seed {seed:#x}, 0 passwords lost:\n  {}",
-        report.join("\n  ")
+        "rekey under SIGKILL: {kills} kills (pause {pause_ms:?} ms, seed {seed:#x}, one re-key {took:?}), \
+         {ENVIRONMENTS} environments, 0 passwords lost: {tally:?}"
     );
+    tally
 }
 
 /// `kills` re-keys killed at random moments, each checked by a new agent;
