@@ -339,3 +339,27 @@ fn export_all_with_passwords_warns_on_a_terminal() {
         "{out}"
     );
 }
+
+/// The vault's own error says "restore it from a backup": a damaged vault
+/// is replaced with --force, and kept as it was.
+#[test]
+fn a_damaged_vault_is_replaced_by_a_restore_and_kept_aside() {
+    let sb = Sandbox::with_passphrase_vault();
+    let prod = sb.add_unique("prod");
+    let pass = recovery();
+    let file = sb.root().join("b.db");
+    backup(&sb, &file, &pass, &[]).ok();
+    kill_9(sb.agent_pid());
+    let garbage = vec![0x5a_u8; 8192];
+    std::fs::write(sb.vault(), &garbage).unwrap();
+    let _ = std::fs::remove_file(sb.home().join("vault.db-wal"));
+    sb.cli(&["get", "prod"])
+        .fails(exit::VAULT_CORRUPT, &["restore it from a backup"]);
+
+    restore(&sb, &file, &pass, &[]).fails(exit::ALREADY_EXISTS, &["--force"]);
+    restore(&sb, &file, &pass, &["--force"]).ok();
+    sb.assert_password("prod", &prod);
+    let aside = kept_aside(&sb);
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(std::fs::read(&aside[0]).unwrap(), garbage, "kept as it was");
+}

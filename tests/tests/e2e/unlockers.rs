@@ -34,7 +34,12 @@ fn a_passphrase_beside_the_keyring_is_the_way_back_when_the_keyring_entry_is_los
     out.ok();
     assert!(out.stderr.contains("with a passphrase"), "{out}");
     assert_eq!(sb.unlockers(), ["keyring", "passphrase"]);
-    add(&sb, "another").fails(exit::ALREADY_EXISTS, &["passphrase change"]);
+    let again = add(&sb, "another");
+    again.fails(exit::ALREADY_EXISTS, &["passphrase change"]);
+    assert!(
+        !again.stderr.contains("--force"),
+        "no flag to suggest: {again}"
+    );
 
     // The keyring entry is lost: a new agent cannot unlock by itself...
     kill_9(sb.agent_pid());
