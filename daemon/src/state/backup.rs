@@ -243,6 +243,10 @@ impl Agent {
         let backup_created_at = copy.meta(BACKUP_AT).await?.and_then(|t| t.parse().ok());
         copy.delete_meta(BACKUP_AT).await?;
         copy.delete_meta(REKEY_META).await?;
+        // A plain vault file may name a keyring entry that another vault
+        // file (the one it was copied from) still needs: the restored vault
+        // never uses it, so a later re-key can never delete it.
+        copy.delete_unlocker(Unlocker::Keyring).await?;
         let mut keyring_error = None;
         if keyring {
             // A new entry, never one another vault file may still need.

@@ -250,6 +250,50 @@ fn restore_and_backup_refuse_what_would_lose_data_and_change_nothing() {
     sb.assert_password("prod", &prod);
 }
 
+/// A plain copy of a keyring vault's file names that vault's keyring
+/// entry: restored, it keeps only its passphrase (and a keyring entry of
+/// its own when asked), so it can never delete the other's entry.
+#[test]
+fn a_restored_vault_file_never_shares_a_keyring_entry() {
+    let sb = Sandbox::with_keyring_vault();
+    let prod = sb.add_unique("prod");
+    sb.cli_stdin(
+        &["passphrase", "add", "--passphrase-stdin"],
+        &format!("{PASSPHRASE}\n"),
+    )
+    .ok();
+    // A clean stop merges the WAL: vault.db alone is then the whole vault.
+    sb.cli(&["agent", "stop"]).ok();
+    let copy = sb.root().join("copy.db");
+    std::fs::copy(sb.vault(), &copy).unwrap();
+    let keyring = sb.keyring().expect("keyring");
+    assert_eq!(keyring.item_count(), 1);
+
+    restore(&sb, &copy, PASSPHRASE, &["--force", "--no-keyring"]).ok();
+    assert_eq!(sb.unlockers(), ["passphrase"]);
+    restore(&sb, &copy, PASSPHRASE, &["--force"]).ok();
+    assert_eq!(sb.unlockers(), ["keyring", "passphrase"]);
+    assert_eq!(
+        keyring.item_count(),
+        2,
+        "an entry of its own, the other's kept"
+    );
+    sb.cli(&["rekey", "--passphrase-stdin"]).code(exit::USAGE);
+    sb.cli_stdin(&["rekey", "--passphrase-stdin"], &format!("{PASSPHRASE}\n"))
+        .ok();
+    assert_eq!(
+        keyring.item_count(),
+        2,
+        "the re-key replaced only its own entry"
+    );
+    sb.assert_password("prod", &prod);
+    // The first vault file still unlocks through its own entry.
+    sb.cli(&["agent", "stop"]).ok();
+    let aside = kept_aside(&sb);
+    std::fs::copy(&aside[0], sb.vault()).unwrap();
+    sb.assert_password("prod", &prod);
+}
+
 #[test]
 fn export_all_writes_every_environment_and_passwords_only_when_asked() {
     let sb = Sandbox::with_passphrase_vault();
