@@ -25,6 +25,11 @@ pub const PROTOCOL: u32 = 3;
 /// environments is about 2 MiB; anything bigger is a bug or an attack.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
 
+/// Largest request the agent reads, in bytes. Every request carries at
+/// most one environment, bounded well below this by `dbcreds::edit`; the
+/// client refuses to send a bigger one.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
 mod redacted_debug {
     use super::v1::*;
     use std::fmt;

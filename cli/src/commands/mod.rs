@@ -113,7 +113,7 @@ async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client
     ));
     let socket = client.socket().to_owned();
     drop(client);
-    agent::terminate(st.pid, &socket).await?;
+    agent::terminate(st.pid, &socket, true).await?;
     Ok(dbcreds::Client::connect_or_start().await?)
 }
 

@@ -22,6 +22,11 @@ pub enum LockState {
     Locked,
     /// A vault, unlocked.
     Unlocked,
+    /// A vault file the agent cannot use: damaged, or not a vault
+    /// ([`Status::vault_error`] says why).
+    Damaged,
+    /// A vault written by a newer dbcreds.
+    TooNew,
     /// A state this client does not know (an agent of another version).
     Unknown,
 }
@@ -33,6 +38,8 @@ impl LockState {
             Self::Uninitialized => "uninitialized",
             Self::Locked => "locked",
             Self::Unlocked => "unlocked",
+            Self::Damaged => "damaged",
+            Self::TooNew => "too_new",
             Self::Unknown => "unknown",
         }
     }
@@ -44,6 +51,8 @@ impl From<v1::LockState> for LockState {
             v1::LockState::Uninitialized => Self::Uninitialized,
             v1::LockState::Locked => Self::Locked,
             v1::LockState::Unlocked => Self::Unlocked,
+            v1::LockState::Damaged => Self::Damaged,
+            v1::LockState::TooNew => Self::TooNew,
             v1::LockState::Unspecified => Self::Unknown,
         }
     }
@@ -57,8 +66,11 @@ pub struct Status {
     pub agent_version: String,
     /// The agent's protocol number.
     pub protocol: u32,
-    /// Uninitialized, locked or unlocked.
+    /// Uninitialized, locked, unlocked, or a vault that cannot be used.
     pub state: LockState,
+    /// Why the vault cannot be used (states `Damaged` and `TooNew`), in
+    /// words; empty otherwise.
+    pub vault_error: String,
     /// The unlockers the vault has, in the agent's order. One this client
     /// does not know is left out.
     pub unlockers: Vec<Unlocker>,
@@ -118,6 +130,7 @@ impl Client {
         let r = self.inner.status(v1::StatusRequest {}).await?.into_inner();
         Ok(Status {
             state: r.state().into(),
+            vault_error: r.vault_error,
             agent_version: r.agent_version,
             protocol: r.protocol,
             unlockers: unlockers(r.unlockers),
@@ -229,6 +242,8 @@ mod tests {
             (v1::LockState::Uninitialized, "uninitialized"),
             (v1::LockState::Locked, "locked"),
             (v1::LockState::Unlocked, "unlocked"),
+            (v1::LockState::Damaged, "damaged"),
+            (v1::LockState::TooNew, "too_new"),
             (v1::LockState::Unspecified, "unknown"),
         ] {
             assert_eq!(LockState::from(wire).as_str(), word);

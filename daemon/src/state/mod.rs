@@ -55,6 +55,8 @@ struct Unlocked {
 /// A snapshot for `Status`.
 pub struct StatusInfo {
     pub state: dbcreds::proto::v1::LockState,
+    /// Why the vault cannot be used; empty when it can.
+    pub vault_error: String,
     pub unlockers: Vec<Unlocker>,
     pub environments: u32,
     pub unlocked_at: Option<DateTime<Utc>>,
@@ -160,13 +162,25 @@ impl Agent {
     pub async fn status(&self) -> StatusInfo {
         use dbcreds::proto::v1::LockState;
         match &*self.state.read().await {
-            State::Missing | State::Broken(_) => StatusInfo {
+            State::Missing => StatusInfo {
                 state: LockState::Uninitialized,
+                vault_error: String::new(),
+                unlockers: vec![],
+                environments: 0,
+                unlocked_at: None,
+            },
+            State::Broken(e) => StatusInfo {
+                state: match e {
+                    VaultError::TooNew { .. } => LockState::TooNew,
+                    _ => LockState::Damaged,
+                },
+                vault_error: e.to_string(),
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
             },
             State::Open(o) => StatusInfo {
+                vault_error: String::new(),
                 state: if o.unlocked.is_some() {
                     LockState::Unlocked
                 } else {
@@ -264,6 +278,15 @@ impl Agent {
         let existing = o.records.get(env.name.as_str());
         if existing.is_some() && !replace {
             return Err(AgentError::AlreadyExists(env.name.to_string()));
+        }
+        // `eu-prod` and `eu_prod` would read each other's DBCREDS_<ENV>_*
+        // variables (inside `dbcreds exec`, in CI): one of them only.
+        if let Some(other) = o
+            .records
+            .values()
+            .find(|r| r.env.name.shares_variables_with(&env.name))
+        {
+            return Err(env.name.variables_clash(&other.env.name).into());
         }
         let now = Utc::now();
         env.created_at = existing.and_then(|r| r.env.created_at).or(Some(now));

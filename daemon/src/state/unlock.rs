@@ -96,21 +96,37 @@ impl Agent {
     }
 
     /// Unlocks through the keyring (`None`) or a passphrase; returns the
-    /// unlocker that worked. Unlocking an unlocked vault is a no-op.
+    /// unlocker that worked. Unlocking an unlocked vault changes nothing,
+    /// but a passphrase given is still checked: a script must not learn
+    /// that a wrong one "worked".
     pub async fn unlock(&self, passphrase: Option<SecretString>) -> Result<Unlocker> {
         let _gate = self.unlock_gate.lock().await;
-        let (vault_id, key_check, unlockers) = match &*self.state.read().await {
+        let (vault_id, key_check, unlockers, unlocked) = match &*self.state.read().await {
             State::Missing => return Err(AgentError::NotInitialized),
             State::Broken(e) => return Err(e.replay().into()),
-            State::Open(o) if o.unlocked.is_some() => {
-                return Ok(if passphrase.is_some() {
-                    Unlocker::Passphrase
-                } else {
-                    Unlocker::Keyring
-                });
-            }
-            State::Open(o) => (o.vault_id.clone(), o.key_check.clone(), o.unlockers.clone()),
+            State::Open(o) => (
+                o.vault_id.clone(),
+                o.key_check.clone(),
+                o.unlockers.clone(),
+                o.unlocked.is_some(),
+            ),
         };
+        if unlocked {
+            let Some(p) = passphrase else {
+                return Ok(Unlocker::Keyring);
+            };
+            let Some(row) = unlockers.iter().find(|u| u.kind == Unlocker::Passphrase) else {
+                return Err(AgentError::NoSuchUnlocker(
+                    Unlocker::Passphrase,
+                    "the vault is unlocked already (through the OS keyring)",
+                ));
+            };
+            let key = unwrap_with_passphrase(row, p).await?;
+            if key.open(KEY_CHECK_AAD, &key_check).is_err() {
+                return Err(AgentError::WrongPassphrase);
+            }
+            return Ok(Unlocker::Passphrase);
+        }
         let (key, how) = match passphrase {
             None => {
                 let Some(row) = keys::find(&unlockers, Unlocker::Keyring) else {

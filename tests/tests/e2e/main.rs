@@ -40,3 +40,4 @@ mod rotate;
 mod secrecy;
 mod third_party;
 mod unlockers;
+mod unresponsive;
