@@ -206,7 +206,10 @@ pub fn from_error(err: &Error) -> Failure {
         Some(Reason::NotInitialized) if !message.contains("dbcreds init") => {
             Some("run `dbcreds init`")
         }
-        Some(Reason::AlreadyExists) if !message.contains("--force") => {
+        // A message that names a command already says what to do.
+        Some(Reason::AlreadyExists)
+            if !message.contains("--force") && !message.contains("`dbcreds ") =>
+        {
             Some("use --force to replace it, or `dbcreds update` to change it")
         }
         Some(Reason::NotFound) if !message.contains("dbcreds ") => {
@@ -402,6 +405,11 @@ mod tests {
         assert_eq!(f.code, ALREADY_EXISTS);
         assert!(f.message.contains("--force"));
         assert!(f.message.contains("dbcreds update"));
+        let f = from_error(&agent(
+            Reason::AlreadyExists,
+            "this vault has a passphrase unlocker already: change it with `dbcreds passphrase change`",
+        ));
+        assert!(!f.message.contains("--force"), "{}", f.message);
         let f = from_error(&agent(Reason::NotInitialized, ""));
         assert_eq!(f.code, NOT_INITIALIZED);
         assert_eq!(f.message, "there is no vault yet: run `dbcreds init`");

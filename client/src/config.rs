@@ -8,9 +8,10 @@
 //! # Socket the agent listens on and clients dial (DBCREDS_SOCK).
 //! socket = "/run/user/1000/dbcreds/agent.sock"
 //! # Lock after this long without a request that touches a secret
-//! # (DBCREDS_LOCK_AFTER). "never" or "0" disables it.
+//! # (DBCREDS_LOCK_AFTER; default 1h). "never" or "0" disables it.
 //! lock_after = "8h"
-//! # Lock this long after an unlock, however busy (DBCREDS_MAX_UNLOCKED).
+//! # Lock this long after an unlock, however busy (DBCREDS_MAX_UNLOCKED;
+//! # default 12h). "never" or "0" disables it.
 //! max_unlocked = "12h"
 //! # Days a new password stays fresh; "never" for no expiry
 //! # (DBCREDS_DEFAULT_EXPIRES_DAYS).
@@ -192,8 +193,15 @@ impl<'de> Deserialize<'de> for ExpiresDays {
     }
 }
 
+/// The idle lock when nothing sets one: as rbw's default, so a vault
+/// left alone does not stay decrypted until logout.
+pub const DEFAULT_LOCK_AFTER: Duration = Duration::from_secs(3600);
+
+/// The hard cap when nothing sets one: a working day and then some.
+pub const DEFAULT_MAX_UNLOCKED: Duration = Duration::from_secs(12 * 3600);
+
 /// Settings after file, variables and defaults are combined.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Config {
@@ -213,6 +221,28 @@ pub struct Config {
     pub agent_connect_timeout: Option<Timeout>,
     /// Bound on a quick request to the agent.
     pub agent_timeout: Option<Timeout>,
+}
+
+/// Every key at its default: the idle lock and the hard cap on
+/// ([`DEFAULT_LOCK_AFTER`], [`DEFAULT_MAX_UNLOCKED`]), everything else unset.
+///
+/// ```
+/// use dbcreds::config::{Config, Limit, DEFAULT_LOCK_AFTER};
+/// assert_eq!(Config::default().lock_after, Limit::After(DEFAULT_LOCK_AFTER));
+/// ```
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            lock_after: Limit::After(DEFAULT_LOCK_AFTER),
+            max_unlocked: Limit::After(DEFAULT_MAX_UNLOCKED),
+            default_expires_days: ExpiresDays::default(),
+            unlocker: None,
+            keyring_timeout: None,
+            agent_connect_timeout: None,
+            agent_timeout: None,
+        }
+    }
 }
 
 /// The configuration file's path.
@@ -378,6 +408,20 @@ mod tests {
                 .unwrap_err();
             assert!(err.to_string().contains("DBCREDS_UNLOCKER"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_locks_are_on_by_default_and_never_turns_them_off() {
+        let cfg: Config = toml::from_str("").unwrap();
+        assert_eq!(cfg.lock_after, Limit::After(DEFAULT_LOCK_AFTER));
+        assert_eq!(cfg.max_unlocked, Limit::After(DEFAULT_MAX_UNLOCKED));
+        let cfg: Config = toml::from_str("lock_after = \"never\"").unwrap();
+        assert_eq!(cfg.lock_after, Limit::Never);
+        assert_eq!(cfg.max_unlocked, Limit::After(DEFAULT_MAX_UNLOCKED));
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "DBCREDS_MAX_UNLOCKED").then(|| "0".to_string()))
+            .unwrap();
+        assert_eq!(cfg.max_unlocked, Limit::Never);
     }
 
     #[test]

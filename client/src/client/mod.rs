@@ -19,6 +19,7 @@ use crate::transport::{Connection, Timeouts};
 pub(crate) mod audit;
 pub(crate) mod db;
 pub(crate) mod env;
+pub(crate) mod safety;
 pub(crate) mod vault;
 
 /// A connection to a running agent.
@@ -170,6 +171,10 @@ mod rpc {
     pub const UNLOCK: &str = "/dbcreds.v1.Agent/Unlock";
     pub const PUT: &str = "/dbcreds.v1.Agent/Put";
     pub const UPDATE: &str = "/dbcreds.v1.Agent/Update";
+    pub const BACKUP: &str = "/dbcreds.v1.Agent/Backup";
+    pub const RESTORE: &str = "/dbcreds.v1.Agent/Restore";
+    pub const PASSPHRASE: &str = "/dbcreds.v1.Agent/Passphrase";
+    pub const REKEY: &str = "/dbcreds.v1.Agent/Rekey";
 }
 
 /// The environment a reply must carry.
@@ -220,6 +225,10 @@ mod tests {
             (super::rpc::UNLOCK, "Unlock"),
             (super::rpc::PUT, "Put"),
             (super::rpc::UPDATE, "Update"),
+            (super::rpc::BACKUP, "Backup"),
+            (super::rpc::RESTORE, "Restore"),
+            (super::rpc::PASSPHRASE, "Passphrase"),
+            (super::rpc::REKEY, "Rekey"),
         ] {
             assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
         }

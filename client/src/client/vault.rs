@@ -86,6 +86,12 @@ pub struct Status {
     pub idle_lock_in_secs: Option<i64>,
     /// Seconds until the hard cap locks; `None` when off or locked.
     pub hard_lock_in_secs: Option<i64>,
+    /// The idle lock's setting in seconds; `None` when off (or an agent
+    /// too old to say).
+    pub lock_after_secs: Option<i64>,
+    /// The hard cap's setting in seconds; `None` when off (or an agent too
+    /// old to say).
+    pub max_unlocked_secs: Option<i64>,
 }
 
 /// What [`Client::init`] created.
@@ -114,7 +120,7 @@ pub struct Diagnosis {
 
 /// The unlockers named on the wire, without the ones this client does not
 /// know (a newer agent's): `status` and `init` must not fail over them.
-fn unlockers(names: Vec<String>) -> Vec<Unlocker> {
+pub(crate) fn unlockers(names: Vec<String>) -> Vec<Unlocker> {
     names.iter().filter_map(|n| n.parse().ok()).collect()
 }
 
@@ -134,6 +140,8 @@ impl Client {
             unlocked_at: r.unlocked_at,
             idle_lock_in_secs: r.idle_lock_in_secs,
             hard_lock_in_secs: r.hard_lock_in_secs,
+            lock_after_secs: r.lock_after_secs,
+            max_unlocked_secs: r.max_unlocked_secs,
         })
     }
 

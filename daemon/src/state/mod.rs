@@ -4,7 +4,11 @@
 //! every decrypted secret (their `Drop` zeroes them).
 
 mod access;
+mod backup;
 mod diagnose;
+mod keys;
+mod passphrase;
+mod rekey;
 mod unlock;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +26,10 @@ use crate::timers::{Limits, Timers};
 use crate::vault::crypto::DataKey;
 use crate::vault::{Record, UnlockerRow, Vault, VaultError};
 
+pub use backup::{BackupDone, RestoreDone};
 pub use diagnose::Check;
+pub use passphrase::PassphraseChange;
+pub use rekey::RekeyDone;
 
 enum State {
     Missing,
@@ -237,6 +244,26 @@ impl Agent {
         Ok((rec.env.clone(), secret.clone()))
     }
 
+    /// Every environment with its password, from one snapshot (a read
+    /// lock), sorted by name. Tries one automatic keyring unlock as `get`.
+    pub async fn export_all(&self) -> Result<Vec<(Environment, SecretString)>> {
+        self.unlock_for_request().await?;
+        let state = self.state.read().await;
+        let o = open(&state)?;
+        let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        self.timers.touch();
+        o.records
+            .iter()
+            .map(|(name, rec)| {
+                let secret = u
+                    .secrets
+                    .get(name)
+                    .ok_or_else(|| AgentError::Internal(format!("no secret for {name}")))?;
+                Ok((rec.env.clone(), secret.clone()))
+            })
+            .collect()
+    }
+
     /// Creates `env`, or replaces it when `replace`.
     pub async fn put(
         &self,
@@ -360,19 +387,7 @@ fn open_mut(state: &mut State) -> Result<&mut OpenVault> {
 
 async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
     let vault = Vault::open(path).await?;
-    let corrupt = |detail: &str| VaultError::Corrupt {
-        path: path.to_owned(),
-        detail: detail.to_owned(),
-    };
-    let vault_id = vault
-        .meta("vault_id")
-        .await?
-        .ok_or_else(|| corrupt("no vault id"))?;
-    let key_check = vault
-        .meta("key_check")
-        .await?
-        .and_then(|h| crate::vault::crypto::unhex(&h))
-        .ok_or_else(|| corrupt("no key check"))?;
+    let (vault_id, key_check) = vault.identity().await?;
     let unlockers = vault.unlockers().await?;
     let records = vault.load().await?;
     Ok(OpenVault {
