@@ -21,6 +21,8 @@
 //! from the clock, printed so a run can be repeated), and
 //! `DBCREDS_FUZZ_SECS=0` runs the seeds only.
 
+pub mod model;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

@@ -13,7 +13,6 @@
 //! The CLI's import parsers have their targets in the CLI crate
 //! (`cli/src/import/fuzz.rs`), since it is binary-only.
 
-mod common;
 mod config;
 mod model;
 mod proto;

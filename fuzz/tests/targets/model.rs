@@ -10,7 +10,7 @@ use dbcreds_fuzz::{Corpus, Gen, fuzz};
 use percent_encoding::percent_decode_str;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::common;
+use dbcreds_fuzz::model as common;
 
 #[test]
 fn env_name() {

@@ -20,7 +20,7 @@ use dbcreds_fuzz::{Corpus, Gen, fuzz};
 use prost::Message;
 use secrecy::SecretString;
 
-use crate::common;
+use dbcreds_fuzz::model as common;
 
 /// What the agent and its clients do with an environment it stored: the
 /// reply's wire form, the client's conversion of it (which must give the

@@ -1,11 +1,12 @@
-//! Environments and option maps built from fuzz input.
+//! Model values built from fuzz input ([`Gen`]), for the targets here and
+//! in the CLI.
 
 use std::collections::BTreeMap;
 
+use crate::Gen;
 use chrono::{DateTime, TimeZone, Utc};
 use dbcreds::model::TestResult;
 use dbcreds::{DatabaseKind, EnvName, Environment};
-use dbcreds_fuzz::Gen;
 
 /// A name that parses: from the input when it gives a valid one.
 pub fn name(g: &mut Gen) -> EnvName {
@@ -14,6 +15,7 @@ pub fn name(g: &mut Gen) -> EnvName {
         .unwrap_or_else(|_| EnvName::parse(g.pick(&["prod", "dev", "a", "x-1_2"])).unwrap())
 }
 
+/// A time anywhere in chrono's range, or none.
 pub fn time(g: &mut Gen) -> Option<DateTime<Utc>> {
     if g.bool() {
         None
@@ -22,6 +24,7 @@ pub fn time(g: &mut Gen) -> Option<DateTime<Utc>> {
     }
 }
 
+/// Driver options: the known keys in their spellings, and any text.
 pub fn options(g: &mut Gen) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
     for _ in 0..g.below(5) {
