@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 /// Seconds per target when `DBCREDS_FUZZ_SECS` is unset: about a minute of
 /// fuzzing over all targets of the workspace (see docs/reliability.md).
-pub const DEFAULT_SECS: f64 = 4.0;
+pub const DEFAULT_SECS: f64 = 5.0;
 
 /// Most inputs kept in the pool of accepted inputs.
 const POOL_MAX: usize = 512;

@@ -331,4 +331,6 @@ pub struct CompletionsArgs {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
