@@ -114,10 +114,15 @@ fn environment(name: EnvName, rng: &mut Rng) -> Environment {
 
 /// VmRSS of `pid` in KiB.
 fn vm_rss_kib(pid: u32) -> Option<u64> {
+    vm_kib(pid, "VmRSS:")
+}
+
+/// A `Vm*:` line of /proc/PID/status in KiB.
+fn vm_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(field))?
         .trim()
         .trim_end_matches("kB")
         .trim()
@@ -433,6 +438,26 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
     let half = after.len() / 2;
     let mean = |p: &[(f64, f64)]| p.iter().map(|x| x.1).sum::<f64>() / p.len().max(1) as f64;
     let (first_half, second_half) = (mean(&after[..half]), mean(&after[half..]));
+    // VmRSS swings by the Argon2id buffer (19 MiB) of each unlock, which the
+    // allocator keeps or returns; a leak lifts the floor and the ceiling
+    // alike. So: the minimum and maximum of each minute after warm-up, and
+    // the slope of each.
+    let mut minutes: Vec<(f64, f64, f64)> = Vec::new(); // (minute start, min, max)
+    for &(t, r) in &after {
+        let m = ((t - warm) / 60.0).floor() * 60.0 + warm;
+        match minutes.last_mut() {
+            Some(last) if last.0 == m => {
+                last.1 = last.1.min(r);
+                last.2 = last.2.max(r);
+            }
+            _ => minutes.push((m, r, r)),
+        }
+    }
+    let floor_slope =
+        slope(&minutes.iter().map(|w| (w.0, w.1)).collect::<Vec<_>>()).map(|s| s * 60.0);
+    let ceiling_slope =
+        slope(&minutes.iter().map(|w| (w.0, w.2)).collect::<Vec<_>>()).map(|s| s * 60.0);
+    let hwm = vm_kib(pid, "VmHWM:");
 
     let gets_ok = counters.gets_ok.load(Ordering::Relaxed);
     let gets_locked = counters.gets_locked.load(Ordering::Relaxed);
@@ -455,6 +480,17 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
     eprintln!(
         "soak: VmRSS after {warm:.0} s warm-up: min {rss_min:.0} kB, max {rss_max:.0} kB, slope {} kB/min, mean of first half {first_half:.0} kB, second half {second_half:.0} kB",
         slope_kib_per_min.map_or("?".into(), |s| format!("{s:.1}"))
+    );
+    eprintln!(
+        "soak: VmRSS per minute after warm-up (min/max kB): {}; slope of the minima {} kB/min, of the maxima {} kB/min; VmHWM {} kB",
+        minutes
+            .iter()
+            .map(|w| format!("{:.0}/{:.0}", w.1, w.2))
+            .collect::<Vec<_>>()
+            .join(", "),
+        floor_slope.map_or("?".into(), |s| format!("{s:.1}")),
+        ceiling_slope.map_or("?".into(), |s| format!("{s:.1}")),
+        hwm.map_or("?".into(), |v| v.to_string()),
     );
     eprintln!(
         "soak: integrity: {} ({})",
@@ -494,7 +530,11 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
         "rss_kib": samples.iter().map(|(t, r)| json!([(t * 10.0).round() / 10.0, r])).collect::<Vec<_>>(),
         "rss_after_warmup": { "min_kib": rss_min, "max_kib": rss_max,
                               "slope_kib_per_min": slope_kib_per_min,
-                              "mean_first_half_kib": first_half, "mean_second_half_kib": second_half },
+                              "mean_first_half_kib": first_half, "mean_second_half_kib": second_half,
+                              "per_minute_min_max_kib": minutes.iter().map(|w| json!([w.0, w.1, w.2])).collect::<Vec<_>>(),
+                              "slope_of_minute_minima_kib_per_min": floor_slope,
+                              "slope_of_minute_maxima_kib_per_min": ceiling_slope },
+        "vm_hwm_kib": hwm,
     }});
     if !pass {
         println!("{out}");
