@@ -70,18 +70,21 @@ say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$DBCREDS" doctor >&2 || say "dbcreds doctor reported a problem"
 "$DBCREDS" agent stop >&2
 FILE_CHECK="sqlite3 not installed"
+AUDIT_ROWS=""
 if command -v sqlite3 >/dev/null; then
     FILE_CHECK="$(sqlite3 "$DBCREDS_HOME/vault.db" 'PRAGMA integrity_check')"
+    AUDIT_ROWS="$(sqlite3 "$DBCREDS_HOME/vault.db" 'SELECT count(*) FROM audit')"
 fi
-say "sqlite3 vault.db 'PRAGMA integrity_check' after agent stop: $FILE_CHECK"
+say "sqlite3 vault.db 'PRAGMA integrity_check' after agent stop: $FILE_CHECK; audit rows: $AUDIT_ROWS; vault.db $(du -h "$DBCREDS_HOME/vault.db" | cut -f1)"
 
-export FILE_CHECK LOAD_BEFORE
+export FILE_CHECK LOAD_BEFORE AUDIT_ROWS
 export LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 export GIT_REV="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 python3 - "$WORK/soak.json" "$OUT" <<'PY'
 import json, os, sys
 r = json.load(open(sys.argv[1]))
 r["soak"]["file_integrity_check"] = os.environ["FILE_CHECK"]
+r["soak"]["audit_rows"] = int(os.environ["AUDIT_ROWS"] or 0)
 r["soak"]["git"] = os.environ["GIT_REV"]
 r["soak"]["loadavg_before"] = os.environ["LOAD_BEFORE"]
 r["soak"]["loadavg_after"] = os.environ["LOAD_AFTER"]

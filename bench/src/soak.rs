@@ -55,6 +55,7 @@ pub struct SoakArgs {
 }
 
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+const INTEGRITY_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A small deterministic generator (SplitMix64): the soak's choices are
 /// reproducible from `--seed`, and no dependency is needed for them.
@@ -416,7 +417,14 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
             Err(e) => mismatches.push(format!("get {name}: {e}")),
         }
     }
-    let integrity = match timed(admin.diagnose()).await {
+    // PRAGMA integrity_check reads the whole file, and every get of the
+    // soak added an audit row: minutes, not seconds, on a loaded machine.
+    let t_check = Instant::now();
+    let integrity = match tokio::time::timeout(INTEGRITY_TIMEOUT, admin.diagnose())
+        .await
+        .map_err(|_| format!("no answer within {INTEGRITY_TIMEOUT:?}"))
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
         Ok(checks) => checks
             .into_iter()
             .find(|c| c.name == "vault")
@@ -424,6 +432,11 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
             .unwrap_or((false, "no vault check in Diagnose".into())),
         Err(e) => (false, e),
     };
+    let integrity_secs = t_check.elapsed().as_secs_f64();
+    let vault_path = admin.status().await?.vault_path;
+    let file_bytes =
+        |suffix: &str| std::fs::metadata(format!("{vault_path}{suffix}")).map_or(0, |m| m.len());
+    let vault_bytes = file_bytes("") + file_bytes("-wal");
 
     // RSS after warm-up.
     let warm = a.warmup.as_secs_f64();
@@ -493,9 +506,10 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
         hwm.map_or("?".into(), |v| v.to_string()),
     );
     eprintln!(
-        "soak: integrity: {} ({})",
+        "soak: integrity: {} ({}; {integrity_secs:.1} s; vault.db and its WAL: {:.1} MB)",
         if integrity.0 { "ok" } else { "FAILED" },
-        integrity.1
+        integrity.1,
+        vault_bytes as f64 / 1e6
     );
     for e in read_errors
         .iter()
@@ -527,6 +541,8 @@ pub async fn soak(socket: &Path, a: SoakArgs) -> Res<Value> {
         "environments_at_end": wanted.len(),
         "integrity_ok": integrity.0,
         "integrity": integrity.1,
+        "integrity_check_s": integrity_secs,
+        "vault_bytes_at_end": vault_bytes,
         "rss_kib": samples.iter().map(|(t, r)| json!([(t * 10.0).round() / 10.0, r])).collect::<Vec<_>>(),
         "rss_after_warmup": { "min_kib": rss_min, "max_kib": rss_max,
                               "slope_kib_per_min": slope_kib_per_min,
