@@ -34,6 +34,11 @@ fn query(env: &Environment, sep: char, extra: &[(&str, &str)]) -> String {
 }
 
 fn host_port(env: &Environment) -> String {
+    // A Unix-socket directory (`/var/run/postgresql`) is percent-encoded,
+    // as libpq reads it: a bare path would be taken for the database.
+    if env.host.starts_with('/') {
+        return format!("{}:{}", enc(&env.host), env.port);
+    }
     // Bare IPv6 addresses need brackets inside a URI authority.
     if env.host.contains(':') && !env.host.starts_with('[') {
         format!("[{}]:{}", env.host, env.port)
@@ -51,6 +56,13 @@ fn host_port(env: &Environment) -> String {
 /// env.username = "root".into();
 /// env.database = "shop".into();
 /// assert_eq!(render::uri(&env, None), "mysql://root@localhost:3306/shop");
+/// env.kind = DatabaseKind::Postgres;
+/// env.port = 5432;
+/// env.host = "/var/run/postgresql".into();
+/// assert_eq!(
+///     render::uri(&env, None),
+///     "postgresql://root@%2Fvar%2Frun%2Fpostgresql:5432/shop"
+/// );
 /// ```
 pub fn uri(env: &Environment, password: Option<&str>) -> String {
     let scheme = match env.kind {

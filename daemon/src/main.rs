@@ -17,7 +17,7 @@ static ALLOC: dbcreds_agent::memory::ZeroingAlloc = dbcreds_agent::memory::Zeroi
 #[command(
     version,
     about,
-    after_help = "Examples:\n  dbcreds-agent                        # foreground, for systemd/launchd\n  eval \"$(dbcreds-agent --print-env)\"   # start in the background, like ssh-agent -s\n  dbcreds-agent --lock-after 30m --max-unlocked 8h\n\nSignals: TERM/INT lock and exit, USR1 locks, HUP reloads the config.\nEnvironment: DBCREDS_HOME (data directory), DBCREDS_SOCK (socket), DBCREDS_CONFIG (config file),\nDBCREDS_LOG (log filter, e.g. debug), DBCREDS_PASSPHRASE_FILE (unlock a passphrase vault at start)."
+    after_help = "Examples:\n  dbcreds-agent                        # foreground, for systemd/launchd\n  eval \"$(dbcreds-agent --print-env)\"   # start in the background, like ssh-agent -s\n  dbcreds-agent --lock-after 30m --max-unlocked 8h\n\nSignals: TERM/INT lock and exit, USR1 locks, HUP reloads the config.\nEnvironment: DBCREDS_HOME (data directory), DBCREDS_SOCK (socket), DBCREDS_CONFIG (config file),\nDBCREDS_LOG (log filter, e.g. debug), DBCREDS_PASSPHRASE_FILE (unlock a passphrase vault at start).\n\nExit codes (as in `dbcreds --help`): 0 stopped cleanly, 1 other error, 2 bad configuration,\n6 another agent serves the socket or holds the vault, 13 a directory that is not yours alone."
 )]
 struct Args {
     /// Socket to listen on (default: $DBCREDS_SOCK, $DBCREDS_HOME/agent.sock or $XDG_RUNTIME_DIR/dbcreds/agent.sock).
@@ -81,7 +81,7 @@ fn print_env(shell: Shell, socket: Option<PathBuf>) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("dbcreds-agent: {e}");
-            return dbcreds_agent::run::EXIT_CANNOT_START;
+            return dbcreds_agent::run::exit::USAGE;
         }
     };
     let opts = dbcreds_agent::Options {
@@ -115,7 +115,7 @@ fn print_env(shell: Shell, socket: Option<PathBuf>) -> i32 {
         Ok(p) => p,
         Err(e) => {
             eprintln!("dbcreds-agent: {e}");
-            return dbcreds_agent::run::EXIT_CANNOT_START;
+            return dbcreds_agent::run::exit::AGENT_BUSY;
         }
     };
     let sock = dbcreds::render::shell_quote(&socket.display().to_string());

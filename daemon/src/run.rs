@@ -21,8 +21,61 @@ const VAULT_LOCK_FILE: &str = "vault.lock";
 /// (for example while a keyring call hangs).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Exit code when the agent cannot start (socket busy, bad config).
-pub const EXIT_CANNOT_START: i32 = 3;
+/// Exit codes, the same numbers as the CLI's table (README, `dbcreds
+/// --help`), so a script reads the agent's codes the way it reads the CLI's.
+pub mod exit {
+    pub const OTHER: i32 = 1;
+    /// A bad configuration file or variable.
+    pub const USAGE: i32 = 2;
+    /// Another agent serves the socket or holds the vault.
+    pub const AGENT_BUSY: i32 = 6;
+    /// A directory that is not ours alone (or a link in our place).
+    pub const PERMISSION: i32 = 13;
+}
+
+/// Why the agent could not start; each has its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] dbcreds::config::ConfigError),
+    #[error("cannot use the socket systemd passed: {0}")]
+    Activation(std::io::Error),
+    #[error(transparent)]
+    Bind(#[from] transport::BindError),
+    #[error(
+        "another dbcreds-agent (pid {pid}, socket {socket}) has the vault {vault} open: use that agent (DBCREDS_SOCK={socket}), or stop it with `dbcreds agent stop`"
+    )]
+    VaultBusy {
+        pid: String,
+        socket: String,
+        vault: PathBuf,
+    },
+    #[error("{0}")]
+    VaultDir(std::io::Error),
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> i32 {
+        let refused = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::Other | std::io::ErrorKind::PermissionDenied
+            )
+        };
+        match self {
+            Self::Config(_) => exit::USAGE,
+            Self::Bind(transport::BindError::Busy { .. }) | Self::VaultBusy { .. } => {
+                exit::AGENT_BUSY
+            }
+            Self::Bind(transport::BindError::Dir { source, .. }) | Self::VaultDir(source)
+                if refused(source) =>
+            {
+                exit::PERMISSION
+            }
+            _ => exit::OTHER,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -47,14 +100,16 @@ impl Options {
         }
     }
 
-    fn fail(&self, msg: &str) -> i32 {
-        tracing::error!("cannot start: {msg}");
+    /// Reports `e` once: to the starter (a ready line) and the log, or in
+    /// the foreground on stderr, which is where the log goes too.
+    fn fail(&self, e: StartError) -> i32 {
         if self.ready_line || self.detach {
-            println!("error: {msg}");
+            tracing::error!("cannot start: {e}");
+            println!("error: {e}");
         } else {
-            eprintln!("dbcreds-agent: {msg}");
+            eprintln!("dbcreds-agent: {e}");
         }
-        EXIT_CANNOT_START
+        e.exit_code()
     }
 }
 
@@ -68,21 +123,23 @@ pub fn socket_path(opts: &Options, cfg: &Config) -> PathBuf {
 /// One agent per vault, whatever their sockets: a lock beside `vault.db`
 /// naming this agent's pid and socket, so a second agent can say which
 /// one holds the vault.
-fn lock_vault(vault: &Path, socket: &Path) -> Result<HeldLock, String> {
+fn lock_vault(vault: &Path, socket: &Path) -> Result<HeldLock, StartError> {
     let dir = vault.parent().unwrap_or(Path::new("."));
-    crate::fsutil::create_private_dir(dir)
-        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    crate::fsutil::create_private_dir(dir).map_err(StartError::VaultDir)?;
     let holder = format!("{} {}", std::process::id(), socket.display());
     lockfile::acquire(&dir.join(VAULT_LOCK_FILE), &holder).map_err(|e| match e {
         LockError::Held { holder } => {
             let (pid, sock) = holder.split_once(' ').unwrap_or((holder.as_str(), "?"));
-            format!(
-                "another dbcreds-agent (pid {pid}, socket {sock}) has the vault {} open: \
-                 use that agent (DBCREDS_SOCK={sock}), or stop it with `dbcreds agent stop`",
-                vault.display()
-            )
+            StartError::VaultBusy {
+                pid: pid.to_owned(),
+                socket: sock.to_owned(),
+                vault: vault.to_owned(),
+            }
         }
-        LockError::Io { path, source } => format!("cannot lock {}: {source}", path.display()),
+        LockError::Io { path, source } => StartError::VaultDir(std::io::Error::new(
+            source.kind(),
+            format!("cannot lock {}: {source}", path.display()),
+        )),
     })
 }
 
@@ -96,7 +153,7 @@ fn apply_config(cfg: &Config) {
 pub async fn run(opts: Options) -> i32 {
     let cfg = match Config::load() {
         Ok(c) => c,
-        Err(e) => return opts.fail(&e.to_string()),
+        Err(e) => return opts.fail(e.into()),
     };
     apply_config(&cfg);
     let socket = socket_path(&opts, &cfg);
@@ -105,16 +162,16 @@ pub async fn run(opts: Options) -> i32 {
             tracing::info!("using the socket systemd passed (socket activation)");
             (l, None)
         }
-        Some(Err(e)) => return opts.fail(&format!("cannot use the socket systemd passed: {e}")),
+        Some(Err(e)) => return opts.fail(StartError::Activation(e)),
         None => match transport::bind(&socket) {
             Ok(b) => (b.listener, Some(b.guard)),
-            Err(e) => return opts.fail(&e.to_string()),
+            Err(e) => return opts.fail(e.into()),
         },
     };
     let vault = dbcreds::paths::vault();
     let _vault_lock = match lock_vault(&vault, &socket) {
         Ok(l) => l,
-        Err(msg) => return opts.fail(&msg),
+        Err(e) => return opts.fail(e),
     };
     let agent = Arc::new(Agent::open(&vault, opts.limits(&cfg)).await);
     // A passphrase file is read before we report ready, so a request sent

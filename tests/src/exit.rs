@@ -49,6 +49,6 @@ pub const COMMAND_NOT_EXECUTABLE: i32 = 126;
 /// `exec`: no such command.
 pub const COMMAND_NOT_FOUND: i32 = 127;
 
-/// `dbcreds-agent`: it cannot start (socket or vault in use, bad config);
-/// `daemon/src/run.rs` `EXIT_CANNOT_START`.
-pub const AGENT_CANNOT_START: i32 = 3;
+/// `dbcreds-agent`: it cannot start because another agent serves the socket
+/// or holds the vault (the CLI's "agent" code; `daemon/src/run.rs` `exit`).
+pub const AGENT_CANNOT_START: i32 = AGENT_UNREACHABLE;

@@ -173,6 +173,13 @@ pub fn is_locked(err: &Error) -> bool {
     err.reason() == Some(Reason::Locked)
 }
 
+/// Runs `f` on the blocking pool (process spawns, file locks).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::AgentStart(e.to_string()))?
+}
+
 #[cfg(test)]
 mod tests {
     use dbcreds_proto::v1::agent_server::SERVICE_NAME;
@@ -188,11 +195,4 @@ mod tests {
             assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
         }
     }
-}
-
-/// Runs `f` on the blocking pool (process spawns, file locks).
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::AgentStart(e.to_string()))?
 }

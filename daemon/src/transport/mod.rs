@@ -111,9 +111,9 @@ fn lock_socket(socket: &Path) -> Result<Option<HeldLock>, BindError> {
             socket: socket.to_owned(),
             pid: holder.parse().ok(),
         }),
-        Err(LockError::Io { source, .. }) => Err(BindError::Dir {
+        Err(LockError::Io { path, source }) => Err(BindError::Dir {
             dir: dir.to_owned(),
-            source,
+            source: io::Error::new(source.kind(), format!("{}: {source}", path.display())),
         }),
     }
 }

@@ -35,3 +35,34 @@ fn export_pgpass_is_read_by_psql() {
     out.ok();
     assert_eq!(out.stdout.trim(), role.name, "{out}");
 }
+
+/// A Unix-socket host is percent-encoded in the URI (and so in
+/// `DATABASE_URL`), the form libpq reads: `psql "$(dbcreds get sock uri)"`
+/// reaches the server through the socket directory.
+#[test]
+fn a_unix_socket_host_gives_a_uri_psql_connects_with() {
+    if !dbcreds_tests::postgres_or_skip("a_unix_socket_host_gives_a_uri") {
+        return;
+    }
+    let (sb, _agent) = dbcreds_tests::Sandbox::with_passphrase_file_agent();
+    sb.add(
+        &dbcreds_tests::EnvSpec::new("sock")
+            .host("/var/run/postgresql")
+            .database("postgres")
+            .user("postgres")
+            .password("unused-over-a-trusted-socket"),
+    )
+    .ok();
+    let uri = sb.cli(&["get", "sock", "uri"]);
+    uri.ok();
+    let uri = uri.stdout.trim_end();
+    assert!(
+        uri.starts_with("postgresql://postgres:unused-over-a-trusted-socket@%2Fvar%2Frun%2Fpostgresql:5432/postgres"),
+        "{uri}"
+    );
+    let mut psql = std::process::Command::new("psql");
+    psql.args(["-X", "-tAc", "select current_database()", uri]);
+    let out = run(psql, None);
+    out.ok();
+    assert_eq!(out.stdout.trim(), "postgres", "{out}");
+}
