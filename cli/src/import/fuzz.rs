@@ -208,8 +208,8 @@ fn json_round_trip() {
             .is_none_or(|t| (1..=9999).contains(&t.year()));
         want.password_updated_at = want.password_updated_at.filter(|t| *t <= Utc::now());
         let password = SecretString::from(pw.clone());
-        let acceptable = !(pw.is_empty() && want.kind.has_server())
-            && !is_masked(&pw)
+        let needs_password = want.kind.has_server();
+        let acceptable = !(is_masked(&pw) || pw.is_empty() && needs_password)
             && if want.kind.has_server() {
                 !want.host.is_empty() && !want.username.is_empty()
             } else {
