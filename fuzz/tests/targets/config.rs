@@ -60,12 +60,6 @@ fn toml_file() {
         ",",
         "#",
         ".",
-        "socket",
-        "lock_after",
-        "max_unlocked",
-        "default_expires_days",
-        "unlocker",
-        "keyring_timeout",
         "\"8h\"",
         "\"never\"",
         "\"off\"",
@@ -83,6 +77,7 @@ fn toml_file() {
         "\r\n",
         "\t",
     ];
+    let dict: Vec<&str> = dict.iter().chain(KEYS).copied().collect();
     fuzz("config::toml_file", Corpus::text(&seeds, &dict), |b| {
         std::fs::write(&path, b).unwrap();
         match Config::from_file(&path) {

@@ -106,7 +106,9 @@ fn stored(name: &EnvName, which: usize) -> Environment {
     env
 }
 
-/// The agent's `Update`: decode, name, patch, password check, apply.
+/// The agent's `Update`: decode, name, patch, password check, apply. The
+/// request-to-`Patch` mapping is the one in `daemon/src/service.rs`
+/// (private to the agent, so restated here).
 fn update(r: v1::UpdateRequest, which: usize) -> bool {
     let Ok(name) = EnvName::parse(&r.name) else {
         return false;
