@@ -16,6 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "dbcreds.v1.UnlockRequest",
             "dbcreds.v1.InitRequest",
             "dbcreds.v1.ReadLegacyKeyringResponse",
+            "dbcreds.v1.BackupRequest",
+            "dbcreds.v1.RestoreRequest",
+            "dbcreds.v1.ExportedEnvironment",
+            "dbcreds.v1.ExportAllResponse",
+            "dbcreds.v1.PassphraseRequest",
+            "dbcreds.v1.RekeyRequest",
         ])
         .compile_fds(fds)?;
     Ok(())

@@ -24,7 +24,9 @@ pub const NOT_FOUND: u8 = 3;
 pub const LOCKED: u8 = 4;
 /// The environment (or the vault, on `init`) exists already.
 pub const ALREADY_EXISTS: u8 = 5;
-/// No agent answers, it could not be started, or it speaks another protocol.
+/// No agent answers (none listens, or it is stopped or hung, or its
+/// connection broke mid-request), it could not be started, or it speaks
+/// another protocol.
 pub const AGENT_UNREACHABLE: u8 = 6;
 /// The vault file is damaged or not a vault.
 pub const VAULT_CORRUPT: u8 = 7;
@@ -76,7 +78,7 @@ macro_rules! exit_code_table {
    3  environment not found
    4  vault locked (run `dbcreds unlock`)
    5  already exists (use --force to replace, or `dbcreds update`)
-   6  agent unreachable, could not be started, or speaks another protocol
+   6  agent unreachable, not answering, could not be started, or speaks another protocol
    7  vault corrupt
    8  vault written by a newer dbcreds
    9  wrong passphrase
@@ -154,9 +156,11 @@ impl From<Error> for Failure {
 pub fn code_for(err: &Error) -> u8 {
     match err {
         Error::Invalid(_) | Error::EnvVar { .. } => USAGE,
-        Error::AgentUnreachable { .. } | Error::AgentStart(_) | Error::ProtocolMismatch { .. } => {
-            AGENT_UNREACHABLE
-        }
+        Error::AgentUnreachable { .. }
+        | Error::AgentUnresponsive { .. }
+        | Error::AgentConnectionLost { .. }
+        | Error::AgentStart(_)
+        | Error::ProtocolMismatch { .. } => AGENT_UNREACHABLE,
         Error::Agent { reason, .. } => code_for_reason(*reason),
         _ => OTHER,
     }
@@ -202,7 +206,10 @@ pub fn from_error(err: &Error) -> Failure {
         Some(Reason::NotInitialized) if !message.contains("dbcreds init") => {
             Some("run `dbcreds init`")
         }
-        Some(Reason::AlreadyExists) if !message.contains("--force") => {
+        // A message that names a command already says what to do.
+        Some(Reason::AlreadyExists)
+            if !message.contains("--force") && !message.contains("`dbcreds ") =>
+        {
             Some("use --force to replace it, or `dbcreds update` to change it")
         }
         Some(Reason::NotFound) if !message.contains("dbcreds ") => {
@@ -363,6 +370,21 @@ mod tests {
             USAGE
         );
         assert_eq!(code_for(&Error::Protocol("garbage".into())), OTHER);
+        let hung = Error::AgentUnresponsive {
+            socket: PathBuf::from("/s"),
+            pid: Some(42),
+            waited: std::time::Duration::from_secs(4),
+        };
+        assert_eq!(code_for(&hung), AGENT_UNREACHABLE);
+        let f = from_error(&hung);
+        assert!(f.message.contains("pid 42"), "{}", f.message);
+        assert!(f.message.contains("4s"), "{}", f.message);
+        let lost = Error::AgentConnectionLost {
+            socket: PathBuf::from("/s"),
+            pid: None,
+            detail: "connection closed".into(),
+        };
+        assert_eq!(code_for(&lost), AGENT_UNREACHABLE);
     }
 
     #[test]
@@ -383,6 +405,11 @@ mod tests {
         assert_eq!(f.code, ALREADY_EXISTS);
         assert!(f.message.contains("--force"));
         assert!(f.message.contains("dbcreds update"));
+        let f = from_error(&agent(
+            Reason::AlreadyExists,
+            "this vault has a passphrase unlocker already: change it with `dbcreds passphrase change`",
+        ));
+        assert!(!f.message.contains("--force"), "{}", f.message);
         let f = from_error(&agent(Reason::NotInitialized, ""));
         assert_eq!(f.code, NOT_INITIALIZED);
         assert_eq!(f.message, "there is no vault yet: run `dbcreds init`");

@@ -95,9 +95,32 @@ pub fn stdout_line(value: &str) -> Result<(), Failure> {
     stdout(&buf)
 }
 
-/// Writes a human note to stderr.
+/// Writes a human note to stderr, with anything unprintable escaped.
 pub fn note(text: &str) {
-    let _ = writeln!(io::stderr().lock(), "{text}");
+    let _ = writeln!(io::stderr().lock(), "{}", printable(text));
+}
+
+/// `text` with control characters and bidirectional overrides spelled as
+/// escapes (`\u{1b}`), for text meant for a terminal: a stored field must
+/// not move the cursor, recolour or reorder what `show` and `list` print.
+/// The agent refuses control characters in new fields; this covers what
+/// a vault held before.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Writes a warning to stderr as `dbcreds: warning: ...`.
@@ -221,6 +244,15 @@ pub type Cell = (String, Paint);
 /// applied after padding so colour never shifts a column.
 pub fn table(header: &[&str], rows: &[Vec<Cell>], color: bool) -> String {
     let cols = header.len();
+    let rows: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(t, p)| (printable(t).into_owned(), *p))
+                .collect()
+        })
+        .collect();
+    let rows = &rows;
     let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, (text, _)) in row.iter().enumerate().take(cols) {
@@ -292,6 +324,15 @@ mod tests {
         assert_eq!(t, "NAME         PORT\nprod         5432\na-long-name  1\n");
         let colored = table(&["NAME", "PORT"], &rows, true);
         assert!(colored.contains("\x1b[31mprod\x1b[0m         5432"));
+    }
+
+    #[test]
+    fn unprintable_text_is_escaped() {
+        assert_eq!(printable("db.internal"), "db.internal");
+        assert_eq!(printable("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
+        let rows = vec![vec![("\u{1b}]0;owned\u{7}".to_string(), Paint::Plain)]];
+        assert!(!table(&["USER"], &rows, false).contains('\u{1b}'));
     }
 
     #[test]

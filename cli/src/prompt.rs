@@ -1,7 +1,7 @@
 //! Terminal prompts and secrets from standard input. Secrets are read with
 //! no echo and held as `SecretString`; nothing here prints a secret.
 
-use std::io::{self, BufRead, IsTerminal, Read, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::{Zeroize, Zeroizing};
@@ -31,25 +31,76 @@ fn read_failed(what: &str, e: &io::Error) -> Failure {
     }
 }
 
-/// All of standard input as a secret, less one trailing newline.
+/// The most a secret on standard input may have (a password's bound,
+/// [`dbcreds::edit::MAX_PASSWORD_BYTES`]; passphrases get the same).
+pub const MAX_STDIN_SECRET_BYTES: usize = dbcreds::edit::MAX_PASSWORD_BYTES;
+
+/// All of standard input as a password, less one trailing newline; at
+/// most [`MAX_STDIN_SECRET_BYTES`], and no more than that is read.
 pub fn secret_from_stdin_all() -> Result<SecretString, Failure> {
-    secret_from_stdin(Read::read_to_string)
+    secret_from_stdin("the password", false)
 }
 
-/// The first line of standard input as a secret, without its newline.
+/// The first line of standard input as a passphrase, without its
+/// newline; at most [`MAX_STDIN_SECRET_BYTES`].
 pub fn secret_from_stdin_line() -> Result<SecretString, Failure> {
-    secret_from_stdin(BufRead::read_line)
+    secret_from_stdin("the passphrase", true)
 }
 
-/// What `read` takes from standard input, as a secret less one trailing
-/// newline; the buffer is zeroized.
-fn secret_from_stdin(
-    read: fn(&mut io::StdinLock<'static>, &mut String) -> io::Result<usize>,
-) -> Result<SecretString, Failure> {
-    let mut buf = Zeroizing::new(String::new());
-    read(&mut io::stdin().lock(), &mut buf).map_err(|e| read_failed("standard input", &e))?;
-    strip_one_newline(&mut buf);
-    Ok(SecretString::from(buf.as_str()))
+fn secret_from_stdin(what: &str, one_line: bool) -> Result<SecretString, Failure> {
+    let mut buf = read_bounded(&mut io::stdin().lock(), MAX_STDIN_SECRET_BYTES, one_line)
+        .map_err(|e| read_failed("standard input", &e))?;
+    let text = String::from_utf8(std::mem::take(&mut *buf)).map_err(|e| {
+        // The bytes go back to be wiped with the buffer.
+        *buf = e.into_bytes();
+        read_failed(
+            "standard input",
+            &io::Error::from(io::ErrorKind::InvalidData),
+        )
+    })?;
+    let mut text = Zeroizing::new(text);
+    strip_one_newline(&mut text);
+    if text.len() > MAX_STDIN_SECRET_BYTES {
+        return Err(Failure::usage(format!(
+            "{what} on standard input is longer than {MAX_STDIN_SECRET_BYTES} bytes: give a shorter one"
+        )));
+    }
+    Ok(SecretString::from(text.as_str()))
+}
+
+/// Reads from `r` up to the end (or, with `one_line`, the first newline),
+/// but never more than `limit` bytes and a newline (`\r\n`) and one byte
+/// more: enough to tell "too long" without holding what follows. The
+/// buffer is allocated once, so no copy of a secret is left behind by a
+/// reallocation, and zeroized when dropped.
+fn read_bounded(
+    r: &mut impl BufRead,
+    limit: usize,
+    one_line: bool,
+) -> io::Result<Zeroizing<Vec<u8>>> {
+    let cap = limit + 3;
+    let mut buf = Zeroizing::new(Vec::with_capacity(cap));
+    while buf.len() < cap {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let room = cap - buf.len();
+        let (take, done) = match chunk.iter().take(room).position(|b| *b == b'\n') {
+            Some(i) if one_line => (i + 1, true),
+            _ => (chunk.len().min(room), false),
+        };
+        buf.extend_from_slice(&chunk[..take]);
+        r.consume(take);
+        if done {
+            break;
+        }
+    }
+    Ok(buf)
 }
 
 /// The first line of the file `path` as a secret (for
@@ -158,6 +209,24 @@ mod tests {
             strip_one_newline(&mut s);
             assert_eq!(s, want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn stdin_reads_stop_at_the_bound() {
+        let big = vec![b'x'; 1 << 20];
+        let mut r = io::Cursor::new(big);
+        let got = read_bounded(&mut r, 10, false).unwrap();
+        assert_eq!(got.len(), 13);
+        assert_eq!(r.position(), 13, "read past the bound");
+        let mut r = io::Cursor::new(b"pass\nrest".to_vec());
+        assert_eq!(&**read_bounded(&mut r, 10, true).unwrap(), b"pass\n");
+        let mut r = io::Cursor::new(
+            b"x".repeat(10)
+                .into_iter()
+                .chain(*b"\r\n")
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(read_bounded(&mut r, 10, false).unwrap().len(), 12);
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! # Socket the agent listens on and clients dial (DBCREDS_SOCK).
 //! socket = "/run/user/1000/dbcreds/agent.sock"
 //! # Lock after this long without a request that touches a secret
-//! # (DBCREDS_LOCK_AFTER). "never" or "0" disables it.
+//! # (DBCREDS_LOCK_AFTER; default 1h). "never" or "0" disables it.
 //! lock_after = "8h"
-//! # Lock this long after an unlock, however busy (DBCREDS_MAX_UNLOCKED).
+//! # Lock this long after an unlock, however busy (DBCREDS_MAX_UNLOCKED;
+//! # default 12h). "never" or "0" disables it.
 //! max_unlocked = "12h"
 //! # Days a new password stays fresh; "never" for no expiry
 //! # (DBCREDS_DEFAULT_EXPIRES_DAYS).
@@ -20,6 +21,12 @@
 //! unlocker = "auto"
 //! # How long one OS keyring call may take (DBCREDS_KEYRING_TIMEOUT).
 //! keyring_timeout = "10s"
+//! # How long a client waits to reach the agent (DBCREDS_AGENT_CONNECT_TIMEOUT).
+//! agent_connect_timeout = "2s"
+//! # How long a client waits for a quick request: status, list, show...
+//! # (DBCREDS_AGENT_TIMEOUT). Requests that may wait on the keyring get
+//! # keyring_timeout + 20s; test and rotate 10 minutes.
+//! agent_timeout = "5s"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -113,6 +120,41 @@ impl<'de> Deserialize<'de> for Limit {
     }
 }
 
+/// A bound on a wait: a duration above zero (`"never"` is not one).
+///
+/// ```
+/// use dbcreds::config::Timeout;
+/// assert_eq!("2s".parse::<Timeout>().unwrap().0, std::time::Duration::from_secs(2));
+/// assert!("never".parse::<Timeout>().is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+/// Parses a [`Timeout`]; the error says what is accepted.
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "'{s}' is not a timeout: use a duration above zero, for example 500ms, 5s or 1m"
+        )),
+    }
+}
+
+impl std::str::FromStr for Timeout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_timeout(s).map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// Days before a password expires, or never.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ExpiresDays(pub Option<u32>);
@@ -155,8 +197,15 @@ impl<'de> Deserialize<'de> for ExpiresDays {
     }
 }
 
+/// The idle lock when nothing sets one: as rbw's default, so a vault
+/// left alone does not stay decrypted until logout.
+pub const DEFAULT_LOCK_AFTER: Duration = Duration::from_secs(3600);
+
+/// The hard cap when nothing sets one: a working day and then some.
+pub const DEFAULT_MAX_UNLOCKED: Duration = Duration::from_secs(12 * 3600);
+
 /// Settings after file, variables and defaults are combined.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct Config {
@@ -172,6 +221,32 @@ pub struct Config {
     pub unlocker: Option<InitUnlocker>,
     /// Bound on one keyring call.
     pub keyring_timeout: Option<Limit>,
+    /// Bound on reaching the agent ([`crate::transport::Timeouts`]).
+    pub agent_connect_timeout: Option<Timeout>,
+    /// Bound on a quick request to the agent.
+    pub agent_timeout: Option<Timeout>,
+}
+
+/// Every key at its default: the idle lock and the hard cap on
+/// ([`DEFAULT_LOCK_AFTER`], [`DEFAULT_MAX_UNLOCKED`]), everything else unset.
+///
+/// ```
+/// use dbcreds::config::{Config, Limit, DEFAULT_LOCK_AFTER};
+/// assert_eq!(Config::default().lock_after, Limit::After(DEFAULT_LOCK_AFTER));
+/// ```
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            socket: None,
+            lock_after: Limit::After(DEFAULT_LOCK_AFTER),
+            max_unlocked: Limit::After(DEFAULT_MAX_UNLOCKED),
+            default_expires_days: ExpiresDays::default(),
+            unlocker: None,
+            keyring_timeout: None,
+            agent_connect_timeout: None,
+            agent_timeout: None,
+        }
+    }
 }
 
 /// The configuration file's path.
@@ -232,8 +307,9 @@ impl Config {
     }
 
     /// Applies `DBCREDS_SOCK`, `DBCREDS_LOCK_AFTER`, `DBCREDS_MAX_UNLOCKED`,
-    /// `DBCREDS_DEFAULT_EXPIRES_DAYS`, `DBCREDS_UNLOCKER` and
-    /// `DBCREDS_KEYRING_TIMEOUT` from `var`.
+    /// `DBCREDS_DEFAULT_EXPIRES_DAYS`, `DBCREDS_UNLOCKER`,
+    /// `DBCREDS_KEYRING_TIMEOUT`, `DBCREDS_AGENT_CONNECT_TIMEOUT` and
+    /// `DBCREDS_AGENT_TIMEOUT` from `var`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr<Err = String>>(
             var: &'static str,
@@ -274,6 +350,12 @@ impl Config {
         if let Some(v) = var("DBCREDS_KEYRING_TIMEOUT") {
             self.keyring_timeout = Some(parse("DBCREDS_KEYRING_TIMEOUT", v)?);
         }
+        if let Some(v) = var("DBCREDS_AGENT_CONNECT_TIMEOUT").filter(|v| !v.is_empty()) {
+            self.agent_connect_timeout = Some(parse("DBCREDS_AGENT_CONNECT_TIMEOUT", v)?);
+        }
+        if let Some(v) = var("DBCREDS_AGENT_TIMEOUT").filter(|v| !v.is_empty()) {
+            self.agent_timeout = Some(parse("DBCREDS_AGENT_TIMEOUT", v)?);
+        }
         Ok(())
     }
 }
@@ -292,6 +374,8 @@ mod tests {
             default_expires_days = "never"
             unlocker = "passphrase"
             keyring_timeout = "3s"
+            agent_connect_timeout = "1s"
+            agent_timeout = "4s"
             "#,
         )
         .unwrap();
@@ -306,6 +390,12 @@ mod tests {
             cfg.unlocker,
             Some(InitUnlocker::Only(crate::Unlocker::Passphrase))
         );
+        assert_eq!(cfg.agent_timeout, Some(Timeout(Duration::from_secs(4))));
+        assert_eq!(
+            cfg.agent_connect_timeout,
+            Some(Timeout(Duration::from_secs(1)))
+        );
+        assert!(toml::from_str::<Config>("agent_timeout = \"0\"").is_err());
     }
 
     #[test]
@@ -322,6 +412,20 @@ mod tests {
                 .unwrap_err();
             assert!(err.to_string().contains("DBCREDS_UNLOCKER"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_locks_are_on_by_default_and_never_turns_them_off() {
+        let cfg: Config = toml::from_str("").unwrap();
+        assert_eq!(cfg.lock_after, Limit::After(DEFAULT_LOCK_AFTER));
+        assert_eq!(cfg.max_unlocked, Limit::After(DEFAULT_MAX_UNLOCKED));
+        let cfg: Config = toml::from_str("lock_after = \"never\"").unwrap();
+        assert_eq!(cfg.lock_after, Limit::Never);
+        assert_eq!(cfg.max_unlocked, Limit::After(DEFAULT_MAX_UNLOCKED));
+        let mut cfg = Config::default();
+        cfg.apply_env(|k| (k == "DBCREDS_MAX_UNLOCKED").then(|| "0".to_string()))
+            .unwrap();
+        assert_eq!(cfg.max_unlocked, Limit::Never);
     }
 
     #[test]

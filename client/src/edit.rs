@@ -13,6 +13,24 @@ use crate::model::{Environment, check_port};
 /// Upper bound for a password, so one request cannot make the agent hold
 /// arbitrary amounts of secret memory.
 pub const MAX_PASSWORD_BYTES: usize = 4096;
+/// Upper bound for a host name (DNS names are at most 253).
+pub const MAX_HOST_BYTES: usize = 255;
+/// Upper bound for a database name or SQLite file path.
+pub const MAX_DATABASE_BYTES: usize = 1024;
+/// Upper bound for a user name.
+pub const MAX_USERNAME_BYTES: usize = 256;
+/// Upper bound for a description.
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
+/// Most options an environment may have.
+pub const MAX_OPTIONS: usize = 32;
+/// Upper bound for an option's key: 1 to 64 of `A-Z a-z 0-9 _ . -`.
+pub const MAX_OPTION_KEY_BYTES: usize = 64;
+/// Upper bound for an option's value (a certificate path, say).
+pub const MAX_OPTION_VALUE_BYTES: usize = 1024;
+/// Upper bound for a whole environment: every field, option and the
+/// password together. It keeps any request well inside what the agent
+/// reads ([`dbcreds_proto::MAX_REQUEST_BYTES`]).
+pub const MAX_ENVIRONMENT_BYTES: usize = 32 * 1024;
 
 /// A partial change to an environment: every `None` leaves its field alone.
 /// In `options`, an empty value removes the option.
@@ -41,6 +59,45 @@ pub struct Patch {
 }
 
 impl Patch {
+    /// Checks every field the patch sets on its own (the bounds, control
+    /// characters, known options, the password), so a client can refuse a
+    /// bad change before sending it; [`Patch::apply`] checks the result
+    /// as a whole.
+    ///
+    /// ```
+    /// use dbcreds::edit::Patch;
+    /// let mut patch = Patch::default();
+    /// patch.options.insert("sslmode".into(), "bogus".into());
+    /// assert!(patch.check().unwrap_err().to_string().contains("sslmode"));
+    /// ```
+    pub fn check(&self) -> Result<(), InvalidInput> {
+        for (name, value, max) in [
+            ("host", &self.host, MAX_HOST_BYTES),
+            ("database", &self.database, MAX_DATABASE_BYTES),
+            ("username", &self.username, MAX_USERNAME_BYTES),
+            ("description", &self.description, MAX_DESCRIPTION_BYTES),
+        ] {
+            if let Some(v) = value {
+                check_text(name, v, max)?;
+            }
+        }
+        if self.options.len() > MAX_OPTIONS {
+            return Err(too_many_options(self.options.len()));
+        }
+        for (k, v) in &self.options {
+            // An empty value removes the option.
+            if v.is_empty() {
+                check_option_key(k)?;
+            } else {
+                check_option(k, v)?;
+            }
+        }
+        if let Some(p) = &self.password {
+            check_password(p)?;
+        }
+        Ok(())
+    }
+
     /// Applies the patch to `env`, then checks the result with [`validate`].
     ///
     /// ```
@@ -93,29 +150,93 @@ impl Patch {
     }
 }
 
-/// A password must be non-empty and at most [`MAX_PASSWORD_BYTES`].
+/// A password must be non-empty, at most [`MAX_PASSWORD_BYTES`], and free
+/// of NUL bytes (no program can take one in a variable or an argument, so
+/// `exec` could not pass it on).
 ///
 /// ```
 /// use dbcreds::secrecy::SecretString;
 /// assert!(dbcreds::edit::check_password(&SecretString::from("")).is_err());
 /// assert!(dbcreds::edit::check_password(&SecretString::from("x".repeat(4097))).is_err());
+/// assert!(dbcreds::edit::check_password(&SecretString::from("a\0b")).is_err());
 /// assert!(dbcreds::edit::check_password(&SecretString::from("s3cret")).is_ok());
 /// ```
 pub fn check_password(p: &SecretString) -> Result<(), InvalidInput> {
-    let len = p.expose_secret().len();
-    if len == 0 {
+    let secret = p.expose_secret();
+    if secret.is_empty() {
         return Err(field(
             "password",
             "it is empty; give the database user's password",
         ));
     }
-    if len > MAX_PASSWORD_BYTES {
+    if secret.len() > MAX_PASSWORD_BYTES {
         return Err(field(
             "password",
             &format!("it is longer than {MAX_PASSWORD_BYTES} bytes"),
         ));
     }
+    if secret.contains('\0') {
+        return Err(field(
+            "password",
+            "it contains a NUL byte, which no program can be given in a variable or argument",
+        ));
+    }
     Ok(())
+}
+
+/// A text field: at most `max` bytes, and no control characters (a
+/// newline in a host becomes a second `.pgpass` line; an escape sequence
+/// in a user name rewrites the terminal of whoever runs `dbcreds list`).
+fn check_text(name: &str, value: &str, max: usize) -> Result<(), InvalidInput> {
+    if value.len() > max {
+        return Err(field(
+            name,
+            &format!("it is {} bytes, longer than {max}", value.len()),
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(field(
+            name,
+            &format!(
+                "it contains the control character {}: remove it",
+                c.escape_unicode()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_option_key(key: &str) -> Result<(), InvalidInput> {
+    let ok = !key.is_empty()
+        && key.len() <= MAX_OPTION_KEY_BYTES
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        return Ok(());
+    }
+    Err(InvalidInput::Field {
+        field: format!("option key '{}'", key.escape_debug()),
+        why: format!(
+            "use 1 to {MAX_OPTION_KEY_BYTES} of A-Z, a-z, 0-9, '_', '.' and '-' (remove it with --option '{}=')",
+            key.escape_debug()
+        ),
+    })
+}
+
+/// One option: its key's form, its value's bounds, and the value of an
+/// option dbcreds knows ([`crate::tls::check_option`]).
+fn check_option(key: &str, value: &str) -> Result<(), InvalidInput> {
+    check_option_key(key)?;
+    check_text(&format!("option {key}"), value, MAX_OPTION_VALUE_BYTES)?;
+    crate::tls::check_option(key, value)
+}
+
+fn too_many_options(n: usize) -> InvalidInput {
+    field(
+        "options",
+        &format!("there are {n}, more than {MAX_OPTIONS}: remove some with --option KEY="),
+    )
 }
 
 /// Checks a whole environment and its password before it is stored: a
@@ -128,7 +249,17 @@ pub fn check_new(env: &Environment, password: &SecretString) -> Result<(), Inval
 }
 
 /// Rules beyond what the model's types already enforce: a server kind needs
-/// a host, SQLite a file path, and every text field has a length bound.
+/// a host, SQLite a file path, every text field has a length bound and no
+/// control characters, options are bounded in number and size and the
+/// known ones hold valid values, and the whole environment is at most
+/// [`MAX_ENVIRONMENT_BYTES`].
+///
+/// ```
+/// use dbcreds::{DatabaseKind, EnvName, Environment};
+/// let mut env = Environment::new(EnvName::parse("dev").unwrap(), DatabaseKind::Postgres);
+/// env.host = "db\n*".into();
+/// assert!(dbcreds::edit::validate(&env).unwrap_err().to_string().contains("host"));
+/// ```
 pub fn validate(env: &Environment) -> Result<(), InvalidInput> {
     if env.kind.has_server() && env.host.trim().is_empty() {
         return Err(field("host", "it is empty; pass --host"));
@@ -140,21 +271,137 @@ pub fn validate(env: &Environment) -> Result<(), InvalidInput> {
         ));
     }
     for (name, value, max) in [
-        ("host", &env.host, 255),
-        ("database", &env.database, 1024),
-        ("username", &env.username, 256),
-        ("description", &env.description, 4096),
+        ("host", &env.host, MAX_HOST_BYTES),
+        ("database", &env.database, MAX_DATABASE_BYTES),
+        ("username", &env.username, MAX_USERNAME_BYTES),
+        ("description", &env.description, MAX_DESCRIPTION_BYTES),
     ] {
-        if value.len() > max {
-            return Err(field(name, &format!("it is longer than {max} bytes")));
-        }
+        check_text(name, value, max)?;
+    }
+    if env.options.len() > MAX_OPTIONS {
+        return Err(too_many_options(env.options.len()));
+    }
+    for (k, v) in &env.options {
+        check_option(k, v)?;
+    }
+    let total = size_of(env);
+    if total > MAX_ENVIRONMENT_BYTES {
+        return Err(field(
+            "environment",
+            &format!(
+                "its fields and options come to {total} bytes, more than {MAX_ENVIRONMENT_BYTES}: shorten the description or the options"
+            ),
+        ));
     }
     Ok(())
+}
+
+/// The bytes of an environment's text: what a request carrying it spends
+/// on it (the password is bounded apart).
+fn size_of(env: &Environment) -> usize {
+    env.name.as_str().len()
+        + env.host.len()
+        + env.database.len()
+        + env.username.len()
+        + env.description.len()
+        + env
+            .options
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
 }
 
 fn field(field: &str, why: &str) -> InvalidInput {
     InvalidInput::Field {
         field: field.into(),
         why: why.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DatabaseKind, EnvName};
+
+    fn env() -> Environment {
+        let mut env = Environment::new(EnvName::parse("prod").unwrap(), DatabaseKind::Postgres);
+        env.host = "db".into();
+        env
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_field() {
+        for field in ["host", "database", "username", "description"] {
+            let mut e = env();
+            let bad = "a\u{1b}[2Jb".to_owned();
+            match field {
+                "host" => e.host = bad,
+                "database" => e.database = bad,
+                "username" => e.username = bad,
+                _ => e.description = bad,
+            }
+            let err = validate(&e).unwrap_err().to_string();
+            assert!(err.contains(field) && err.contains("control"), "{err}");
+        }
+        let mut e = env();
+        e.options.insert("application_name".into(), "x\ny".into());
+        assert!(validate(&e).is_err());
+        let mut e = env();
+        e.options.insert("a\nb".into(), "x".into());
+        assert!(validate(&e).unwrap_err().to_string().contains("option key"));
+    }
+
+    #[test]
+    fn options_are_bounded() {
+        let mut e = env();
+        for i in 0..=MAX_OPTIONS {
+            e.options.insert(format!("k{i}"), "v".into());
+        }
+        assert!(validate(&e).unwrap_err().to_string().contains("options"));
+        let mut e = env();
+        e.options
+            .insert("k".into(), "v".repeat(MAX_OPTION_VALUE_BYTES + 1));
+        assert!(validate(&e).unwrap_err().to_string().contains("option k"));
+        let mut e = env();
+        e.options.insert("k".repeat(65), "v".into());
+        assert!(validate(&e).is_err());
+        // Many options at their bound go over the whole environment's.
+        let mut e = env();
+        for i in 0..MAX_OPTIONS {
+            e.options
+                .insert(format!("k{i}"), "v".repeat(MAX_OPTION_VALUE_BYTES));
+        }
+        e.description = "d".repeat(MAX_DESCRIPTION_BYTES);
+        let err = validate(&e).unwrap_err().to_string();
+        assert!(err.contains("environment"), "{err}");
+    }
+
+    #[test]
+    fn known_options_are_checked_on_write() {
+        let mut e = env();
+        e.options.insert("sslmode".into(), "bogus".into());
+        assert!(validate(&e).unwrap_err().to_string().contains("sslmode"));
+        let mut e = env();
+        e.options.insert("connect_timeout".into(), "abc".into());
+        assert!(validate(&e).is_err());
+        let mut e = env();
+        e.options.insert("sslmode".into(), "verify-full".into());
+        e.options.insert("connect_timeout".into(), "10".into());
+        validate(&e).unwrap();
+    }
+
+    #[test]
+    fn a_patch_is_checked_on_its_own() {
+        let mut p = Patch {
+            host: Some("h\0".into()),
+            ..Patch::default()
+        };
+        assert!(p.check().is_err());
+        p.host = Some("h".into());
+        // Removing an option (empty value) is fine, whatever it held.
+        p.options.insert("sslmode".into(), String::new());
+        p.check().unwrap();
+        p.password = Some(SecretString::from("x".repeat(MAX_PASSWORD_BYTES + 1)));
+        assert!(p.check().unwrap_err().to_string().contains("password"));
     }
 }

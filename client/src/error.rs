@@ -198,6 +198,38 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The agent took the connection but did not answer in time: it is
+    /// stopped (SIGSTOP) or hung, or what listens there is no agent.
+    #[error(
+        "the dbcreds agent{} at {} did not answer within {}: it is stopped or hung; run `dbcreds agent stop` (it kills an agent that does not answer){}",
+        pid_note(*.pid),
+        .socket.display(),
+        humantime::format_duration(*.waited),
+        cont_note(*.pid)
+    )]
+    AgentUnresponsive {
+        /// The agent's socket.
+        socket: PathBuf,
+        /// The agent's pid, from the socket's peer credentials.
+        pid: Option<u32>,
+        /// How long the client waited.
+        waited: std::time::Duration,
+    },
+    /// The connection to the agent broke while a request was under way:
+    /// the agent exited or crashed.
+    #[error(
+        "the connection to the dbcreds agent{} at {} broke during the request ({detail}): it exited or crashed (see its log); run the command again",
+        pid_note(*.pid),
+        .socket.display()
+    )]
+    AgentConnectionLost {
+        /// The agent's socket.
+        socket: PathBuf,
+        /// The agent's pid, from the socket's peer credentials.
+        pid: Option<u32>,
+        /// What the transport said.
+        detail: String,
+    },
     /// The agent could not be started.
     #[error("could not start dbcreds-agent: {0}")]
     AgentStart(String),
@@ -234,6 +266,21 @@ impl Error {
     /// assert_eq!(err.reason(), Some(Reason::Locked));
     /// ```
     pub fn from_status(status: tonic::Status) -> Self {
+        // The transport's own failures ride in the status as its source.
+        if let Some(t) = std::error::Error::source(&status)
+            .and_then(|s| s.downcast_ref::<crate::transport::TransportError>())
+        {
+            return t.clone().into();
+        }
+        if too_large(&status) {
+            return Self::Agent {
+                reason: Reason::Invalid,
+                message: format!(
+                    "the request is larger than the agent takes ({} KiB): shorten the description or the options",
+                    dbcreds_proto::MAX_REQUEST_BYTES / 1024
+                ),
+            };
+        }
         let reason = status
             .metadata()
             .get(REASON_KEY)
@@ -268,6 +315,26 @@ impl Error {
     }
 }
 
+/// " (pid N)", or nothing when the pid is unknown.
+fn pid_note(pid: Option<u32>) -> String {
+    pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+}
+
+/// How to resume an agent stopped on purpose, when its pid is known.
+fn cont_note(pid: Option<u32>) -> String {
+    pid.map(|p| format!(", or `kill -CONT {p}` if you stopped it"))
+        .unwrap_or_default()
+}
+
+/// A request over a size limit, refused by tonic on either side (the
+/// agent's decoder, or this client's encoder before sending).
+fn too_large(status: &tonic::Status) -> bool {
+    status.metadata().get(REASON_KEY).is_none()
+        && (status.code() == tonic::Code::ResourceExhausted
+            || (status.code() == tonic::Code::OutOfRange
+                && status.message().contains("message length too large")))
+}
+
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
         Self::from_status(status)
@@ -280,6 +347,35 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_oversized_request_is_invalid_input_in_words() {
+        for status in [
+            tonic::Status::resource_exhausted("whatever"),
+            tonic::Status::out_of_range(
+                "Error, decoded message length too large: found 70000 bytes, the limit is: 65536 bytes",
+            ),
+        ] {
+            let err = Error::from_status(status);
+            assert_eq!(err.reason(), Some(Reason::Invalid));
+            assert!(err.to_string().contains("64 KiB"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_transport_failure_survives_the_status() {
+        let t = crate::transport::TransportError::Unresponsive {
+            socket: PathBuf::from("/s"),
+            pid: Some(7),
+            waited: std::time::Duration::from_secs(4),
+        };
+        let err = Error::from_status(tonic::Status::from_error(Box::new(t)));
+        assert!(
+            matches!(err, Error::AgentUnresponsive { pid: Some(7), .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("kill -CONT 7"), "{err}");
+    }
 
     #[test]
     fn every_reason_round_trips_through_its_wire_spelling() {

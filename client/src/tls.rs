@@ -74,6 +74,38 @@ impl std::str::FromStr for TlsMode {
 /// Default bound on establishing a connection (TCP, TLS and login).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A `connect_timeout` option: whole seconds from 1 to 300.
+fn parse_connect_timeout(raw: &str) -> Result<Duration, InvalidInput> {
+    match raw.trim().parse::<u64>() {
+        Ok(s) if (1..=300).contains(&s) => Ok(Duration::from_secs(s)),
+        _ => Err(InvalidInput::Field {
+            field: "option connect_timeout".into(),
+            why: format!("'{raw}' is not a number of seconds from 1 to 300"),
+        }),
+    }
+}
+
+/// Checks one option whose meaning dbcreds knows (the TLS mode, the
+/// connect timeout) when it is written, so a typo fails at `add` or
+/// `update` rather than at `test`, `rotate` or in `exec`'s `PGSSLMODE`.
+/// Other options (and the certificate paths, which are the agent's
+/// machine's business) pass.
+///
+/// ```
+/// use dbcreds::tls::check_option;
+/// assert!(check_option("sslmode", "require").is_ok());
+/// assert!(check_option("ssl-mode", "bogus").is_err());
+/// assert!(check_option("connect_timeout", "abc").is_err());
+/// assert!(check_option("application_name", "anything").is_ok());
+/// ```
+pub fn check_option(key: &str, value: &str) -> Result<(), InvalidInput> {
+    match key.to_ascii_lowercase().replace('_', "-").as_str() {
+        "sslmode" | "ssl-mode" => value.parse::<TlsMode>().map(|_| ()),
+        "connect-timeout" => parse_connect_timeout(value).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
 /// The TLS and timeout settings found in an environment's options.
 ///
 /// ```
@@ -118,15 +150,7 @@ impl ConnectSettings {
         let path = |keys: &[&str]| first(options, keys).map(PathBuf::from);
         let connect_timeout = match first(options, &["connect-timeout"]) {
             None => DEFAULT_CONNECT_TIMEOUT,
-            Some(raw) => match raw.trim().parse::<u64>() {
-                Ok(s) if (1..=300).contains(&s) => Duration::from_secs(s),
-                _ => {
-                    return Err(InvalidInput::Field {
-                        field: "option connect_timeout".into(),
-                        why: format!("'{raw}' is not a number of seconds from 1 to 300"),
-                    });
-                }
-            },
+            Some(raw) => parse_connect_timeout(raw)?,
         };
         Ok(Self {
             mode,

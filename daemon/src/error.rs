@@ -56,9 +56,45 @@ pub enum AgentError {
         "a password rotation of '{0}' is unfinished: run `dbcreds rotate --resume {0}` to finish or roll it back first"
     )]
     RotationUnfinished(String),
+    /// `backup` to a file that exists, without `--force`.
+    #[error("{0} exists already: pass --force to replace it, or choose another file")]
+    FileExists(String),
+    /// `restore` over a vault, without `--force`.
+    #[error(
+        "a vault exists at {0}: pass --force to replace it (it is kept beside it as vault.db.before-restore-<time>)"
+    )]
+    VaultExists(String),
+    /// `restore` of a file that is not a dbcreds vault, or is damaged.
+    #[error("{path} is not a dbcreds backup, or it is damaged ({detail}): nothing was changed")]
+    NotABackup { path: String, detail: String },
+    /// `passphrase add` on a vault that has one.
+    #[error(
+        "this vault has a passphrase unlocker already: change it with `dbcreds passphrase change`"
+    )]
+    PassphraseExists,
+    /// Removing an unlocker would leave none that works.
+    #[error("{0}")]
+    LastUnlocker(String),
+    /// A file the caller named could not be read or written; the message
+    /// names it (paths are no secret).
+    #[error("cannot {what} {path}: {source}")]
+    File {
+        what: &'static str,
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl AgentError {
+    /// A failed file operation on `path`.
+    pub fn file(what: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::File {
+            what,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
     pub fn reason(&self) -> Reason {
         match self {
             Self::Invalid(_) | Self::BadRequest(_) => Reason::Invalid,
@@ -74,6 +110,16 @@ impl AgentError {
             Self::Vault(_) | Self::Internal(_) => Reason::Internal,
             Self::Db(e) => e.reason,
             Self::RotationUnfinished(_) => Reason::RotationUnfinished,
+            Self::FileExists(_) | Self::PassphraseExists => Reason::AlreadyExists,
+            Self::VaultExists(_) => Reason::AlreadyInitialized,
+            Self::NotABackup { .. } => Reason::VaultCorrupt,
+            Self::LastUnlocker(_) => Reason::Invalid,
+            Self::File { source, .. } => match source.kind() {
+                std::io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
+                // A path that names nothing is bad input.
+                std::io::ErrorKind::NotFound => Reason::Invalid,
+                _ => Reason::Internal,
+            },
         }
     }
 }

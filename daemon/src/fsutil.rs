@@ -85,6 +85,32 @@ pub fn open_private(path: &Path, append: bool) -> io::Result<File> {
     })
 }
 
+/// Creates `path`, which must not exist (not even as a link), mode 0600.
+pub fn create_new_private(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// Flushes `dir`'s entries (a rename or a new file in it) to the disk.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows has no directory handle to sync; NTFS journals renames.
+        let _ = dir;
+        Ok(())
+    }
+}
+
 /// Whether `path` is a symbolic link (dangling or not).
 pub fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())

@@ -1,6 +1,10 @@
 //! The OS keyring as an unlocker: the vault's data key sits in the platform
 //! credential store (Secret Service on Linux, Keychain on macOS, Credential
-//! Manager on Windows) under service `dbcreds`, user `vault:<vault id>`.
+//! Manager on Windows) under service `dbcreds`, user `vault:<vault id>` (a
+//! vault as `init` made it) or `vault:<vault id>:<key id>` (a key made by
+//! `rekey` or `restore`). The keyring unlocker's row names the entry, so
+//! a new key gets an entry of its own and never overwrites the one the
+//! committed vault still needs.
 //!
 //! keyring-core's calls block (D-Bus round trips, possibly a prompt), so they
 //! run on tokio's blocking pool and are time-bounded: a locked collection or
@@ -82,10 +86,22 @@ fn platform_store() -> Result<Arc<CredentialStore>, KeyringError> {
     }
 }
 
-fn entry(vault_id: &str) -> Result<Entry, KeyringError> {
+/// The entry (its user name under service `dbcreds`) of the key `init`
+/// stores for vault `vault_id`.
+pub fn default_entry(vault_id: &str) -> String {
+    format!("vault:{vault_id}")
+}
+
+/// A fresh entry name for another key of vault `vault_id`: never the name
+/// of an entry in use.
+pub fn new_entry(vault_id: &str) -> String {
+    format!("vault:{vault_id}:{}", crate::vault::crypto::new_key_id())
+}
+
+fn entry(user: &str) -> Result<Entry, KeyringError> {
     let store = platform_store()?;
     store
-        .build(SERVICE, &format!("vault:{vault_id}"), None)
+        .build(SERVICE, user, None)
         .map_err(|e| KeyringError::Unavailable(e.to_string()))
 }
 
@@ -108,18 +124,41 @@ async fn bounded<T: Send + 'static>(
     }
 }
 
-/// Stores the data key of vault `vault_id`.
-pub async fn store_key(vault_id: &str, key: &DataKey) -> Result<(), KeyringError> {
-    let id = vault_id.to_owned();
+/// Stores a data key in the entry `user` (see [`default_entry`], [`new_entry`]).
+pub async fn store_key(user: &str, key: &DataKey) -> Result<(), KeyringError> {
+    let user = user.to_owned();
     let bytes = zeroize::Zeroizing::new(key.as_bytes().to_vec());
-    bounded(move || entry(&id)?.set_secret(&bytes).map_err(map_err)).await
+    bounded(move || entry(&user)?.set_secret(&bytes).map_err(map_err)).await
 }
 
-/// Reads the data key of vault `vault_id`: one keyring access.
-pub async fn fetch_key(vault_id: &str) -> Result<DataKey, KeyringError> {
-    let id = vault_id.to_owned();
-    let bytes = bounded(move || entry(&id)?.get_secret().map_err(map_err)).await?;
+/// Reads the data key in the entry `user`: one keyring access.
+pub async fn fetch_key(user: &str) -> Result<DataKey, KeyringError> {
+    let user = user.to_owned();
+    let bytes = bounded(move || entry(&user)?.get_secret().map_err(map_err)).await?;
     DataKey::from_bytes(bytes).ok_or(KeyringError::BadKey)
+}
+
+/// Stores `key` in the entry `user` and reads it back: `Ok` only once the
+/// keyring hands out exactly this key, so a vault never commits to an
+/// entry that does not hold its key.
+pub async fn store_key_verified(user: &str, key: &DataKey) -> Result<(), KeyringError> {
+    store_key(user, key).await?;
+    let back = fetch_key(user).await?;
+    if back.as_bytes() == key.as_bytes() {
+        Ok(())
+    } else {
+        Err(KeyringError::BadKey)
+    }
+}
+
+/// Deletes the entry `user`; one that is not there is fine.
+pub async fn delete_key(user: &str) -> Result<(), KeyringError> {
+    let user = user.to_owned();
+    bounded(move || match entry(&user)?.delete_credential() {
+        Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+        Err(e) => Err(map_err(e)),
+    })
+    .await
 }
 
 /// Reads the secret of any entry `user` of `service`: one keyring access,

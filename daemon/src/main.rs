@@ -23,10 +23,10 @@ struct Args {
     /// Socket to listen on (default: $DBCREDS_SOCK, $DBCREDS_HOME/agent.sock or $XDG_RUNTIME_DIR/dbcreds/agent.sock).
     #[arg(long, value_name = "PATH")]
     socket: Option<PathBuf>,
-    /// Lock after this long without a request that uses a secret (e.g. 30m, 8h; 0 or never: off).
+    /// Lock after this long without a request that uses a secret (e.g. 30m, 8h; 0 or never: off) [default: config lock_after, else 1h].
     #[arg(long, value_name = "DURATION")]
     lock_after: Option<Limit>,
-    /// Lock this long after unlocking, however busy (e.g. 12h; 0 or never: off).
+    /// Lock this long after unlocking, however busy (e.g. 12h; 0 or never: off) [default: config max_unlocked, else 12h].
     #[arg(long, value_name = "DURATION")]
     max_unlocked: Option<Limit>,
     /// Start an agent in the background (unless one already serves the

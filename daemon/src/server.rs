@@ -26,7 +26,7 @@ const DRAIN: Duration = Duration::from_millis(300);
 /// The largest request the agent reads. Every request carries at most one
 /// environment (bounded by `dbcreds::edit`), so this is far below the 8 MiB
 /// a reply may take (a `List` of thousands of environments).
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+pub const MAX_REQUEST_BYTES: usize = dbcreds::proto::MAX_REQUEST_BYTES;
 /// Streams one connection may have open at once (a CLI uses one; a pool
 /// and its `Watch` a few).
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 8;

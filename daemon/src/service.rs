@@ -18,6 +18,8 @@ use crate::transport::Peer;
 use dbcreds::edit::Patch;
 use dbcreds::unlocker::InitUnlocker;
 
+mod safety;
+
 pub struct Service {
     agent: Arc<Agent>,
     audit: AuditLog,
@@ -77,6 +79,7 @@ impl agent_server::Agent for Service {
     ) -> Result<Response<v1::StatusResponse>, Status> {
         let s = self.agent.status().await;
         let left = self.agent.timers.left();
+        let limits = self.agent.timers.limits();
         let (audit_held, audit_lost) = self.audit.health();
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         Ok(Response::new(v1::StatusResponse {
@@ -92,6 +95,9 @@ impl agent_server::Agent for Service {
             hard_lock_in_secs: left.hard.map(secs),
             audit_held,
             audit_lost,
+            lock_after_secs: limits.lock_after.map(secs),
+            max_unlocked_secs: limits.max_unlocked.map(secs),
+            vault_error: s.vault_error,
         }))
     }
 
@@ -359,6 +365,43 @@ impl agent_server::Agent for Service {
                 Err(legacy_keyring_status(&e))
             }
         }
+    }
+
+    // Backups, restores, passphrase changes and re-keys: in `safety`.
+
+    async fn backup(
+        &self,
+        req: Request<v1::BackupRequest>,
+    ) -> Result<Response<v1::BackupResponse>, Status> {
+        safety::backup(self, req).await
+    }
+
+    async fn restore(
+        &self,
+        req: Request<v1::RestoreRequest>,
+    ) -> Result<Response<v1::RestoreResponse>, Status> {
+        safety::restore(self, req).await
+    }
+
+    async fn export_all(
+        &self,
+        req: Request<v1::ExportAllRequest>,
+    ) -> Result<Response<v1::ExportAllResponse>, Status> {
+        safety::export_all(self, req).await
+    }
+
+    async fn passphrase(
+        &self,
+        req: Request<v1::PassphraseRequest>,
+    ) -> Result<Response<v1::PassphraseResponse>, Status> {
+        safety::passphrase(self, req).await
+    }
+
+    async fn rekey(
+        &self,
+        req: Request<v1::RekeyRequest>,
+    ) -> Result<Response<v1::RekeyResponse>, Status> {
+        safety::rekey(self, req).await
     }
 }
 

@@ -54,6 +54,10 @@ impl Timers {
         f(&mut guard)
     }
 
+    pub fn limits(&self) -> Limits {
+        self.with(|c| c.limits)
+    }
+
     pub fn set_limits(&self, limits: Limits) {
         self.with(|c| c.limits = limits);
         self.changed.notify_one();

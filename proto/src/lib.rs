@@ -19,11 +19,16 @@ pub mod v1 {
 /// Protocol number of this build. Bumped by hand when a change would break
 /// older clients; the CLI compares it with the agent's and replaces an agent
 /// that speaks another one.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.
 pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest request the agent reads, in bytes. Every request carries at
+/// most one environment, bounded well below this by `dbcreds::edit`; the
+/// client refuses to send a bigger one.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 mod redacted_debug {
     use super::v1::*;
@@ -79,6 +84,62 @@ mod redacted_debug {
         }
     }
 
+    impl fmt::Debug for BackupRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("BackupRequest")
+                .field("path", &self.path)
+                .field("passphrase", &REDACTED)
+                .field("overwrite", &self.overwrite)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for RestoreRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("RestoreRequest")
+                .field("path", &self.path)
+                .field("passphrase", &REDACTED)
+                .field("force", &self.force)
+                .field("keyring", &self.keyring)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for ExportedEnvironment {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ExportedEnvironment")
+                .field("environment", &self.environment)
+                .field("password", &REDACTED)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for ExportAllResponse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("ExportAllResponse")
+                .field("environments", &self.environments)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for PassphraseRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("PassphraseRequest")
+                .field("action", &self.action)
+                .field("current", &redact(&self.current))
+                .field("passphrase", &redact(&self.passphrase))
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for RekeyRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("RekeyRequest")
+                .field("passphrase", &redact(&self.passphrase))
+                .finish()
+        }
+    }
+
     impl fmt::Debug for InitRequest {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.debug_struct("InitRequest")
@@ -110,5 +171,24 @@ mod tests {
         };
         assert!(!format!("{k:?}").contains("hunter2"));
         assert!(!format!("{k:?}").contains("104, 117"));
+        let e = ExportAllResponse {
+            environments: vec![ExportedEnvironment {
+                environment: None,
+                password: "hunter2-secret".into(),
+            }],
+        };
+        assert!(!format!("{e:?}").contains("hunter2"));
+        let p = PassphraseRequest {
+            action: "change".into(),
+            current: Some("hunter2-old".into()),
+            passphrase: Some("hunter2-new".into()),
+        };
+        assert!(!format!("{p:?}").contains("hunter2"));
+        let b = BackupRequest {
+            path: "/b".into(),
+            passphrase: "hunter2-secret".into(),
+            overwrite: false,
+        };
+        assert!(!format!("{b:?}").contains("hunter2"));
     }
 }

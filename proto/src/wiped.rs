@@ -56,6 +56,39 @@ impl Zeroize for v1::ReadLegacyKeyringResponse {
     }
 }
 
+impl Zeroize for v1::BackupRequest {
+    fn zeroize(&mut self) {
+        self.passphrase.zeroize();
+    }
+}
+
+impl Zeroize for v1::RestoreRequest {
+    fn zeroize(&mut self) {
+        self.passphrase.zeroize();
+    }
+}
+
+impl Zeroize for v1::PassphraseRequest {
+    fn zeroize(&mut self) {
+        self.current.zeroize();
+        self.passphrase.zeroize();
+    }
+}
+
+impl Zeroize for v1::RekeyRequest {
+    fn zeroize(&mut self) {
+        self.passphrase.zeroize();
+    }
+}
+
+impl Zeroize for v1::ExportAllResponse {
+    fn zeroize(&mut self) {
+        for e in &mut self.environments {
+            e.password.zeroize();
+        }
+    }
+}
+
 /// A message wiped (its secret fields zeroized) when dropped. Not `Clone`,
 /// so it cannot be copied by accident either.
 ///

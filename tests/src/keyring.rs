@@ -158,9 +158,10 @@ impl KeyringSession {
 
     /// How many items the default collection holds (`Items` property).
     pub fn item_count(&self) -> usize {
-        // (<[objectpath '/org/freedesktop/secrets/collection/login/1']>,) or (<@ao []>,)
+        // (<[objectpath '/org/freedesktop/secrets/collection/login/1', '/org/.../2']>,)
+        // or (<@ao []>,): gdbus names the type once, so count the paths.
         self.collection_property("Items")
-            .matches("objectpath")
+            .matches("'/org/freedesktop/secrets/collection/")
             .count()
     }
 

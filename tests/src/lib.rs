@@ -21,8 +21,9 @@
 //! [`Sandbox`] and the agents in it ([`sandbox`], [`agent`]); [`EnvSpec`],
 //! an environment for [`Sandbox::add`] ([`env_spec`]); passwords, exported
 //! environments, searching files ([`data`]); the PostgreSQL and MariaDB
-//! servers and their test logins ([`databases`]); the exit codes by name
-//! ([`exit`]).
+//! servers and their test logins ([`databases`]); agents that do not
+//! answer: a stopped one and a silent socket ([`silent`]); the exit codes
+//! by name ([`exit`]).
 //!
 //! Everything public is re-exported here (except [`exit`], used as
 //! `exit::LOCKED`).
@@ -37,6 +38,7 @@ pub mod keyring;
 pub mod output;
 pub mod process;
 pub mod sandbox;
+pub mod silent;
 
 pub use agent::{AgentProcess, AgentStartFailure};
 pub use bins::{bin, example, path_var, repo_path, support};
@@ -56,3 +58,4 @@ pub use process::{
     kill_9, lines, root_or_skip, signal, skip, terminate, wait_for_exit,
 };
 pub use sandbox::{NO_BUS, SANDBOX_MARKER, Sandbox, has_event};
+pub use silent::{Silence, SilentSocket, Stopped};

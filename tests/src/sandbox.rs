@@ -334,6 +334,19 @@ impl Sandbox {
             .to_owned()
     }
 
+    /// The `unlockers` that `dbcreds status --json` reports, in its order.
+    #[track_caller]
+    pub fn unlockers(&self) -> Vec<String> {
+        self.json(&["status"])["unlockers"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// `dbcreds audit NAME --json`: its events.
     #[track_caller]
     pub fn audit_events(&self, name: &str) -> Vec<serde_json::Value> {

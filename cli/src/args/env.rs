@@ -180,14 +180,20 @@ pub enum ExportFormat {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Environment name
-    #[arg(value_parser = parse_name)]
-    pub name: EnvName,
+    #[arg(value_parser = parse_name, required_unless_present = "all")]
+    pub name: Option<EnvName>,
     /// Output format
     #[arg(short, long, value_enum)]
     pub format: ExportFormat,
     /// Fail (exit code 11) instead of exporting an expired password
-    #[arg(long)]
+    #[arg(long, conflicts_with = "all")]
     pub require_fresh: bool,
+    /// Every environment, as a JSON array (--format json); no passwords unless --include-passwords
+    #[arg(long, conflicts_with = "name")]
+    pub all: bool,
+    /// With --all: include each password (and a URI with it); warns on a terminal
+    #[arg(long)]
+    pub include_passwords: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use crate::exit::exit_code_table;
 
 mod data;
 mod env;
+mod safety;
 mod values;
 mod vault;
 
@@ -17,6 +18,7 @@ pub use env::{
     AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
     ShowArgs, UpdateArgs,
 };
+pub use safety::{BackupArgs, PassphraseCommand, RekeyArgs, RestoreArgs};
 pub use vault::{InitArgs, StatusArgs, UnlockArgs};
 
 /// Parses the command line. Help and version go to stdout as clap prints
@@ -89,6 +91,7 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
   psql \"$(dbcreds get prod uri)\"
   eval \"$(dbcreds export prod --format env)\"
   dbcreds list
+  dbcreds backup ~/dbcreds-backup.db        one file that restores the vault anywhere
 
 ",
         exit_code_table!()
@@ -170,7 +173,14 @@ unless --require-fresh (exit code 11).")]
   dbcreds export prod --format dotenv >> .env
   dbcreds export prod --format pgpass >> ~/.pgpass
   dbcreds export prod --format jdbc
-  dbcreds export prod --format json | jq -r .uri")]
+  dbcreds export prod --format json | jq -r .uri
+  dbcreds export --all --format json | jq -r '.[].name'           every environment, no passwords
+  dbcreds export --all --format json --include-passwords > all.json
+
+--all writes a JSON array of what `export NAME --format json` writes, without
+the password and URI unless --include-passwords (then every reveal is in the
+audit log, and a warning goes to stderr when stdout is a terminal).
+`dbcreds import --from json all.json` reads it back.")]
     Export(ExportArgs),
 
     /// Run a command with an environment's connection in its environment
@@ -260,6 +270,55 @@ password. `dbcreds get prod` prints the new password afterwards.")]
 --since takes a duration back from now (30m, 12h, 7d, 2w) or a time
 (RFC 3339, or a date YYYY-MM-DD in UTC). Works while the vault is locked.")]
     Audit(AuditArgs),
+
+    /// Write a backup: one file (0600) that the recovery passphrase alone restores, anywhere
+    #[command(after_help = "Examples:
+  dbcreds backup ~/dbcreds-backup.db            prompts twice for a recovery passphrase
+  printf %s \"$RECOVERY\" | dbcreds backup /mnt/usb/dbcreds.db --passphrase-stdin --force
+
+The agent copies the vault while it runs (SQLite VACUUM INTO), so the copy is
+consistent, and replaces its unlockers with the recovery passphrase: the file
+alone restores the vault on another machine, with no keyring. It checks the
+copy opens with that passphrase before it renames it into place. Needs the
+vault unlocked. An existing FILE is replaced only with --force (exit code 5).")]
+    Backup(BackupArgs),
+
+    /// Restore the vault from a backup (asks for its recovery passphrase)
+    #[command(after_help = "Examples:
+  dbcreds restore ~/dbcreds-backup.db           a new machine: no vault yet
+  dbcreds restore backup.db --force             replace this vault (kept as vault.db.before-restore-<time>)
+  printf %s \"$RECOVERY\" | dbcreds restore backup.db --passphrase-stdin --no-keyring
+
+The file is copied and checked first (a dbcreds vault, the passphrase opens
+its key, every password opens under it); only then does it replace the vault.
+Afterwards the vault is unlocked, unlocks with the recovery passphrase, and
+also through the OS keyring when one answers (unless --no-keyring).
+A wrong passphrase exits 9, a file that is not a backup 7, an existing vault
+without --force 5.")]
+    Restore(RestoreArgs),
+
+    /// Add, change or remove the passphrase unlocker (the way in without the keyring)
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  dbcreds passphrase add                        prompts twice; the vault must be unlocked
+  dbcreds passphrase change                     the current passphrase, then the new one twice
+  printf '%s\\n%s\\n' \"$OLD\" \"$NEW\" | dbcreds passphrase change --passphrase-stdin
+  dbcreds passphrase remove                     only while the OS keyring hands out the key"
+    )]
+    Passphrase(PassphraseCommand),
+
+    /// Give the vault a new data key: every password re-sealed, crash-safe
+    #[command(after_help = "Examples:
+  dbcreds rekey                                 a keyring vault: nothing to ask
+  dbcreds rekey --passphrase-stdin < ~/.config/dbcreds/pass     a vault with a passphrase
+
+Every password (and the pending and previous ones of rotations) is re-sealed
+under a new key, and every unlocker re-wrapped (the keyring gets a new entry,
+the passphrase a new salt), in one SQLite transaction: if the agent dies at
+any moment, the vault opens with the old key or the new one, never a mix.
+Backups written before keep the old key and still restore.")]
+    Rekey(RekeyArgs),
 
     /// Lock the vault: the agent forgets the key and every password
     Lock,

@@ -158,3 +158,23 @@ fn unlocker_takes_the_library_names() {
     assert_eq!(i.unlocker, InitUnlocker::Auto);
     assert!(Cli::try_parse_from(["dbcreds", "init", "--unlocker", "Keyring"]).is_err());
 }
+
+#[test]
+fn the_data_safety_verbs_show_examples() {
+    let cli = Cli::command();
+    for verb in ["backup", "restore", "passphrase", "rekey", "export"] {
+        let help = cli
+            .find_subcommand(verb)
+            .and_then(|c| c.get_after_help())
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(help.contains(&format!("dbcreds {verb}")), "{verb}: {help}");
+    }
+    let export = cli
+        .find_subcommand("export")
+        .unwrap()
+        .get_after_help()
+        .unwrap()
+        .to_string();
+    assert!(export.contains("--all --format json"), "{export}");
+}

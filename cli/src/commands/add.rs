@@ -80,6 +80,9 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
         output::warn(&format!("storing an empty password for '{}'", env.name));
     }
 
+    // The agent enforces the same rules; checked here first so a request
+    // it would refuse (or could not read) is never sent.
+    dbcreds::edit::check_new(&env, &password)?;
     let mut client = super::connect().await?;
     let saved = client.put(&env, &password, a.force).await?;
     output::note(&format!(

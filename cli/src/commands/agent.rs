@@ -8,12 +8,29 @@ use dbcreds::{Client, Error};
 use crate::exit::Failure;
 use crate::output;
 
-/// How long `agent stop` waits for the agent to exit after SIGTERM.
+/// How long `agent stop` waits for an agent that answered to exit after
+/// SIGTERM (its own shutdown gives up on a hung keyring call after 5 s)
+/// before it sends SIGKILL.
 #[cfg_attr(not(unix), allow(dead_code))]
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-/// Poll interval while waiting for the agent to exit.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// The same for an agent that did not answer (stopped or hung): it has
+/// shown already that it is not serving.
+#[cfg_attr(not(unix), allow(dead_code))]
+const HUNG_GRACE: Duration = Duration::from_secs(3);
+/// How long a SIGKILLed agent may take to be gone.
+#[cfg_attr(not(unix), allow(dead_code))]
+const KILL_WAIT: Duration = Duration::from_secs(5);
+/// Poll interval while waiting for the agent to exit (without a pidfd).
 #[cfg_attr(not(unix), allow(dead_code))]
 const STOP_POLL: Duration = Duration::from_millis(20);
+
+/// How a stopped agent went.
+pub(super) enum Ended {
+    /// It exited after SIGTERM.
+    Exited,
+    /// It was still there after the grace period and was SIGKILLed.
+    Killed(Duration),
+}
 
 pub async fn start() -> Result<(), Failure> {
     let (mut client, started) = match Client::connect().await {
@@ -45,12 +62,33 @@ pub async fn stop() -> Result<(), Failure> {
         }
         Err(e) => return Err(e.into()),
     };
-    let st = client.status().await?;
     let socket = client.socket().to_owned();
+    let (pid, answering) = match client.status().await {
+        Ok(st) => (st.pid, true),
+        // Stopped or hung: the kernel still names the process behind the
+        // socket, and that is the one to end.
+        Err(e @ (Error::AgentUnresponsive { .. } | Error::AgentConnectionLost { .. })) => {
+            match client.agent_pid() {
+                Some(pid) => (pid, false),
+                None => return Err(e.into()),
+            }
+        }
+        Err(e) => return Err(e.into()),
+    };
     // Our own connection must not keep a graceful shutdown waiting.
     drop(client);
-    terminate(st.pid, &socket).await?;
-    output::note(&format!("Stopped the agent (pid {}).", st.pid));
+    let silent = if answering {
+        ""
+    } else {
+        ", which did not answer"
+    };
+    match terminate(pid, &socket, answering).await? {
+        Ended::Exited => output::note(&format!("Stopped the agent (pid {pid}){silent}.")),
+        Ended::Killed(grace) => output::note(&format!(
+            "Killed the agent (pid {pid}){silent} with SIGKILL: it had not exited {}s after SIGTERM.",
+            grace.as_secs()
+        )),
+    }
     Ok(())
 }
 
@@ -59,9 +97,14 @@ pub async fn restart() -> Result<(), Failure> {
     start().await
 }
 
+/// Ends agent `pid` serving `socket`: SIGTERM, and SIGKILL when it is
+/// still there after the grace period ([`STOP_GRACE`], or [`HUNG_GRACE`]
+/// for an agent that did not `answer`). Only a process shown to be the
+/// agent is signalled: the socket's owner when the agent answered, a
+/// `dbcreds-agent` executable when it did not.
 #[cfg(unix)]
-pub(super) async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
-    use rustix::process::{Pid, Signal, kill_process, test_kill_process};
+pub(super) async fn terminate(pid: u32, socket: &Path, answering: bool) -> Result<Ended, Failure> {
+    use rustix::process::{Pid, Signal};
 
     let raw = i32::try_from(pid).ok().filter(|p| *p > 1);
     let Some(target) = raw.and_then(Pid::from_raw) else {
@@ -72,56 +115,142 @@ pub(super) async fn terminate(pid: u32, socket: &Path) -> Result<(), Failure> {
     if std::process::id() == pid {
         return Err(Failure::other("the agent reported this process's own pid"));
     }
-    check_listener(pid, socket)?;
-    kill_process(target, Signal::TERM).map_err(|e| {
+    if answering {
+        check_listener(pid, socket)?;
+    } else {
+        check_is_agent(pid, socket)?;
+    }
+    let process = Process::open(target);
+    process.signal(Signal::TERM).map_err(|e| {
         Failure::other(format!("cannot send SIGTERM to the agent (pid {pid}): {e}"))
     })?;
-    // On the blocking pool: this runtime must stay free to close our own
-    // connection, or the agent's graceful shutdown would wait for it.
-    let exited = tokio::task::spawn_blocking(move || exited_within(target, STOP_TIMEOUT))
-        .await
-        .unwrap_or(false);
-    if exited {
-        return Ok(());
+    let grace = if answering { STOP_GRACE } else { HUNG_GRACE };
+    if process.wait(grace).await {
+        return Ok(Ended::Exited);
     }
-    // Bounded wait for the process to go: elsewhere polling is the only
-    // portable way to wait for a process that is not our child.
-    let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
-    loop {
-        if test_kill_process(target).is_err() {
-            return Ok(());
+    process.signal(Signal::KILL).map_err(|e| {
+        Failure::other(format!("cannot send SIGKILL to the agent (pid {pid}): {e}"))
+    })?;
+    if process.wait(KILL_WAIT).await {
+        return Ok(Ended::Killed(grace));
+    }
+    Err(Failure::other(format!(
+        "the agent (pid {pid}) is still there {}s after SIGKILL: see `ps -o stat,wchan -p {pid}`",
+        KILL_WAIT.as_secs()
+    )))
+}
+
+/// A process to signal and wait for: through a pidfd on Linux (no pid
+/// reuse between the signals, and a wait without polling), else its pid.
+#[cfg(unix)]
+struct Process {
+    pid: rustix::process::Pid,
+    #[cfg(target_os = "linux")]
+    pidfd: Option<std::sync::Arc<rustix::fd::OwnedFd>>,
+}
+
+#[cfg(unix)]
+impl Process {
+    fn open(pid: rustix::process::Pid) -> Self {
+        Self {
+            pid,
+            #[cfg(target_os = "linux")]
+            pidfd: rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+                .ok()
+                .map(std::sync::Arc::new),
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(Failure::other(format!(
-                "the agent (pid {pid}) did not exit within {}s of SIGTERM: see its log, or `kill -KILL {pid}`",
-                STOP_TIMEOUT.as_secs()
-            )));
+    }
+
+    fn signal(&self, sig: rustix::process::Signal) -> rustix::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = &self.pidfd {
+            return match rustix::process::pidfd_send_signal(fd, sig) {
+                // Gone already: nothing to signal.
+                Err(rustix::io::Errno::SRCH) => Ok(()),
+                other => other,
+            };
         }
-        tokio::time::sleep(STOP_POLL).await;
+        match rustix::process::kill_process(self.pid, sig) {
+            Err(rustix::io::Errno::SRCH) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// True when the process has exited within `timeout`.
+    async fn wait(&self, timeout: Duration) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(fd) = self.pidfd.clone() {
+            // On the blocking pool: this runtime must stay free to close our
+            // own connection, or the agent's graceful shutdown would wait
+            // for it.
+            return tokio::task::spawn_blocking(move || exited_within(&fd, timeout))
+                .await
+                .unwrap_or(false);
+        }
+        // Elsewhere polling is the only portable way to wait for a process
+        // that is not our child.
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if rustix::process::test_kill_process(self.pid).is_err() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(STOP_POLL).await;
+        }
     }
 }
 
 /// Linux: waits on a pidfd, which turns readable when the process exits
-/// (even while it stays a zombie of a parent that has not reaped it). True
-/// when it exited in time; false when that cannot be told this way.
+/// (even while it stays a zombie of a parent that has not reaped it).
 #[cfg(target_os = "linux")]
-fn exited_within(target: rustix::process::Pid, timeout: Duration) -> bool {
+fn exited_within(fd: &rustix::fd::OwnedFd, timeout: Duration) -> bool {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
-    let Ok(fd) = rustix::process::pidfd_open(target, rustix::process::PidfdFlags::empty()) else {
-        // Gone already (ESRCH), or no pidfd support: let the caller poll.
-        return rustix::process::test_kill_process(target).is_err();
-    };
     let limit = Timespec {
         tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
         tv_nsec: 0,
     };
-    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
     matches!(poll(&mut fds, Some(&limit)), Ok(n) if n > 0)
 }
 
+/// Before signalling a process that did not answer: it must be a
+/// `dbcreds-agent` (Linux: `/proc/PID/exe`), so that whatever else may
+/// listen on the socket is never killed by mistake.
+#[cfg(target_os = "linux")]
+fn check_is_agent(pid: u32, socket: &Path) -> Result<(), Failure> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    let is_agent = exe
+        .as_ref()
+        .and_then(|e| e.file_name())
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("dbcreds-agent"));
+    if is_agent {
+        return Ok(());
+    }
+    Err(Failure::new(
+        crate::exit::AGENT_UNREACHABLE,
+        format!(
+            "what listens at {} (pid {pid}, {}) does not answer and is not a dbcreds-agent: not signalling it; end it yourself, or point DBCREDS_SOCK elsewhere",
+            socket.display(),
+            exe.map_or_else(
+                || "executable unknown".to_owned(),
+                |e| e.display().to_string()
+            )
+        ),
+    ))
+}
+
 #[cfg(all(unix, not(target_os = "linux")))]
-fn exited_within(_target: rustix::process::Pid, _timeout: Duration) -> bool {
-    false
+fn check_is_agent(pid: u32, socket: &Path) -> Result<(), Failure> {
+    Err(Failure::new(
+        crate::exit::AGENT_UNREACHABLE,
+        format!(
+            "the agent at {} (pid {pid}) does not answer: end it with `kill {pid}` (`kill -KILL {pid}` if it stays)",
+            socket.display()
+        ),
+    ))
 }
 
 /// On Linux, makes sure the pid the agent reported is the process that owns
@@ -153,7 +282,11 @@ fn check_listener(_pid: u32, _socket: &Path) -> Result<(), Failure> {
 }
 
 #[cfg(not(unix))]
-pub(super) async fn terminate(pid: u32, _socket: &Path) -> Result<(), Failure> {
+pub(super) async fn terminate(
+    pid: u32,
+    _socket: &Path,
+    _answering: bool,
+) -> Result<Ended, Failure> {
     Err(Failure::other(format!(
         "`dbcreds agent stop` is not supported on this platform yet: end process {pid} (dbcreds-agent) with the task manager"
     )))

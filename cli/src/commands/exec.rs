@@ -18,7 +18,7 @@ use crate::exit::{self, Failure};
 use crate::output;
 
 /// The variable that names the environment a process runs in.
-pub const DBCREDS_ENV: &str = "DBCREDS_ENV";
+pub const DBCREDS_ENV: &str = dbcreds::envvars::CURRENT_ENV;
 
 pub async fn run(a: ExecArgs) -> Result<(), Failure> {
     let current = std::env::var_os(DBCREDS_ENV).filter(|v| !v.is_empty());
@@ -116,7 +116,7 @@ fn plan(cred: &Credential, outer: Option<&str>) -> Plan {
         .extend(render::CLIENT_ENV_VARS.iter().map(|v| (*v).to_owned()));
     if let Some(outer) = outer.and_then(|o| EnvName::parse(o).ok()) {
         let stem = outer.env_var_stem();
-        for suffix in ["KIND", "HOST", "PORT", "DATABASE", "USERNAME", "PASSWORD"] {
+        for suffix in dbcreds::envvars::SUFFIXES {
             p.remove.push(format!("DBCREDS_{stem}_{suffix}"));
         }
     }
@@ -130,6 +130,14 @@ fn plan(cred: &Credential, outer: Option<&str>) -> Plan {
         if env.kind.has_server() || !k.ends_with("_PORT") {
             set(k, v);
         }
+    }
+    // The expiry travels along, so `dbcreds get --require-fresh` inside
+    // refuses an expired password as it would outside. A stale one of an
+    // earlier exec of the same environment must not stay either.
+    let expires = format!("DBCREDS_{}_EXPIRES_AT", env.name.env_var_stem());
+    match env.password_expires_at() {
+        Some(at) => set(expires, dbcreds::envvars::expires_at_value(at)),
+        None => p.remove.push(expires),
     }
     p
 }
@@ -337,6 +345,9 @@ mod tests {
         assert_eq!(get(&p, "PGSSLMODE"), Some("prefer"));
         assert_eq!(get(&p, "DBCREDS_ENV"), Some("prod"));
         assert_eq!(get(&p, "DBCREDS_PROD_PASSWORD"), Some("p@ss"));
+        // No password age, no expiry: none exported, any stale one removed.
+        assert_eq!(get(&p, "DBCREDS_PROD_EXPIRES_AT"), None);
+        assert!(p.remove.iter().any(|r| r == "DBCREDS_PROD_EXPIRES_AT"));
         assert_eq!(
             get(&p, "DATABASE_URL"),
             Some("postgresql://app:p%40ss@db:5432/app")

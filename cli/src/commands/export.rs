@@ -1,5 +1,8 @@
 //! `dbcreds export NAME --format F`: credentials in a format other tools
-//! read, on stdout.
+//! read, on stdout. `dbcreds export --all --format json`: every
+//! environment as a JSON array, passwords only when asked for.
+
+use std::io::IsTerminal;
 
 use dbcreds::{Environment, render};
 use secrecy::ExposeSecret;
@@ -12,7 +15,17 @@ use crate::exit::Failure;
 use crate::output;
 
 pub async fn run(a: ExportArgs) -> Result<(), Failure> {
-    let cred = credential(&a.name).await?;
+    // Checked here: clap counts `--all`'s default (false) as present, so
+    // `requires = "all"` would never fire.
+    if a.include_passwords && !a.all {
+        return Err(Failure::usage(
+            "--include-passwords goes with --all (an export of one environment always holds its password)",
+        ));
+    }
+    let Some(name) = a.name.as_ref().filter(|_| !a.all) else {
+        return export_all(&a).await;
+    };
+    let cred = credential(name).await?;
     check_expiry(cred.environment(), a.require_fresh)?;
     let text = render_export(
         cred.environment(),
@@ -20,6 +33,55 @@ pub async fn run(a: ExportArgs) -> Result<(), Failure> {
         a.format,
     )?;
     output::stdout(&text)
+}
+
+/// `--all`: a JSON array of [`ExportJson`]; without `--include-passwords`
+/// from `List` (works while locked), with it from one `ExportAll`.
+async fn export_all(a: &ExportArgs) -> Result<(), Failure> {
+    if a.format != ExportFormat::Json {
+        return Err(Failure::usage(
+            "--all writes JSON only: use --all --format json (or export one environment in another format)",
+        ));
+    }
+    let mut client = super::connect().await?;
+    let text = if a.include_passwords {
+        if std::io::stdout().is_terminal() {
+            output::warn(
+                "every password is printed on this terminal: redirect the output to a file (or a pipe) instead",
+            );
+        }
+        let all = client.export_all().await?;
+        let uris: Vec<Zeroizing<String>> = all
+            .iter()
+            .map(|c| {
+                Zeroizing::new(render::uri(
+                    c.environment(),
+                    Some(c.password().expose_secret()),
+                ))
+            })
+            .collect();
+        let docs: Vec<ExportJson<'_>> = all
+            .iter()
+            .zip(&uris)
+            .map(|(c, uri)| export_doc(c.environment(), Some((c.password().expose_secret(), uri))))
+            .collect();
+        pretty(&docs)?
+    } else {
+        let all = client.list().await?;
+        let docs: Vec<ExportJson<'_>> = all.iter().map(|e| export_doc(e, None)).collect();
+        pretty(&docs)?
+    };
+    output::stdout(&text)
+}
+
+/// `value` as pretty JSON and a newline, in memory that is wiped.
+fn pretty<T: Serialize + ?Sized>(value: &T) -> Result<Zeroizing<String>, Failure> {
+    let mut text = Zeroizing::new(
+        serde_json::to_string_pretty(value)
+            .map_err(|e| Failure::other(format!("cannot encode JSON: {e}")))?,
+    );
+    text.push('\n');
+    Ok(text)
 }
 
 #[derive(Serialize)]
@@ -30,8 +92,11 @@ struct ExportJson<'a> {
     port: u16,
     database: &'a str,
     username: &'a str,
-    password: &'a str,
-    uri: &'a str,
+    // Absent from `export --all` without --include-passwords.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uri: Option<&'a str>,
     // The rest of the environment, so `dbcreds import --from json` brings
     // back exactly what was exported.
     options: &'a std::collections::BTreeMap<String, String>,
@@ -74,30 +139,31 @@ pub fn render_export(
         }
         ExportFormat::Json => {
             let uri = Zeroizing::new(render::uri(env, Some(password)));
-            let doc = ExportJson {
-                name: env.name.as_str(),
-                kind: env.kind.as_str(),
-                host: &env.host,
-                port: env.port,
-                database: &env.database,
-                username: &env.username,
-                password,
-                uri: &uri,
-                options: &env.options,
-                production: env.production,
-                description: &env.description,
-                expires_days: env.expires_days,
-                password_updated_at: env.password_updated_at.map(crate::output::rfc3339),
-            };
-            let text = Zeroizing::new(
-                serde_json::to_string_pretty(&doc)
-                    .map_err(|e| Failure::other(format!("cannot encode JSON: {e}")))?,
-            );
-            out.push_str(&text);
+            return pretty(&export_doc(env, Some((password, &uri))));
         }
     }
     out.push('\n');
     Ok(out)
+}
+
+/// What `--format json` says about `env`; `secret` is its password and
+/// the URI with it.
+fn export_doc<'a>(env: &'a Environment, secret: Option<(&'a str, &'a str)>) -> ExportJson<'a> {
+    ExportJson {
+        name: env.name.as_str(),
+        kind: env.kind.as_str(),
+        host: &env.host,
+        port: env.port,
+        database: &env.database,
+        username: &env.username,
+        password: secret.map(|(p, _)| p),
+        uri: secret.map(|(_, u)| u),
+        options: &env.options,
+        production: env.production,
+        description: &env.description,
+        expires_days: env.expires_days,
+        password_updated_at: env.password_updated_at.map(crate::output::rfc3339),
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +229,16 @@ mod tests {
         assert_eq!(back.environment, e);
         use secrecy::ExposeSecret;
         assert_eq!(back.password.expose_secret(), "p@ss");
+    }
+
+    #[test]
+    fn a_json_object_without_a_password_has_no_uri_either() {
+        let doc = pretty(&[export_doc(&env(), None)]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let v = &v[0];
+        assert_eq!(v["name"], "eu-prod");
+        assert!(v.get("password").is_none(), "{v}");
+        assert!(v.get("uri").is_none(), "{v}");
     }
 
     #[test]

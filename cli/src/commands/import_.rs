@@ -105,8 +105,26 @@ pub async fn run(a: ImportArgs) -> Result<(), Failure> {
             reason: s.reason,
         });
     }
+    // Names already taken, by the vault or earlier in this batch, for the
+    // DBCREDS_<ENV>_* clash the agent would refuse (`eu-prod`, `eu_prod`).
+    let mut taken: Vec<dbcreds::EnvName> = existing
+        .iter()
+        .filter_map(|n| dbcreds::EnvName::parse(n).ok())
+        .collect();
     for entry in std::mem::take(&mut batch.entries) {
         let name = entry.environment.name.to_string();
+        if let Some(other) = taken
+            .iter()
+            .find(|t| t.shares_variables_with(&entry.environment.name))
+        {
+            summary.skipped.push(SkippedJson {
+                name: Some(name.clone()),
+                origin: entry.origin,
+                reason: entry.environment.name.variables_clash(other).to_string(),
+            });
+            continue;
+        }
+        taken.push(entry.environment.name.clone());
         let exists = existing.contains(&name);
         if exists && !a.overwrite {
             summary.skipped.push(SkippedJson {

@@ -33,7 +33,30 @@ pub async fn lock() -> Result<(), Failure> {
 pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
     let mut client = super::connect().await?;
     let status = client.status().await?;
+    if let Some(f) = super::status::unusable_vault(&status) {
+        return Err(f);
+    }
     match status.state {
+        // A passphrase given is still checked: a script piping in a wrong
+        // one must not be told it worked.
+        LockState::Unlocked if a.passphrase_stdin => {
+            let pass = passphrase::obtain(
+                true,
+                Purpose::Existing,
+                Failure::usage("no passphrase on standard input"),
+            )?;
+            return match client.unlock(Some(&pass)).await {
+                Ok(_) => {
+                    output::note("The vault is unlocked already (and the passphrase is right).");
+                    Ok(())
+                }
+                Err(e) if e.reason() == Some(Reason::WrongPassphrase) => Err(Failure::new(
+                    exit::WRONG_PASSPHRASE,
+                    "wrong passphrase (the vault was unlocked already and stays unlocked)",
+                )),
+                Err(e) => Err(e.into()),
+            };
+        }
         LockState::Unlocked => {
             output::note("The vault is unlocked already.");
             return Ok(());

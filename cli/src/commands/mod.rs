@@ -11,6 +11,7 @@ use crate::output;
 mod add;
 mod agent;
 mod audit;
+mod backup;
 mod check;
 mod completions;
 mod doctor;
@@ -19,6 +20,7 @@ pub(crate) mod export; // render_export: the import fuzz targets round-trip it
 mod get;
 mod import_;
 mod init;
+mod keys;
 mod list;
 mod lock;
 mod passphrase;
@@ -47,6 +49,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Test(a) => test::run(a).await,
         Command::Rotate(a) => rotate::run(a).await,
         Command::Audit(a) => audit::run(a).await,
+        Command::Backup(a) => backup::backup(a).await,
+        Command::Restore(a) => backup::restore(a).await,
+        Command::Passphrase(c) => keys::passphrase(c).await,
+        Command::Rekey(a) => keys::rekey(a).await,
         Command::Lock => lock::lock().await,
         Command::Unlock(a) => lock::unlock(a).await,
         Command::Status(a) => status::run(a).await,
@@ -107,7 +113,7 @@ async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client
     ));
     let socket = client.socket().to_owned();
     drop(client);
-    agent::terminate(st.pid, &socket).await?;
+    agent::terminate(st.pid, &socket, true).await?;
     Ok(dbcreds::Client::connect_or_start().await?)
 }
 

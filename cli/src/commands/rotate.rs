@@ -35,13 +35,12 @@ pub async fn run(a: RotateArgs) -> Result<(), Failure> {
         Ok(r) => r,
         // The connection broke mid-rotation (the agent died): the vault
         // holds both passwords; say how to settle it.
+        Err(
+            e @ (dbcreds::Error::AgentConnectionLost { .. }
+            | dbcreds::Error::AgentUnresponsive { .. }),
+        ) => return Err(resume_hint(Failure::from(e), &a.name)),
         Err(e) if e.reason() == Some(dbcreds::Reason::Internal) => {
-            let mut f = Failure::from(e);
-            f.message.push_str(&format!(
-                "; if the agent stopped during the rotation nothing is lost: run `dbcreds rotate --resume {}`",
-                a.name
-            ));
-            return Err(f);
+            return Err(resume_hint(Failure::from(e), &a.name));
         }
         Err(e) => return Err(e.into()),
     };
@@ -54,4 +53,11 @@ pub async fn run(a: RotateArgs) -> Result<(), Failure> {
         });
     }
     output::stdout_line(&r.detail)
+}
+
+fn resume_hint(mut f: Failure, name: &dbcreds::EnvName) -> Failure {
+    f.message.push_str(&format!(
+        "; if the agent stopped during the rotation nothing is lost: run `dbcreds rotate --resume {name}`"
+    ));
+    f
 }

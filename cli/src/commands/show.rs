@@ -72,7 +72,8 @@ fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) ->
     if let Some(t) = env.updated_at {
         rows.push(("updated", output::human_time(t), Paint::Plain));
     }
-    if let Some(t) = env.password_updated_at {
+    // Variables carry only the expiry (in this field), not the age.
+    if let Some(t) = env.password_updated_at.filter(|_| !from_vars) {
         rows.push((
             "password set",
             format!(
@@ -131,7 +132,7 @@ fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) ->
         out.push_str(&format!(
             "{:<width$} {}\n",
             format!("{key}:"),
-            paint.apply(&value, color)
+            paint.apply(&output::printable(&value), color)
         ));
     }
     out

@@ -7,7 +7,7 @@ use dbcreds::{Client, Error, LockState, Status};
 use serde::Serialize;
 
 use crate::args::StatusArgs;
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 use crate::output::{self, Paint};
 
 #[derive(Serialize)]
@@ -36,6 +36,10 @@ struct StatusJson<'a> {
     idle_lock_in_secs: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     hard_lock_in_secs: Option<i64>,
+    /// Why the vault cannot be used; only for the states `damaged` and
+    /// `too_new`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vault_error: Option<&'a str>,
 }
 
 pub async fn run(a: StatusArgs) -> Result<(), Failure> {
@@ -59,6 +63,7 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
                     unlocked_at: None,
                     idle_lock_in_secs: None,
                     hard_lock_in_secs: None,
+                    vault_error: None,
                 })?;
             }
             return Err(e.into());
@@ -83,6 +88,7 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
             unlocked_at: unlocked_at(&st).map(output::rfc3339),
             idle_lock_in_secs: st.idle_lock_in_secs,
             hard_lock_in_secs: st.hard_lock_in_secs,
+            vault_error: (!st.vault_error.is_empty()).then_some(st.vault_error.as_str()),
         })?;
     } else {
         output::stdout(&human(&st, &socket, output::color_stdout()))?;
@@ -94,7 +100,19 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
         }
         .into());
     }
-    Ok(())
+    // Reported above; the exit code tells a script as get and list would.
+    unusable_vault(&st).map_or(Ok(()), Err)
+}
+
+/// The failure of a vault the agent cannot use (the code `get` would
+/// exit with), or `None`.
+pub fn unusable_vault(st: &Status) -> Option<Failure> {
+    let code = match st.state {
+        LockState::Damaged => exit::VAULT_CORRUPT,
+        LockState::TooNew => exit::VAULT_TOO_NEW,
+        _ => return None,
+    };
+    Some(Failure::new(code, st.vault_error.clone()))
 }
 
 fn unlocked_at(st: &Status) -> Option<chrono::DateTime<Utc>> {
@@ -142,6 +160,18 @@ fn human(st: &Status, socket: &str, color: bool) -> String {
         LockState::Uninitialized => (
             "no vault yet (run `dbcreds init`)".to_string(),
             Paint::Yellow,
+        ),
+        LockState::Damaged | LockState::TooNew => (
+            format!(
+                "{} ({})",
+                if st.state == LockState::Damaged {
+                    "damaged"
+                } else {
+                    "written by a newer dbcreds"
+                },
+                st.vault_error
+            ),
+            Paint::Red,
         ),
         LockState::Unknown => ("unknown".to_string(), Paint::Red),
     };

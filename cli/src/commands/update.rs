@@ -33,6 +33,14 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
         None
     };
 
+    // Each field on its own, before anything is sent; the agent checks the
+    // result as a whole.
+    patch.check()?;
+    if let Some(p) = &password
+        && !p.expose_secret().is_empty()
+    {
+        dbcreds::edit::check_password(p)?;
+    }
     let mut client = super::connect().await?;
     if let (Some(kind), None) = (a.kind, a.port) {
         // A kind change moves the port along when it was the old kind's

@@ -8,17 +8,18 @@ use std::path::{Path, PathBuf};
 
 use dbcreds_proto::codec::SmallBufferCodec;
 use dbcreds_proto::v1::agent_client::AgentClient;
-use dbcreds_proto::{MAX_MESSAGE_BYTES, Wiped, v1};
+use dbcreds_proto::{MAX_MESSAGE_BYTES, MAX_REQUEST_BYTES, Wiped, v1};
 use tonic::client::Grpc;
 use zeroize::Zeroize;
 
 use crate::error::{Error, Reason, Result};
 use crate::model::{Credential, EnvName, Environment};
-use crate::transport::Connection;
+use crate::transport::{Connection, Timeouts};
 
 pub(crate) mod audit;
 pub(crate) mod db;
 pub(crate) mod env;
+pub(crate) mod safety;
 pub(crate) mod vault;
 
 /// A connection to a running agent.
@@ -37,6 +38,7 @@ pub struct Client {
     /// that carry a secret: they go out as [`Wiped`] messages (see
     /// [`Client::send_wiped`]), which the generated methods do not take.
     grpc: Grpc<Connection>,
+    conn: Connection,
     socket: PathBuf,
 }
 
@@ -58,20 +60,48 @@ impl Client {
     /// let client = dbcreds::Client::connect_to("/run/user/1000/dbcreds/agent.sock".as_ref()).await?;
     /// # Ok(()) }
     /// ```
+    ///
+    /// Every wait is bounded by the configured [`Timeouts`] (see
+    /// [`Timeouts::load`]); [`Client::connect_with`] takes them explicitly.
     pub async fn connect_to(socket: &Path) -> Result<Self> {
-        let conn = crate::transport::connect(socket).await?;
+        Self::connect_with(socket, Timeouts::load()?).await
+    }
+
+    /// Connects to the agent listening at `socket`, waiting at most as long
+    /// as `timeouts` say.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> dbcreds::Result<()> {
+    /// use dbcreds::transport::Timeouts;
+    /// let mut t = Timeouts::default();
+    /// t.request = std::time::Duration::from_secs(1);
+    /// let client = dbcreds::Client::connect_with(&dbcreds::paths::socket(), t).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect_with(socket: &Path, timeouts: Timeouts) -> Result<Self> {
+        let conn = crate::transport::connect_with(socket, timeouts).await?;
         let origin = http::Uri::from_static(ORIGIN);
+        // Requests are refused here, before sending, above what the agent
+        // reads (it would cut the connection's stream with a raw message).
         let inner = AgentClient::with_origin(conn.clone(), origin.clone())
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let grpc = Grpc::with_origin(conn, origin)
+            .max_encoding_message_size(MAX_REQUEST_BYTES);
+        let grpc = Grpc::with_origin(conn.clone(), origin)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+            .max_encoding_message_size(MAX_REQUEST_BYTES);
         Ok(Self {
             inner,
             grpc,
+            conn,
             socket: socket.to_owned(),
         })
+    }
+
+    /// The agent's process id as the kernel tells it (the socket's peer
+    /// credentials), without asking the agent: it is known even when the
+    /// agent does not answer. `None` where the platform does not tell.
+    pub fn agent_pid(&self) -> Option<u32> {
+        self.conn.agent_pid()
     }
 
     /// Connects to the agent at the discovered socket, starting one (and
@@ -141,6 +171,10 @@ mod rpc {
     pub const UNLOCK: &str = "/dbcreds.v1.Agent/Unlock";
     pub const PUT: &str = "/dbcreds.v1.Agent/Put";
     pub const UPDATE: &str = "/dbcreds.v1.Agent/Update";
+    pub const BACKUP: &str = "/dbcreds.v1.Agent/Backup";
+    pub const RESTORE: &str = "/dbcreds.v1.Agent/Restore";
+    pub const PASSPHRASE: &str = "/dbcreds.v1.Agent/Passphrase";
+    pub const REKEY: &str = "/dbcreds.v1.Agent/Rekey";
 }
 
 /// The environment a reply must carry.
@@ -191,6 +225,10 @@ mod tests {
             (super::rpc::UNLOCK, "Unlock"),
             (super::rpc::PUT, "Put"),
             (super::rpc::UPDATE, "Update"),
+            (super::rpc::BACKUP, "Backup"),
+            (super::rpc::RESTORE, "Restore"),
+            (super::rpc::PASSPHRASE, "Passphrase"),
+            (super::rpc::REKEY, "Rekey"),
         ] {
             assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
         }

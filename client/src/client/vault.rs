@@ -22,6 +22,11 @@ pub enum LockState {
     Locked,
     /// A vault, unlocked.
     Unlocked,
+    /// A vault file the agent cannot use: damaged, or not a vault
+    /// ([`Status::vault_error`] says why).
+    Damaged,
+    /// A vault written by a newer dbcreds.
+    TooNew,
     /// A state this client does not know (an agent of another version).
     Unknown,
 }
@@ -33,6 +38,8 @@ impl LockState {
             Self::Uninitialized => "uninitialized",
             Self::Locked => "locked",
             Self::Unlocked => "unlocked",
+            Self::Damaged => "damaged",
+            Self::TooNew => "too_new",
             Self::Unknown => "unknown",
         }
     }
@@ -44,6 +51,8 @@ impl From<v1::LockState> for LockState {
             v1::LockState::Uninitialized => Self::Uninitialized,
             v1::LockState::Locked => Self::Locked,
             v1::LockState::Unlocked => Self::Unlocked,
+            v1::LockState::Damaged => Self::Damaged,
+            v1::LockState::TooNew => Self::TooNew,
             v1::LockState::Unspecified => Self::Unknown,
         }
     }
@@ -57,8 +66,11 @@ pub struct Status {
     pub agent_version: String,
     /// The agent's protocol number.
     pub protocol: u32,
-    /// Uninitialized, locked or unlocked.
+    /// Uninitialized, locked, unlocked, or a vault that cannot be used.
     pub state: LockState,
+    /// Why the vault cannot be used (states `Damaged` and `TooNew`), in
+    /// words; empty otherwise.
+    pub vault_error: String,
     /// The unlockers the vault has, in the agent's order. One this client
     /// does not know is left out.
     pub unlockers: Vec<Unlocker>,
@@ -74,6 +86,12 @@ pub struct Status {
     pub idle_lock_in_secs: Option<i64>,
     /// Seconds until the hard cap locks; `None` when off or locked.
     pub hard_lock_in_secs: Option<i64>,
+    /// The idle lock's setting in seconds; `None` when off (or an agent
+    /// too old to say).
+    pub lock_after_secs: Option<i64>,
+    /// The hard cap's setting in seconds; `None` when off (or an agent too
+    /// old to say).
+    pub max_unlocked_secs: Option<i64>,
 }
 
 /// What [`Client::init`] created.
@@ -102,7 +120,7 @@ pub struct Diagnosis {
 
 /// The unlockers named on the wire, without the ones this client does not
 /// know (a newer agent's): `status` and `init` must not fail over them.
-fn unlockers(names: Vec<String>) -> Vec<Unlocker> {
+pub(crate) fn unlockers(names: Vec<String>) -> Vec<Unlocker> {
     names.iter().filter_map(|n| n.parse().ok()).collect()
 }
 
@@ -112,6 +130,7 @@ impl Client {
         let r = self.inner.status(v1::StatusRequest {}).await?.into_inner();
         Ok(Status {
             state: r.state().into(),
+            vault_error: r.vault_error,
             agent_version: r.agent_version,
             protocol: r.protocol,
             unlockers: unlockers(r.unlockers),
@@ -121,6 +140,8 @@ impl Client {
             unlocked_at: r.unlocked_at,
             idle_lock_in_secs: r.idle_lock_in_secs,
             hard_lock_in_secs: r.hard_lock_in_secs,
+            lock_after_secs: r.lock_after_secs,
+            max_unlocked_secs: r.max_unlocked_secs,
         })
     }
 
@@ -221,6 +242,8 @@ mod tests {
             (v1::LockState::Uninitialized, "uninitialized"),
             (v1::LockState::Locked, "locked"),
             (v1::LockState::Unlocked, "unlocked"),
+            (v1::LockState::Damaged, "damaged"),
+            (v1::LockState::TooNew, "too_new"),
             (v1::LockState::Unspecified, "unknown"),
         ] {
             assert_eq!(LockState::from(wire).as_str(), word);

@@ -88,6 +88,32 @@ impl EnvName {
     pub fn env_var_stem(&self) -> String {
         self.0.to_ascii_uppercase().replace('-', "_")
     }
+
+    /// True when `other` is another name whose `DBCREDS_<ENV>_*` variables
+    /// would be this one's (`eu-prod` and `eu_prod`): two such
+    /// environments cannot both exist.
+    ///
+    /// ```
+    /// use dbcreds::EnvName;
+    /// let a = EnvName::parse("eu-prod").unwrap();
+    /// assert!(a.shares_variables_with(&EnvName::parse("eu_prod").unwrap()));
+    /// assert!(!a.shares_variables_with(&a));
+    /// ```
+    pub fn shares_variables_with(&self, other: &EnvName) -> bool {
+        self != other && self.env_var_stem() == other.env_var_stem()
+    }
+
+    /// The refusal of `self` beside `other`, which
+    /// [`shares_variables_with`](Self::shares_variables_with) it.
+    pub fn variables_clash(&self, other: &EnvName) -> InvalidInput {
+        InvalidInput::Field {
+            field: "environment name".into(),
+            why: format!(
+                "'{self}' would have the variables DBCREDS_{}_* of environment '{other}': pick another name (or remove '{other}' first)",
+                self.env_var_stem()
+            ),
+        }
+    }
 }
 
 impl FromStr for EnvName {

@@ -95,6 +95,13 @@ impl DbOps {
         Ok(())
     }
 
+    /// Holds off every rotation and rotation recovery while the guard
+    /// lives: for a re-key (which re-seals their pending passwords) and a
+    /// restore (which swaps the vault under them).
+    pub async fn pause_rotations(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.rotation_gate.lock().await
+    }
+
     /// `dbcreds rotate` and `dbcreds rotate --resume`.
     pub async fn rotate(
         &self,

@@ -2,7 +2,7 @@
 
 use crate::keyring;
 
-use super::{Agent, State};
+use super::{Agent, State, keys};
 use dbcreds::Unlocker;
 
 /// One finding of [`Agent::diagnose`].
@@ -38,7 +38,7 @@ impl Agent {
     /// integrity and whether the keyring answers with this vault's key.
     pub async fn diagnose(&self) -> Vec<Check> {
         let mut checks = Vec::new();
-        let (vault, vault_id, has_keyring) = match &*self.state.read().await {
+        let (vault, keyring_entry) = match &*self.state.read().await {
             State::Missing => {
                 checks.push(Check::bad(
                     "vault",
@@ -57,8 +57,8 @@ impl Agent {
             }
             State::Open(o) => (
                 o.vault.clone(),
-                o.vault_id.clone(),
-                o.unlockers.iter().any(|u| u.kind == Unlocker::Keyring),
+                keys::find(&o.unlockers, Unlocker::Keyring)
+                    .map(|row| keys::keyring_entry(row, &o.vault_id)),
             ),
         };
         checks.push(match vault.integrity_check().await {
@@ -76,8 +76,8 @@ impl Agent {
             ),
             Err(e) => Check::bad("vault", e.to_string(), "restore the vault from a backup"),
         });
-        if has_keyring {
-            checks.push(match keyring::fetch_key(&vault_id).await {
+        if let Some(entry) = keyring_entry {
+            checks.push(match keyring::fetch_key(&entry).await {
                 Ok(_) => Check::good("keyring", "the OS keyring is reachable, unlocked and holds this vault's key"),
                 Err(e) => Check::bad(
                     "keyring",

@@ -4,7 +4,11 @@
 //! every decrypted secret (their `Drop` zeroes them).
 
 mod access;
+mod backup;
 mod diagnose;
+mod keys;
+mod passphrase;
+mod rekey;
 mod unlock;
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,7 +26,10 @@ use crate::timers::{Limits, Timers};
 use crate::vault::crypto::DataKey;
 use crate::vault::{Record, UnlockerRow, Vault, VaultError};
 
+pub use backup::{BackupDone, RestoreDone};
 pub use diagnose::Check;
+pub use passphrase::PassphraseChange;
+pub use rekey::RekeyDone;
 
 enum State {
     Missing,
@@ -48,6 +55,8 @@ struct Unlocked {
 /// A snapshot for `Status`.
 pub struct StatusInfo {
     pub state: dbcreds::proto::v1::LockState,
+    /// Why the vault cannot be used; empty when it can.
+    pub vault_error: String,
     pub unlockers: Vec<Unlocker>,
     pub environments: u32,
     pub unlocked_at: Option<DateTime<Utc>>,
@@ -153,13 +162,25 @@ impl Agent {
     pub async fn status(&self) -> StatusInfo {
         use dbcreds::proto::v1::LockState;
         match &*self.state.read().await {
-            State::Missing | State::Broken(_) => StatusInfo {
+            State::Missing => StatusInfo {
                 state: LockState::Uninitialized,
+                vault_error: String::new(),
+                unlockers: vec![],
+                environments: 0,
+                unlocked_at: None,
+            },
+            State::Broken(e) => StatusInfo {
+                state: match e {
+                    VaultError::TooNew { .. } => LockState::TooNew,
+                    _ => LockState::Damaged,
+                },
+                vault_error: e.to_string(),
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
             },
             State::Open(o) => StatusInfo {
+                vault_error: String::new(),
                 state: if o.unlocked.is_some() {
                     LockState::Unlocked
                 } else {
@@ -223,6 +244,26 @@ impl Agent {
         Ok((rec.env.clone(), secret.clone()))
     }
 
+    /// Every environment with its password, from one snapshot (a read
+    /// lock), sorted by name. Tries one automatic keyring unlock as `get`.
+    pub async fn export_all(&self) -> Result<Vec<(Environment, SecretString)>> {
+        self.unlock_for_request().await?;
+        let state = self.state.read().await;
+        let o = open(&state)?;
+        let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        self.timers.touch();
+        o.records
+            .iter()
+            .map(|(name, rec)| {
+                let secret = u
+                    .secrets
+                    .get(name)
+                    .ok_or_else(|| AgentError::Internal(format!("no secret for {name}")))?;
+                Ok((rec.env.clone(), secret.clone()))
+            })
+            .collect()
+    }
+
     /// Creates `env`, or replaces it when `replace`.
     pub async fn put(
         &self,
@@ -237,6 +278,15 @@ impl Agent {
         let existing = o.records.get(env.name.as_str());
         if existing.is_some() && !replace {
             return Err(AgentError::AlreadyExists(env.name.to_string()));
+        }
+        // `eu-prod` and `eu_prod` would read each other's DBCREDS_<ENV>_*
+        // variables (inside `dbcreds exec`, in CI): one of them only.
+        if let Some(other) = o
+            .records
+            .values()
+            .find(|r| r.env.name.shares_variables_with(&env.name))
+        {
+            return Err(env.name.variables_clash(&other.env.name).into());
         }
         let now = Utc::now();
         env.created_at = existing.and_then(|r| r.env.created_at).or(Some(now));
@@ -337,19 +387,7 @@ fn open_mut(state: &mut State) -> Result<&mut OpenVault> {
 
 async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
     let vault = Vault::open(path).await?;
-    let corrupt = |detail: &str| VaultError::Corrupt {
-        path: path.to_owned(),
-        detail: detail.to_owned(),
-    };
-    let vault_id = vault
-        .meta("vault_id")
-        .await?
-        .ok_or_else(|| corrupt("no vault id"))?;
-    let key_check = vault
-        .meta("key_check")
-        .await?
-        .and_then(|h| crate::vault::crypto::unhex(&h))
-        .ok_or_else(|| corrupt("no key check"))?;
+    let (vault_id, key_check) = vault.identity().await?;
     let unlockers = vault.unlockers().await?;
     let records = vault.load().await?;
     Ok(OpenVault {

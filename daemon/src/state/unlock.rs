@@ -11,7 +11,7 @@ use dbcreds::Unlocker;
 use dbcreds::unlocker::InitUnlocker;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Agent, OpenVault, State, Unlocked};
+use super::{Agent, OpenVault, State, Unlocked, keys};
 use crate::error::{AgentError, Result};
 use crate::keyring;
 use crate::vault::crypto::{self, DataKey, PassphraseParams};
@@ -20,7 +20,7 @@ use crate::vault::{Record, UnlockerRow, Vault, VaultError};
 /// A sealed known value: tells a right data key from a wrong one even in a
 /// vault with no environments yet.
 pub(super) const KEY_CHECK_AAD: &[u8] = b"dbcreds/v1/key-check";
-const KEY_CHECK_PLAIN: &[u8] = b"dbcreds key check";
+pub(super) const KEY_CHECK_PLAIN: &[u8] = b"dbcreds key check";
 
 impl Agent {
     /// Creates the vault with `unlocker` (`Auto`: the keyring if it
@@ -49,12 +49,9 @@ impl Agent {
         let vault_id = crypto::new_vault_id();
         let mut rows = Vec::new();
         if unlocker.wants_keyring() {
-            match keyring::store_key(&vault_id, &key).await {
-                Ok(()) => rows.push(UnlockerRow {
-                    kind: Unlocker::Keyring,
-                    params: "{}".into(),
-                    wrapped_key: None,
-                }),
+            let entry = keyring::default_entry(&vault_id);
+            match keyring::store_key(&entry, &key).await {
+                Ok(()) => rows.push(keys::keyring_row(&entry)),
                 Err(e) if unlocker == InitUnlocker::Auto && passphrase.is_some() => {
                     tracing::info!(error = %e, "no keyring; using the passphrase only");
                 }
@@ -99,30 +96,47 @@ impl Agent {
     }
 
     /// Unlocks through the keyring (`None`) or a passphrase; returns the
-    /// unlocker that worked. Unlocking an unlocked vault is a no-op.
+    /// unlocker that worked. Unlocking an unlocked vault changes nothing,
+    /// but a passphrase given is still checked: a script must not learn
+    /// that a wrong one "worked".
     pub async fn unlock(&self, passphrase: Option<SecretString>) -> Result<Unlocker> {
         let _gate = self.unlock_gate.lock().await;
-        let (vault_id, key_check, unlockers) = match &*self.state.read().await {
+        let (vault_id, key_check, unlockers, unlocked) = match &*self.state.read().await {
             State::Missing => return Err(AgentError::NotInitialized),
             State::Broken(e) => return Err(e.replay().into()),
-            State::Open(o) if o.unlocked.is_some() => {
-                return Ok(if passphrase.is_some() {
-                    Unlocker::Passphrase
-                } else {
-                    Unlocker::Keyring
-                });
-            }
-            State::Open(o) => (o.vault_id.clone(), o.key_check.clone(), o.unlockers.clone()),
+            State::Open(o) => (
+                o.vault_id.clone(),
+                o.key_check.clone(),
+                o.unlockers.clone(),
+                o.unlocked.is_some(),
+            ),
         };
+        if unlocked {
+            let Some(p) = passphrase else {
+                return Ok(Unlocker::Keyring);
+            };
+            let Some(row) = unlockers.iter().find(|u| u.kind == Unlocker::Passphrase) else {
+                return Err(AgentError::NoSuchUnlocker(
+                    Unlocker::Passphrase,
+                    "the vault is unlocked already (through the OS keyring)",
+                ));
+            };
+            let key = unwrap_with_passphrase(row, p).await?;
+            if key.open(KEY_CHECK_AAD, &key_check).is_err() {
+                return Err(AgentError::WrongPassphrase);
+            }
+            return Ok(Unlocker::Passphrase);
+        }
         let (key, how) = match passphrase {
             None => {
-                if !unlockers.iter().any(|u| u.kind == Unlocker::Keyring) {
+                let Some(row) = keys::find(&unlockers, Unlocker::Keyring) else {
                     return Err(AgentError::NoSuchUnlocker(
                         Unlocker::Keyring,
                         "unlock with the passphrase (`dbcreds unlock` prompts for it)",
                     ));
-                }
-                (keyring::fetch_key(&vault_id).await?, Unlocker::Keyring)
+                };
+                let entry = keys::keyring_entry(row, &vault_id);
+                (keyring::fetch_key(&entry).await?, Unlocker::Keyring)
             }
             Some(p) => {
                 let Some(row) = unlockers.iter().find(|u| u.kind == Unlocker::Passphrase) else {
@@ -160,6 +174,14 @@ impl Agent {
         );
         drop(state);
         crate::memory::release_free_memory();
+        if how == Unlocker::Keyring {
+            // The keyring answers: a good moment to delete the entry an
+            // interrupted `rekey` left behind (a passphrase unlock may
+            // happen where no keyring answers, and would wait for it).
+            if let Err(e) = self.settle_rekey().await {
+                tracing::warn!(error = %e, "an interrupted re-key's keyring entry is still there");
+            }
+        }
         Ok(how)
     }
 
@@ -274,7 +296,10 @@ pub(super) fn decrypt_all(
     Ok(out)
 }
 
-async fn passphrase_row(key: &DataKey, passphrase: &SecretString) -> Result<UnlockerRow> {
+pub(super) async fn passphrase_row(
+    key: &DataKey,
+    passphrase: &SecretString,
+) -> Result<UnlockerRow> {
     let params = PassphraseParams::new_random();
     let key_bytes = zeroize::Zeroizing::new(key.as_bytes().to_vec());
     let pass = passphrase.clone();
@@ -293,7 +318,10 @@ async fn passphrase_row(key: &DataKey, passphrase: &SecretString) -> Result<Unlo
     })
 }
 
-async fn unwrap_with_passphrase(row: &UnlockerRow, passphrase: SecretString) -> Result<DataKey> {
+pub(super) async fn unwrap_with_passphrase(
+    row: &UnlockerRow,
+    passphrase: SecretString,
+) -> Result<DataKey> {
     let params: PassphraseParams = serde_json::from_str(&row.params)
         .map_err(|e| AgentError::Internal(format!("passphrase params: {e}")))?;
     let wrapped = row.wrapped_key.clone().unwrap_or_default();

@@ -181,6 +181,13 @@ pub fn new_vault_id() -> String {
     hex(&id)
 }
 
+/// A random identifier for a new data key of a vault (its keyring entry).
+pub fn new_key_id() -> String {
+    let mut id = [0u8; 8];
+    rand::rng().fill_bytes(&mut id);
+    hex(&id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

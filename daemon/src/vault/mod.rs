@@ -4,7 +4,9 @@
 //! environment's metadata and another about its secret.
 
 mod audit_log;
+mod copy;
 pub mod crypto;
+pub mod rekey;
 pub mod rotation;
 
 pub use audit_log::AuditEvent;
@@ -193,15 +195,7 @@ impl Vault {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.classify(e))?;
-        for u in unlockers {
-            sqlx::query("INSERT INTO unlockers (kind, params, wrapped_key) VALUES (?, ?, ?)")
-                .bind(u.kind.as_str())
-                .bind(&u.params)
-                .bind(&u.wrapped_key)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.classify(e))?;
-        }
+        copy::insert_unlockers(self, &mut tx, unlockers).await?;
         tx.commit().await.map_err(|e| self.classify(e))
     }
 

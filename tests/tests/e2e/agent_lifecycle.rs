@@ -278,3 +278,50 @@ fn parallel_commands_with_no_agent_start_one_and_all_use_it() {
         kill_9(pids[0]);
     }
 }
+
+/// Issue 9.9: the autostarted agent kept its starter's descriptors, so a
+/// caller reading a pipe the CLI had (here its stderr, also as fd 3 as a
+/// shell's `3>&2` leaves it) waited for the agent too. The pipe must reach
+/// end of file when the CLI exits, with the agent still running.
+#[test]
+fn the_autostarted_agent_keeps_none_of_the_callers_pipes() {
+    let sb = Sandbox::new();
+    assert!(sb.agent_pids().is_empty());
+    let mut cmd = sb.command("sh");
+    cmd.arg("-c")
+        .arg(r#"exec "$0" get prod 3>&2"#)
+        .arg(bin("dbcreds"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut cli = cmd.spawn().expect("spawn dbcreds get");
+    let stderr = dbcreds_tests::lines(cli.stderr.take().expect("piped stderr"));
+    let started = Instant::now();
+    let status = cli.wait().expect("wait for dbcreds get");
+    // No vault yet: the autostarted agent says so, and the CLI exits.
+    assert_eq!(status.code(), Some(exit::NOT_INITIALIZED), "{status}");
+    let mut said = Vec::new();
+    let eof = loop {
+        match stderr.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => said.push(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break true,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break false,
+        }
+    };
+    eprintln!(
+        "the caller's pipe reached end of file: {eof}, {:?} after the CLI started; it said {said:?}",
+        started.elapsed()
+    );
+    assert!(
+        eof,
+        "the pipe stayed open after the CLI exited (the agent holds it): {said:?}\n{}",
+        sb.logs()
+    );
+    assert!(
+        said.iter().any(|l| l.contains("dbcreds init")),
+        "the CLI's own message came through: {said:?}"
+    );
+    let agents = sb.agent_pids();
+    assert_eq!(agents.len(), 1, "the autostarted agent must keep running");
+    assert_eq!(sb.agent_pid(), agents[0]);
+}

@@ -4,9 +4,11 @@
 //! byte-for-byte as they were.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
-use dbcreds_tests::{EnvSpec, Sandbox, exit, terminate, unique_password};
+use dbcreds_tests::{EnvSpec, Output, Sandbox, exit, terminate, unique_password};
 
 /// A keyring sandbox with an initialized vault holding `other`.
 fn vault_with_other() -> (Sandbox, String) {
@@ -198,6 +200,23 @@ fn corrupted_vault_is_reported_and_left_untouched() {
             "the error must say the vault is damaged:\n{out}"
         );
     }
+    // Issue 9.8: status and unlock said "no vault yet: run `dbcreds init`".
+    let out = sb.cli(&["status"]);
+    out.code(exit::VAULT_CORRUPT);
+    assert!(out.stdout.contains("damaged"), "{out}");
+    assert!(!out.all().contains("no vault yet"), "{out}");
+    let out = sb.cli(&["status", "--json"]);
+    out.code(exit::VAULT_CORRUPT);
+    let status = out.json();
+    assert_eq!(status["state"], "damaged", "{out}");
+    assert!(
+        status["vault_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("vault.db")),
+        "{out}"
+    );
+    sb.cli(&["unlock"])
+        .fails(exit::VAULT_CORRUPT, &["damaged", "vault.db"]);
     assert_unchanged(&before);
     // Nor may init "fix" it by starting over.
     sb.cli(&["init"]).failed().error_line();
@@ -225,6 +244,10 @@ fn vault_from_a_newer_version_is_refused_and_left_untouched() {
     sb.cli(&["get", "other"])
         .fails(exit::VAULT_TOO_NEW, &["newer"]);
     sb.cli(&["list"]).fails(exit::VAULT_TOO_NEW, &["newer"]);
+    let out = sb.cli(&["status", "--json"]);
+    out.code(exit::VAULT_TOO_NEW);
+    assert_eq!(out.json()["state"], "too_new", "{out}");
+    sb.cli(&["unlock"]).fails(exit::VAULT_TOO_NEW, &["newer"]);
     assert_unchanged(&before);
     sb.cli(&["init"]).failed();
     assert_unchanged(&before);
@@ -252,4 +275,181 @@ fn wrong_passphrase_is_refused() {
 
     sb.unlock_passphrase(passphrase);
     sb.assert_password("other", &password);
+}
+
+/// Issue 9.7: a 10 MB password on stdin failed with exit 1 ("h2 protocol
+/// error") after the CLI had read all of it (500 MB took 1.96 GB of RSS).
+#[test]
+fn a_huge_password_on_stdin_is_refused_unread() {
+    let (sb, other) = vault_with_other();
+    let args = spec("prod", "postgres", "5432").args();
+    let mut cmd = sb.cli_command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn dbcreds add");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // Written until the CLI stops reading (closes its end): what it took.
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut taken = 0_usize;
+        while taken < 10 * 1024 * 1024 {
+            match stdin.write(&chunk) {
+                Ok(n) => taken += n,
+                Err(_) => break,
+            }
+        }
+        taken
+    });
+    let out = child.wait_with_output().expect("wait for dbcreds add");
+    let taken = feeder.join().expect("the feeder");
+    let out = Output {
+        command: "dbcreds add prod ... --password-stdin < 10 MB".into(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    eprintln!(
+        "a 10 MB password on stdin: exit {:?}, {taken} bytes written before the CLI stopped reading",
+        out.code
+    );
+    out.fails(exit::USAGE, &["password", "longer than 4096 bytes"]);
+    // What the pipe buffers and what the CLI read: far below the input.
+    assert!(
+        taken < 2 * 1024 * 1024,
+        "the CLI read {taken} bytes of stdin"
+    );
+    sb.cli(&["get", "prod"]).fails(exit::NOT_FOUND, &["prod"]);
+
+    // The bound itself is fine, with or without the newline.
+    let longest = "p".repeat(4096);
+    sb.add(&spec("prod", "postgres", "5432").password(&longest))
+        .ok();
+    sb.assert_password("prod", &longest);
+    sb.add(
+        &spec("prod", "postgres", "5432")
+            .password(&"p".repeat(4097))
+            .force(),
+    )
+    .fails(exit::USAGE, &["longer than 4096 bytes"]);
+    sb.assert_password("other", &other);
+}
+
+/// Issue 9.7: control characters were stored (a host `db\n*` made `export
+/// --format pgpass` write a wildcard line), and a NUL in a password was
+/// stored and then failed `exec` with 126.
+#[test]
+fn control_characters_and_nul_are_refused() {
+    let (sb, other) = vault_with_other();
+    let esc = "a\u{1b}]0;owned\u{7}b";
+    for (what, bad) in [
+        ("host", spec("prod", "postgres", "5432").host("db\n*")),
+        ("username", spec("prod", "postgres", "5432").user(esc)),
+        (
+            "database",
+            spec("prod", "postgres", "5432").database("app\r"),
+        ),
+        (
+            "description",
+            spec("prod", "postgres", "5432").description(esc),
+        ),
+        (
+            "option application_name",
+            spec("prod", "postgres", "5432").option(&format!("application_name={esc}")),
+        ),
+        (
+            "option key",
+            spec("prod", "postgres", "5432").option("a/b=1"),
+        ),
+    ] {
+        sb.add(&bad).fails(exit::USAGE, &[what]);
+    }
+    sb.cli(&["update", "other", "--description", esc])
+        .fails(exit::USAGE, &["description", "control character"]);
+    sb.add(&spec("prod", "postgres", "5432").password("a\0b"))
+        .fails(exit::USAGE, &["password", "NUL"]);
+    sb.cli(&["get", "prod"]).fails(exit::NOT_FOUND, &["prod"]);
+    let pgpass = sb.cli(&["export", "other", "--format", "pgpass"]);
+    pgpass.ok();
+    assert_eq!(pgpass.stdout.lines().count(), 1, "{pgpass}");
+    sb.assert_password("other", &other);
+}
+
+/// What a vault held before the rule (planted in the file) is escaped on a
+/// terminal's way out: `show` and `list` printed ESC sequences raw.
+#[test]
+fn stored_control_characters_are_escaped_on_output() {
+    let sb = Sandbox::with_passphrase_vault();
+    sb.add_unique("prod");
+    terminate(sb.agent_pid());
+    sb.vault_sql(
+        "UPDATE environments SET username = 'a' || char(27) || '[2J' || char(10) || 'b', \
+         description = 'x' || char(27) || ']0;owned' || char(7) WHERE name = 'prod';",
+    )
+    .ok();
+    sb.unlock_passphrase(dbcreds_tests::PASSPHRASE);
+    for args in [&["show", "prod"][..], &["list"]] {
+        let out = sb.cli(args);
+        out.ok();
+        assert!(
+            !out.stdout.contains('\u{1b}') && !out.stdout.contains('\u{7}'),
+            "raw control characters on stdout:\n{out:?}"
+        );
+        assert!(out.stdout.contains("a\\u{1b}[2J\\nb"), "{out}");
+    }
+    // JSON escapes them its own way, and keeps the value exact.
+    assert_eq!(sb.show_json("prod")["username"], "a\u{1b}[2J\nb");
+}
+
+/// Issue 9.7: options had no size limit (an environment over 64 KiB got
+/// "decoded message length too large", exit 1), and `sslmode=bogus` or
+/// `connect_timeout=abc` were stored and failed only at `test`/`rotate`.
+#[test]
+fn options_are_bounded_and_checked_when_written() {
+    let (sb, other) = vault_with_other();
+    let big = "v".repeat(2000);
+    let many: Vec<String> = (0..40).map(|i| format!("k{i}={big}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    sb.add(&spec("prod", "postgres", "5432").options(&many))
+        .fails(exit::USAGE, &["options", "more than 32"]);
+    sb.add(&spec("prod", "postgres", "5432").option(&format!("k={big}")))
+        .fails(exit::USAGE, &["option k", "longer than 1024"]);
+    let kilo = "v".repeat(1024);
+    let full: Vec<String> = (0..32).map(|i| format!("k{i}={kilo}")).collect();
+    let full: Vec<&str> = full.iter().map(String::as_str).collect();
+    sb.add(&spec("prod", "postgres", "5432").options(&full))
+        .fails(exit::USAGE, &["environment", "32768"]);
+
+    for (option, word) in [
+        ("sslmode=bogus", "sslmode"),
+        ("ssl-mode=maybe", "sslmode"),
+        ("connect_timeout=abc", "connect_timeout"),
+        ("connect_timeout=0", "connect_timeout"),
+    ] {
+        sb.add(&spec("prod", "postgres", "5432").option(option))
+            .fails(exit::USAGE, &[word]);
+        sb.cli(&["update", "other", "--option", option])
+            .fails(exit::USAGE, &[word]);
+    }
+    sb.cli(&["get", "prod"]).fails(exit::NOT_FOUND, &["prod"]);
+    sb.add(
+        &spec("prod", "postgres", "5432").options(&["sslmode=verify-full", "connect_timeout=9"]),
+    )
+    .ok();
+    assert_eq!(sb.show_json("prod")["options"]["sslmode"], "verify-full");
+    sb.assert_password("other", &other);
+}
+
+/// Issue 9.7: a wrong passphrase to `unlock --passphrase-stdin` on an
+/// unlocked vault exited 0.
+#[test]
+fn a_wrong_passphrase_fails_on_an_unlocked_vault_too() {
+    let sb = Sandbox::with_passphrase_vault();
+    let password = sb.add_unique("prod");
+    assert_eq!(sb.state(), "unlocked");
+    sb.cli_stdin(&["unlock", "--passphrase-stdin"], "the wrong passphrase\n")
+        .fails(exit::WRONG_PASSPHRASE, &["wrong passphrase", "unlocked"]);
+    assert_eq!(sb.state(), "unlocked");
+    sb.unlock_passphrase(dbcreds_tests::PASSPHRASE);
+    sb.assert_password("prod", &password);
 }

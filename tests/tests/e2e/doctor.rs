@@ -101,7 +101,7 @@ fn an_agent_of_another_protocol_is_diagnosed_then_replaced_transparently() {
     status.ok();
     assert_eq!(
         status.json()["protocol"],
-        2,
+        status.json()["client_protocol"],
         "the replacement speaks this build's protocol"
     );
     assert_ne!(status.json()["pid"].as_u64(), Some(u64::from(old.pid())));

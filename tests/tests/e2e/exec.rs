@@ -7,7 +7,9 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use dbcreds_tests::{MariaTestUser, PgTestRole, Sandbox, awkward_password, exit, run};
+use dbcreds_tests::{
+    EnvSpec, MariaTestUser, PgTestRole, Sandbox, awkward_password, bin, exit, exported_env, run,
+};
 
 #[test]
 fn exec_runs_psql_as_the_stored_role() {
@@ -189,4 +191,99 @@ fn exec_bad_input() {
     // The same environment again is no nesting problem.
     sb.cli_env(&["exec", "prod", "--", "true"], &[("DBCREDS_ENV", "prod")])
         .ok();
+}
+
+/// Issue 9.6: `eu-prod` and `eu_prod` share `DBCREDS_EU_PROD_*`. Before,
+/// both could be added, and inside `dbcreds exec eu-prod` a
+/// `dbcreds get eu_prod` printed eu-prod's password.
+#[test]
+fn variables_of_one_environment_never_serve_another() {
+    let sb = Sandbox::with_passphrase_vault();
+    let password = sb.add_unique("eu-prod");
+
+    // The second of the pair is refused, naming the first: by `add`...
+    sb.add(&EnvSpec::postgres("eu_prod", "other.internal"))
+        .fails(exit::USAGE, &["'eu-prod'", "DBCREDS_EU_PROD_*"]);
+    // ... and by `import`, which skips it and says why.
+    let out = sb.cli_stdin(
+        &["import", "--from", "json", "-", "--json"],
+        &serde_json::json!([exported_env("eu_prod", 1, Some(90))]).to_string(),
+    );
+    out.ok();
+    let summary = out.json();
+    assert_eq!(summary["imported"], serde_json::json!([]), "{out}");
+    let reason = summary["skipped"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("'eu-prod'"), "{out}");
+    sb.cli(&["get", "eu_prod"])
+        .fails(exit::NOT_FOUND, &["eu_prod"]);
+
+    // Inside `exec eu-prod` its variables serve eu-prod, and only it.
+    let dbcreds = bin("dbcreds");
+    let dbcreds = dbcreds.to_str().expect("a UTF-8 path");
+    let out = sb.cli(&["exec", "eu-prod", "--", dbcreds, "get", "eu_prod"]);
+    out.fails(exit::NOT_FOUND, &["eu_prod"]);
+    assert!(!out.all().contains(&password), "{out}");
+    let out = sb.cli(&["exec", "eu-prod", "--", dbcreds, "get", "eu-prod"]);
+    out.ok();
+    assert_eq!(out.line(), password, "{out}");
+}
+
+/// Issue 9.8: inside `exec` of an expired environment, `get
+/// --require-fresh` succeeded (the variables carried no expiry).
+#[test]
+fn exec_carries_the_expiry() {
+    let sb = Sandbox::with_passphrase_vault();
+    crate::check::import_json(
+        &sb,
+        &serde_json::json!([
+            exported_env("old", 100, Some(90)),
+            exported_env("new", 1, Some(90)),
+        ]),
+    );
+    let dbcreds = bin("dbcreds");
+    let dbcreds = dbcreds.to_str().expect("a UTF-8 path");
+
+    let out = sb.cli(&[
+        "exec",
+        "old",
+        "--",
+        dbcreds,
+        "get",
+        "old",
+        "--require-fresh",
+    ]);
+    out.code(exit::EXPIRED);
+    assert_eq!(out.stdout, "", "{out}");
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("dbcreds: the password of 'old' expired 10 days ago")),
+        "{out}"
+    );
+    let out = sb.cli(&[
+        "exec",
+        "new",
+        "--",
+        dbcreds,
+        "get",
+        "new",
+        "--require-fresh",
+    ]);
+    out.ok();
+    assert_eq!(out.line(), "pw-new", "{out}");
+
+    let out = sb.cli(&[
+        "exec",
+        "new",
+        "--",
+        "sh",
+        "-c",
+        "echo \"$DBCREDS_NEW_EXPIRES_AT\"",
+    ]);
+    out.ok();
+    let at = out.line();
+    assert!(
+        at.len() == 20 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+        "DBCREDS_NEW_EXPIRES_AT is RFC 3339 UTC: {out}"
+    );
 }

@@ -17,6 +17,7 @@ macro_rules! or_return {
 
 mod agent_lifecycle;
 mod audit;
+mod backup;
 mod bad_input;
 mod check;
 mod config;
@@ -29,10 +30,14 @@ mod faults;
 mod flood;
 mod hardening;
 mod harness;
+mod idle_lock;
 mod import;
 mod lifecycle;
 mod passphrase;
 mod peers;
+mod rekey;
 mod rotate;
 mod secrecy;
 mod third_party;
+mod unlockers;
+mod unresponsive;
