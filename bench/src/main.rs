@@ -5,6 +5,7 @@
 //! dbcreds-load get      --socket S [--name prod] [--connections 1,8,64] [--duration 5] [--warmup 1] [--threads 2]
 //! dbcreds-load populate --socket S --count 10000 [--prefix env]
 //! dbcreds-load unlock   --socket S [--rounds 5]
+//! dbcreds-load soak     --socket S --passphrase-file F [--connections 8] [--duration 600] [--warmup 60] [--sample-every 10]
 //! ```
 //!
 //! - `get`: for each N in `--connections`, opens N connections (one
@@ -22,8 +23,15 @@
 //!   environments the vault holds. Run it on an empty vault too: that time
 //!   is the keyring's share, the difference is the per-environment work.
 //!
+//! - `soak`: Get RPCs from N connections while a writer adds, updates and
+//!   removes environments and locks/unlocks the (passphrase) vault; samples
+//!   the agent's VmRSS; checks the final state and `PRAGMA integrity_check`
+//!   (see `soak.rs`; `bench/soak.sh` drives it).
+//!
 //! Every subcommand prints a human summary on stderr and one JSON object on
 //! stdout, which `bench/run.sh` collects.
+
+mod soak;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -87,6 +95,41 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Gets from N connections with random writes and lock/unlock cycles
+    /// interleaved, agent RSS sampled, integrity checked at the end.
+    Soak {
+        /// Reader connections.
+        #[arg(long, default_value_t = 8)]
+        connections: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 600.0)]
+        duration: f64,
+        /// Seconds of RSS samples left out of min/max/slope.
+        #[arg(long, default_value_t = 60.0)]
+        warmup: f64,
+        /// Seconds between RSS samples.
+        #[arg(long, default_value_t = 10.0)]
+        sample_every: f64,
+        /// File holding the vault's passphrase (the vault is created with
+        /// it when the agent has none).
+        #[arg(long)]
+        passphrase_file: PathBuf,
+        /// Environments that are only ever updated; readers get these.
+        #[arg(long, default_value_t = 16)]
+        stable: usize,
+        /// At most this many added environments at once.
+        #[arg(long, default_value_t = 200)]
+        max_volatile: usize,
+        /// Mean milliseconds between the writer's operations.
+        #[arg(long, default_value_t = 50)]
+        write_every_ms: u64,
+        /// Chance that an operation is a lock/unlock cycle.
+        #[arg(long, default_value_t = 0.01)]
+        lock_chance: f64,
+        /// Seed of the writer's and readers' choices.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -120,6 +163,32 @@ fn main() {
             }
             Cmd::Populate { count, prefix } => populate(&socket, count, &prefix).await,
             Cmd::Unlock { rounds } => unlock(&socket, rounds).await,
+            Cmd::Soak {
+                connections,
+                duration,
+                warmup,
+                sample_every,
+                passphrase_file,
+                stable,
+                max_volatile,
+                write_every_ms,
+                lock_chance,
+                seed,
+            } => {
+                let a = soak::SoakArgs {
+                    connections,
+                    duration: secs(duration),
+                    warmup: secs(warmup),
+                    sample_every: secs(sample_every),
+                    passphrase_file,
+                    stable,
+                    max_volatile,
+                    write_every: Duration::from_millis(write_every_ms),
+                    lock_chance,
+                    seed,
+                };
+                soak::soak(&socket, a).await
+            }
         }
     });
     match out {

@@ -169,10 +169,14 @@ impl std::str::FromStr for ExpiresDays {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
-            "never" | "0" => Ok(Self(None)),
-            n => n.parse::<u32>().map(|d| Self(Some(d))).map_err(|_| {
-                format!("'{n}' is not a number of days: use for example 90, or never")
-            }),
+            "never" => Ok(Self(None)),
+            // "0", and "00" or "+0" too: no expiry, as the number 0 in the file.
+            n => n
+                .parse::<u32>()
+                .map(|d| Self((d > 0).then_some(d)))
+                .map_err(|_| {
+                    format!("'{n}' is not a number of days: use for example 90, or never")
+                }),
         }
     }
 }

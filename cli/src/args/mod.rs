@@ -390,4 +390,6 @@ pub struct CompletionsArgs {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ mod check;
 mod completions;
 mod doctor;
 mod exec;
-mod export;
+pub(crate) mod export; // render_export: the import fuzz targets round-trip it
 mod get;
 mod import_;
 mod init;

@@ -325,4 +325,6 @@ pub fn guess_kind(port: Option<u16>, host: &str) -> DatabaseKind {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;

@@ -363,8 +363,10 @@ fn expiry(
                     env.expires_days = u32::try_from(days.clamp(1, 36_500)).ok();
                 }
                 (Some(at), None) => {
-                    let set = at - Duration::days(i64::from(DEFAULT_EXPIRES_DAYS));
-                    if set <= now {
+                    // Checked: a time at the start of chrono's range has no
+                    // 90 days before it (found by fuzzing: it panicked).
+                    let set = at.checked_sub_signed(Duration::days(i64::from(DEFAULT_EXPIRES_DAYS)));
+                    if let Some(set) = set.filter(|set| *set <= now) {
                         env.password_updated_at = Some(set);
                         notes.push(format!(
                             "no password_updated_at: taken as {DEFAULT_EXPIRES_DAYS} days before password_expires_at"
