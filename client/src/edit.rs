@@ -113,13 +113,23 @@ impl Patch {
     /// ```
     pub fn apply(&self, env: &mut Environment) -> Result<(), InvalidInput> {
         if let Some(k) = &self.kind {
+            let before = env.kind;
             env.kind = k.parse()?;
+            // A new kind without a port gets its default port, not the old
+            // kind's (SQLite's 0 would leave a server environment unreadable).
+            if env.kind != before && self.port.is_none() {
+                env.port = env.kind.default_port().unwrap_or(0);
+            }
         }
         if let Some(h) = &self.host {
             env.host.clone_from(h);
         }
         if let Some(p) = self.port {
             env.port = check_port(p)?;
+        }
+        if !env.kind.has_server() {
+            // A file has no port; clients read any port of SQLite as 0.
+            env.port = 0;
         }
         if let Some(d) = &self.database {
             env.database.clone_from(d);
@@ -263,6 +273,9 @@ pub fn check_new(env: &Environment, password: &SecretString) -> Result<(), Inval
 pub fn validate(env: &Environment) -> Result<(), InvalidInput> {
     if env.kind.has_server() && env.host.trim().is_empty() {
         return Err(field("host", "it is empty; pass --host"));
+    }
+    if env.kind.has_server() && env.port == 0 {
+        return Err(InvalidInput::Port("0".into()));
     }
     if !env.kind.has_server() && env.database.trim().is_empty() {
         return Err(field(

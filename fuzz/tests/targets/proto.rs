@@ -135,16 +135,6 @@ fn update(r: v1::UpdateRequest, which: usize) -> bool {
         return false;
     }
     edit::validate(&env).expect("apply checks with validate");
-    if env.kind.has_server() && env.port == 0 {
-        // KNOWN BUG, found by this target and reported: `Update` of a
-        // SQLite environment to a server kind without a port stores port 0
-        // (Patch::apply keeps SQLite's 0 and validate does not check it), and
-        // the client then fails to read that environment and every `List`
-        // ("invalid port '0'"). The CLI's `update` sends the new kind's
-        // default port, so only other clients of the API reach it. See the
-        // ignored test below; drop this exemption when edit.rs refuses it.
-        return false;
-    }
     env.updated_at = Some(now());
     after_store(&env, "update");
     true
@@ -162,9 +152,10 @@ fn name_ok(raw: &str) -> bool {
     }
 }
 
-/// The known bug the `update` exemption skips: un-ignore once fixed.
+/// Found by the `update` target: an `Update` of a SQLite environment to a
+/// server kind without a port stored port 0, which no client could read
+/// back (and which broke `List` for the whole vault).
 #[test]
-#[ignore = "known bug: Update sqlite -> postgres without a port stores port 0, which clients cannot read"]
 fn update_to_a_server_kind_keeps_a_readable_port() {
     let req = v1::UpdateRequest {
         name: "local".into(),
