@@ -35,6 +35,7 @@ mod import;
 mod lifecycle;
 mod passphrase;
 mod peers;
+mod planted;
 mod rekey;
 mod rotate;
 mod secrecy;
