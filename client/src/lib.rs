@@ -34,7 +34,7 @@ pub mod tls;
 pub mod transport;
 pub mod unlocker;
 
-pub use client::audit::{AuditEvent, AuditQuery, Change, ChangeKind, Watch};
+pub use client::audit::{AuditEvent, AuditPage, AuditQuery, Change, ChangeKind, Watch};
 pub use client::db::{RotateOptions, Rotation};
 pub use client::env::CheckEntry;
 pub use client::safety::{BackupWritten, PassphraseAction, Rekeyed, Restored};

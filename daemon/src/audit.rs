@@ -22,6 +22,39 @@ const BATCH: usize = 512;
 const HELD_MAX: usize = 100_000;
 const RETRY: Duration = Duration::from_secs(1);
 
+/// Retention: events older than this are pruned...
+pub const KEEP: Duration = Duration::from_secs(365 * 24 * 3600);
+/// ...and all but the newest this many (about 90 MB of vault).
+pub const KEEP_EVENTS: i64 = 1_000_000;
+/// Pruning runs at start and then this often, in the background.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes the audit table by [`KEEP`] and [`KEEP_EVENTS`], for the
+/// agent's lifetime. A failure (disk full) is logged and tried again later.
+/// `first` turns true after the first pass, so `Audit` never lists what
+/// the retention is about to remove.
+async fn prune_forever(agent: Arc<Agent>, first: tokio::sync::watch::Sender<bool>) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        every.tick().await;
+        prune_once(&agent).await;
+        first.send_replace(true);
+    }
+}
+
+async fn prune_once(agent: &Agent) {
+    let Some(vault) = agent.vault().await else {
+        return;
+    };
+    let keep = i64::try_from(KEEP.as_secs()).unwrap_or(i64::MAX);
+    let before = chrono::Utc::now().timestamp().saturating_sub(keep);
+    match vault.prune_audit(before, KEEP_EVENTS).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "audit retention pruned old events"),
+        Err(e) => tracing::warn!(error = %e, "audit retention failed; trying again later"),
+    }
+}
+
 /// What `status` and `doctor` report about the writer.
 #[derive(Debug, Default)]
 pub struct AuditHealth {
@@ -42,16 +75,26 @@ enum Item {
 pub struct AuditLog {
     tx: mpsc::Sender<Item>,
     health: Arc<AuditHealth>,
+    pruned: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AuditLog {
     /// Starts the writer; it ends once every `AuditLog` clone is dropped
     /// and the queue is drained.
-    pub fn start(agent: Arc<Agent>) -> (Self, tokio::task::JoinHandle<()>) {
+    /// Also starts the retention's pruning, whose handle comes second.
+    pub fn start(
+        agent: Arc<Agent>,
+    ) -> (
+        Self,
+        tokio::task::JoinHandle<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let health = Arc::new(AuditHealth::default());
+        let (first, pruned) = tokio::sync::watch::channel(false);
+        let pruning = tokio::spawn(prune_forever(agent.clone(), first));
         let task = tokio::spawn(write_loop(agent, rx, health.clone()));
-        (Self { tx, health }, task)
+        (Self { tx, health, pruned }, task, pruning)
     }
 
     /// Events held for a retry, and events lost.
@@ -92,8 +135,10 @@ impl AuditLog {
         .await;
     }
 
-    /// Returns once every event recorded before the call is in the vault.
+    /// Returns once every event recorded before the call is in the vault
+    /// (and the retention's first pass is done).
     pub async fn flush(&self) {
+        let _ = self.pruned.clone().wait_for(|done| *done).await;
         let (done, wait) = tokio::sync::oneshot::channel();
         if self.tx.send(Item::Flush(done)).await.is_ok() {
             let _ = wait.await;

@@ -51,7 +51,7 @@ where
     S: tokio_stream::Stream<Item = io::Result<IO>> + Send,
     IO: AsyncRead + AsyncWrite + Connected<ConnectInfo = Peer> + Send + Unpin + 'static,
 {
-    let (audit, audit_task) = AuditLog::start(agent.clone());
+    let (audit, audit_task, pruning) = AuditLog::start(agent.clone());
     let service = Service::new(agent.clone(), audit.clone());
     // Open `Watch` streams would hold up the graceful shutdown: end them.
     let events = service.events();
@@ -86,6 +86,7 @@ where
             (Ok(()), false)
         }
     };
+    pruning.abort();
     // Everything recorded so far reaches the vault before it closes.
     audit.flush().await;
     drop(audit);

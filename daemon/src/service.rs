@@ -294,7 +294,10 @@ impl agent_server::Agent for Service {
             .audit_events(env.as_ref().map(EnvName::as_str), r.since, limit)
             .await
             .map_err(AgentError::from)?;
+        let (pruned, pruned_before) = vault.audit_pruned().await.map_err(AgentError::from)?;
         Ok(Response::new(v1::AuditResponse {
+            pruned,
+            pruned_before,
             events: rows
                 .into_iter()
                 .map(|e| v1::AuditEvent {

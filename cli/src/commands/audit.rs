@@ -21,13 +21,22 @@ struct EventJson<'a> {
 
 pub async fn run(a: AuditArgs) -> Result<(), Failure> {
     let mut client = super::connect().await?;
-    let events = client
-        .audit(&AuditQuery {
+    let page = client
+        .audit_page(&AuditQuery {
             name: a.name,
             since: a.since,
             limit: a.limit,
         })
         .await?;
+    if let Some(before) = page.pruned_before {
+        // On stderr: stdout stays the events alone, for scripts.
+        eprintln!(
+            "note: {} older events (up to {}) were removed by the retention (365 days, the newest 1,000,000 events)",
+            page.pruned,
+            output::rfc3339(before)
+        );
+    }
+    let events = page.events;
     if a.json {
         let docs: Vec<EventJson<'_>> = events
             .iter()

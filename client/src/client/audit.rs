@@ -20,6 +20,19 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
+/// Audit events and what the agent's retention (365 days, the newest
+/// 1,000,000 events) has removed since the vault was created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditPage {
+    /// The events asked for, oldest first.
+    pub events: Vec<AuditEvent>,
+    /// How many events the retention removed.
+    pub pruned: u64,
+    /// The time of the newest removed event.
+    pub pruned_before: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// One line of the agent's audit log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,6 +128,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn audit(&mut self, q: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.audit_page(q).await.map(|p| p.events)
+    }
+
+    /// [`Client::audit`], with what the retention removed so far.
+    pub async fn audit_page(&mut self, q: &AuditQuery) -> Result<AuditPage> {
         let r = self
             .inner
             .audit(v1::AuditRequest {
@@ -124,7 +142,8 @@ impl Client {
             })
             .await?
             .into_inner();
-        Ok(r.events
+        let events = r
+            .events
             .into_iter()
             .filter_map(|e| {
                 Some(AuditEvent {
@@ -137,7 +156,12 @@ impl Client {
                     outcome: e.outcome,
                 })
             })
-            .collect())
+            .collect();
+        Ok(AuditPage {
+            events,
+            pruned: r.pruned,
+            pruned_before: (r.pruned > 0).then(|| time(r.pruned_before)).flatten(),
+        })
     }
 
     /// Opens a stream of changes to `names` (all environments when empty),

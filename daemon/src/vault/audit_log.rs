@@ -115,12 +115,71 @@ impl Vault {
             .map_err(|e| self.classify(e))
     }
 
+    /// Deletes events older than `before` (Unix seconds) and all but the
+    /// newest `keep`, and adds them to the pruned count in `meta`, in one
+    /// transaction. Returns how many went.
+    pub async fn prune_audit(&self, before: i64, keep: i64) -> Result<u64, VaultError> {
+        let mut tx = self.begin_write().await?;
+        let newest_pruned: Option<i64> = sqlx::query_scalar(
+            "SELECT max(at) FROM audit WHERE at < ?1 OR id <= (SELECT max(id) FROM audit) - ?2",
+        )
+        .bind(before)
+        .bind(keep)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| self.classify(e))?;
+        let gone = sqlx::query(
+            "DELETE FROM audit WHERE at < ?1 OR id <= (SELECT max(id) FROM audit) - ?2",
+        )
+        .bind(before)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.classify(e))?
+        .rows_affected();
+        if gone > 0 {
+            let (count, at) = pruned_info(&mut tx).await.map_err(|e| self.classify(e))?;
+            let at = at.max(newest_pruned.unwrap_or(0));
+            sqlx::query(
+                "INSERT INTO meta (key, value) VALUES ('audit_pruned', ?1), ('audit_pruned_before', ?2) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )
+            .bind((count + gone).to_string())
+            .bind(at.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.classify(e))?;
+        }
+        tx.commit().await.map_err(|e| self.classify(e))?;
+        Ok(gone)
+    }
+
+    /// How many events the retention removed, and the newest one's time.
+    pub async fn audit_pruned(&self) -> Result<(u64, i64), VaultError> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.classify(e))?;
+        pruned_info(&mut conn).await.map_err(|e| self.classify(e))
+    }
+
     pub async fn audit_count(&self) -> Result<i64, VaultError> {
         sqlx::query_scalar("SELECT count(*) FROM audit")
             .fetch_one(&self.pool)
             .await
             .map_err(|e| self.classify(e))
     }
+}
+
+async fn pruned_info(conn: &mut sqlx::SqliteConnection) -> Result<(u64, i64), sqlx::Error> {
+    let value = |key: &'static str| {
+        sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = ?").bind(key)
+    };
+    let count = value("audit_pruned").fetch_optional(&mut *conn).await?;
+    let at = value("audit_pruned_before")
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok((
+        count.and_then(|c| c.parse().ok()).unwrap_or(0),
+        at.and_then(|a| a.parse().ok()).unwrap_or(0),
+    ))
 }
 
 #[cfg(test)]
@@ -161,5 +220,38 @@ mod tests {
             assert_eq!(pid, i64::try_from(i).ok());
             assert_eq!(exe.is_some(), i.is_multiple_of(2));
         }
+    }
+
+    #[tokio::test]
+    async fn retention_prunes_by_age_and_by_count_and_remembers_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Vault::create(&dir.path().join("vault.db")).await.unwrap();
+        let at = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        let events: Vec<_> = (0..10)
+            .map(|i| AuditEvent {
+                at: at(1_000 + i),
+                environment: format!("env-{i}"),
+                operation: "get",
+                client_pid: None,
+                client_uid: None,
+                client_exe: None,
+                outcome: "ok".into(),
+            })
+            .collect();
+        v.append_audit(&events).await.unwrap();
+        assert_eq!(
+            v.prune_audit(1_003, 100).await.unwrap(),
+            3,
+            "three older than 1003"
+        );
+        assert_eq!(
+            v.prune_audit(0, 5).await.unwrap(),
+            2,
+            "all but the newest five"
+        );
+        assert_eq!(v.audit_count().await.unwrap(), 5);
+        assert_eq!(v.audit_pruned().await.unwrap(), (5, 1_004));
+        assert_eq!(v.prune_audit(0, 5).await.unwrap(), 0);
+        assert_eq!(v.audit_pruned().await.unwrap(), (5, 1_004));
     }
 }

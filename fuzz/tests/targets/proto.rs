@@ -487,6 +487,8 @@ fn replies() {
                     client_pid: Some(1),
                     ..Default::default()
                 }],
+                pruned: 3,
+                pruned_before: 1,
             },
         ),
     ];

@@ -44,3 +44,38 @@ fn audit_lists_filters_and_needs_no_unlock() {
     sb.cli(&["audit", "--since", "yesterday"])
         .fails(exit::USAGE, &["--since"]);
 }
+
+/// The audit log has a retention (365 days, the newest 1,000,000 events),
+/// pruned by the agent in the background from its start; `audit` says on
+/// stderr how much was removed, and stdout stays the events.
+#[test]
+fn old_audit_events_are_pruned_and_audit_says_so() {
+    let sb = dbcreds_tests::Sandbox::with_passphrase_vault();
+    let password = sb.add_unique("prod");
+    sb.assert_password("prod", &password);
+    sb.assert_password("prod", &password);
+    sb.cli(&["agent", "stop"]).ok();
+    // One reveal 400 days old, one fresh.
+    sb.vault_sql("UPDATE audit SET at = at - 400*86400 WHERE id = (SELECT min(id) FROM audit WHERE operation = 'get')")
+        .ok();
+    let out = sb.cli(&["audit", "prod", "--json"]);
+    out.ok();
+    let events = out.json();
+    let gets = events
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|e| e["operation"] == "get")
+        .count();
+    assert_eq!(gets, 1, "the 400-day-old reveal is still listed: {out}");
+    assert!(
+        out.stderr.contains("1 older events") && out.stderr.contains("retention"),
+        "{out}"
+    );
+    assert_eq!(
+        sb.vault_sql("SELECT value FROM meta WHERE key = 'audit_pruned'")
+            .stdout
+            .trim(),
+        "1"
+    );
+}

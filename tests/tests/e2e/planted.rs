@@ -23,9 +23,16 @@ fn a_planted_lock_link_is_not_followed() {
     let victim = sb.root().join("victim");
     fs::write(&victim, "keep me").unwrap();
     symlink(&victim, sb.home().join("agent.lock")).unwrap();
-    let failure = sb.try_start_agent().err().expect("the agent started through a link");
+    let failure = sb
+        .try_start_agent()
+        .err()
+        .expect("the agent started through a link");
     assert!(failure.first_line.contains("symbolic link"), "{failure}");
-    assert_eq!(fs::read_to_string(&victim).unwrap(), "keep me", "the victim was written");
+    assert_eq!(
+        fs::read_to_string(&victim).unwrap(),
+        "keep me",
+        "the victim was written"
+    );
 }
 
 #[test]
@@ -35,7 +42,10 @@ fn a_vault_link_is_refused_and_nothing_is_created_through_it() {
     let elsewhere = sb.root().join("attacker");
     fs::create_dir(&elsewhere).unwrap();
     symlink(elsewhere.join("vault.db"), sb.vault()).unwrap();
-    let out = sb.cli_stdin(&["init", "--unlocker", "passphrase", "--passphrase-stdin"], "pp\n");
+    let out = sb.cli_stdin(
+        &["init", "--unlocker", "passphrase", "--passphrase-stdin"],
+        "pp\n",
+    );
     out.fails(exit::VAULT_CORRUPT, &["symbolic link"]);
     assert!(
         fs::read_dir(&elsewhere).unwrap().next().is_none(),
@@ -48,9 +58,19 @@ fn a_home_others_can_write_is_refused_and_left_as_it_was() {
     let sb = Sandbox::new();
     fs::create_dir_all(sb.home()).unwrap();
     fs::set_permissions(sb.home(), fs::Permissions::from_mode(0o777)).unwrap();
-    let failure = sb.try_start_agent().err().expect("the agent used a 0777 home");
-    assert_eq!(failure.status.code(), Some(exit::PERMISSION_DENIED), "{failure}");
-    assert!(failure.first_line.contains("writable by other users"), "{failure}");
+    let failure = sb
+        .try_start_agent()
+        .err()
+        .expect("the agent used a 0777 home");
+    assert_eq!(
+        failure.status.code(),
+        Some(exit::PERMISSION_DENIED),
+        "{failure}"
+    );
+    assert!(
+        failure.first_line.contains("writable by other users"),
+        "{failure}"
+    );
     assert_eq!(mode(&sb.home()), 0o777, "the home was chmod'ed");
     assert!(!sb.home().join("agent.log").exists());
 }
@@ -66,8 +86,15 @@ fn a_socket_in_a_shared_sticky_directory_is_refused_and_the_directory_kept() {
         .try_start_agent_at(&shared.join("x.sock"))
         .err()
         .expect("the agent listened in a 1777 directory");
-    assert_eq!(failure.status.code(), Some(exit::PERMISSION_DENIED), "{failure}");
-    assert!(failure.first_line.contains("writable by other users"), "{failure}");
+    assert_eq!(
+        failure.status.code(),
+        Some(exit::PERMISSION_DENIED),
+        "{failure}"
+    );
+    assert!(
+        failure.first_line.contains("writable by other users"),
+        "{failure}"
+    );
     assert_eq!(mode(&shared), 0o1777, "the shared directory was chmod'ed");
 }
 
@@ -82,7 +109,10 @@ fn a_dangling_link_of_ours_at_the_socket_path_is_replaced() {
     sb.add_postgres("prod", "db.internal", &password);
     sb.assert_password("prod", &password);
     assert!(
-        !fs::symlink_metadata(sb.socket()).unwrap().file_type().is_symlink(),
+        !fs::symlink_metadata(sb.socket())
+            .unwrap()
+            .file_type()
+            .is_symlink(),
         "the link is still there"
     );
 }
