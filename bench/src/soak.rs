@@ -32,12 +32,15 @@ use std::time::{Duration, Instant};
 
 use dbcreds::edit::Patch;
 use dbcreds::unlocker::{InitUnlocker, Unlocker};
-use dbcreds::{Client, DatabaseKind, EnvName, Environment, LockState};
+use dbcreds::{Client, EnvName, LockState};
 use hdrhistogram::Histogram;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use crate::Res;
+
+mod sample;
+use sample::{Rng, environment, password, slope, stable_name, vm_kib, vm_rss_kib};
 
 /// What `soak` is told to do.
 #[derive(Clone, Debug)]
@@ -57,26 +60,6 @@ pub struct SoakArgs {
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
 const INTEGRITY_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// A small deterministic generator (SplitMix64): the soak's choices are
-/// reproducible from `--seed`, and no dependency is needed for them.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 #[derive(Default)]
 struct Counters {
     gets_ok: AtomicU64,
@@ -91,57 +74,6 @@ async fn timed<T>(f: impl Future<Output = dbcreds::Result<T>>) -> Result<T, Stri
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err(format!("no answer within {RPC_TIMEOUT:?}")),
     }
-}
-
-fn stable_name(i: usize) -> EnvName {
-    EnvName::parse(&format!("soak-stable-{i:02}")).expect("valid name")
-}
-
-fn password(name: &EnvName, generation: u64, rng: &mut Rng) -> SecretString {
-    SecretString::from(format!(
-        "{name}:{generation}:{:016x}{:016x}",
-        rng.next(),
-        rng.next()
-    ))
-}
-
-fn environment(name: EnvName, rng: &mut Rng) -> Environment {
-    let mut env = Environment::new(name, DatabaseKind::Postgres);
-    env.host = format!("db{}.soak.internal", rng.below(50));
-    env.database = "app".into();
-    env.username = format!("app_{}", rng.below(1000));
-    env
-}
-
-/// VmRSS of `pid` in KiB.
-fn vm_rss_kib(pid: u32) -> Option<u64> {
-    vm_kib(pid, "VmRSS:")
-}
-
-/// A `Vm*:` line of /proc/PID/status in KiB.
-fn vm_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Least-squares slope of `(x, y)` points.
-fn slope(points: &[(f64, f64)]) -> Option<f64> {
-    if points.len() < 2 {
-        return None;
-    }
-    let n = points.len() as f64;
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    (sxx > 0.0).then(|| sxy / sxx)
 }
 
 /// The writer's record of what the vault should hold.

@@ -16,6 +16,21 @@ fn mode(path: &std::path::Path) -> u32 {
     fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
+/// The agent refused `dir` as shared (exit 13, the reason named) and left
+/// its mode as it was.
+fn refused_as_shared(failure: &dbcreds_tests::AgentStartFailure, dir: &std::path::Path, was: u32) {
+    assert_eq!(
+        failure.status.code(),
+        Some(exit::PERMISSION_DENIED),
+        "{failure}"
+    );
+    assert!(
+        failure.first_line.contains("writable by other users"),
+        "{failure}"
+    );
+    assert_eq!(mode(dir), was, "{} was chmod'ed", dir.display());
+}
+
 #[test]
 fn a_planted_lock_link_is_not_followed() {
     let sb = Sandbox::new();
@@ -62,16 +77,7 @@ fn a_home_others_can_write_is_refused_and_left_as_it_was() {
         .try_start_agent()
         .err()
         .expect("the agent used a 0777 home");
-    assert_eq!(
-        failure.status.code(),
-        Some(exit::PERMISSION_DENIED),
-        "{failure}"
-    );
-    assert!(
-        failure.first_line.contains("writable by other users"),
-        "{failure}"
-    );
-    assert_eq!(mode(&sb.home()), 0o777, "the home was chmod'ed");
+    refused_as_shared(&failure, &sb.home(), 0o777);
     assert!(!sb.home().join("agent.log").exists());
 }
 
@@ -86,16 +92,7 @@ fn a_socket_in_a_shared_sticky_directory_is_refused_and_the_directory_kept() {
         .try_start_agent_at(&shared.join("x.sock"))
         .err()
         .expect("the agent listened in a 1777 directory");
-    assert_eq!(
-        failure.status.code(),
-        Some(exit::PERMISSION_DENIED),
-        "{failure}"
-    );
-    assert!(
-        failure.first_line.contains("writable by other users"),
-        "{failure}"
-    );
-    assert_eq!(mode(&shared), 0o1777, "the shared directory was chmod'ed");
+    refused_as_shared(&failure, &shared, 0o1777);
 }
 
 #[test]
