@@ -19,6 +19,7 @@ use dbcreds::model::{DatabaseKind, EnvName, Environment, check_port, parse_port}
 
 /// Reads a whole JSON document. Fails only when it is not JSON or holds no
 /// objects at all; bad objects are skipped with the reason.
+#[cfg(test)]
 pub fn parse(text: &str) -> Result<Batch, SourceError> {
     parse_at(text, None, Utc::now())
 }
