@@ -320,3 +320,43 @@ fn a_nameless_json_secret_is_imported_under_its_name() {
         .ok();
     sb.assert_password("prod", "s3cret");
 }
+
+/// `dbcreds ARGS` on a terminal (util-linux `script` gives it a pty), the
+/// terminal's input typed from `typed`, one line per prompt.
+fn on_a_terminal(sb: &Sandbox, args: &str, typed: &str) -> dbcreds_tests::Output {
+    let mut cmd = sb.command("script");
+    cmd.args([
+        "-q",
+        "-e",
+        "-c",
+        &format!("{} {args}", bin("dbcreds").display()),
+        "/dev/null",
+    ]);
+    run(cmd, Some(typed.as_bytes()))
+}
+
+#[test]
+fn interactive_add_checks_the_name_first_and_asks_again_after_a_typo() {
+    let sb = Sandbox::with_passphrase_vault();
+    sb.add_postgres("prod", "db.internal", "pw");
+    // The name is taken: said before any prompt.
+    let out = on_a_terminal(&sb, "add prod", "");
+    assert_eq!(out.code, Some(exit::ALREADY_EXISTS), "{out}");
+    assert!(!out.stdout.contains("Password"), "asked before refusing:\n{out}");
+
+    // Kind, host, port, database, user; a mistyped repeat asks the password
+    // again and keeps every field typed; then no test.
+    let typed = "mariadb\nshop.internal\n3307\nshop\nweb\nfirst-pw\nfirst-pq\nfirst-pw\nfirst-pw\nn\n";
+    let out = on_a_terminal(&sb, "add shop", typed);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("Kind ("), "{out}");
+    assert!(out.stdout.contains("Port [3306]"), "{out}");
+    assert!(out.stdout.contains("differ: type them again"), "{out}");
+    assert!(out.stdout.contains("Test the connection now?"), "{out}");
+    let shop = sb.show_json("shop");
+    assert_eq!(
+        (shop["kind"].as_str(), shop["host"].as_str(), shop["port"].as_u64(), shop["database"].as_str(), shop["username"].as_str()),
+        (Some("mariadb"), Some("shop.internal"), Some(3307), Some("shop"), Some("web"))
+    );
+    sb.assert_password("shop", "first-pw");
+}
