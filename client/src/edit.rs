@@ -212,6 +212,17 @@ fn no_password_taken(auth: Auth) -> InvalidInput {
 /// A "password last changed" date may not lie in the future (it would
 /// make an old password look fresh for longer than its policy).
 fn check_changed_at(at: DateTime<Utc>) -> Result<(), InvalidInput> {
+    // Before 2000 is no real date of a password here (and 1970, Unix 0,
+    // is what "none" is on the wire).
+    if at.timestamp() < 946_684_800 {
+        return Err(field(
+            "password-changed",
+            &format!(
+                "{} is before 2000: give the day the password really changed",
+                at.format("%Y-%m-%d")
+            ),
+        ));
+    }
     if at > Utc::now() + chrono::Duration::minutes(5) {
         return Err(field(
             "password-changed",
