@@ -35,9 +35,7 @@ pub enum AgentError {
     #[error("no vault yet: run `dbcreds init`")]
     NotInitialized,
     /// A password environment whose password was never set.
-    #[error(
-        "environment '{0}' has no password yet: set it with `dbcreds update {0} --password`"
-    )]
+    #[error("environment '{0}' has no password yet: set it with `dbcreds update {0} --password`")]
     PasswordMissing(String),
     /// A password asked of an environment whose mode has none.
     #[error("environment '{0}' {1} and has no password to hand out")]

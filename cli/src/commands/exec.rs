@@ -116,8 +116,15 @@ fn plan(cred: &Credential, outer: Option<&str>) -> Plan {
         .extend(render::CLIENT_ENV_VARS.iter().map(|v| (*v).to_owned()));
     // An outer exec's variables go, and so do this environment's own that
     // the child would not get back (a CI job's `_USER` or `_OPT_*`).
-    let stems = [outer.and_then(|o| EnvName::parse(o).ok()), Some(env.name.clone())];
-    for stem in stems.iter().flatten().map(|n| format!("DBCREDS_{}_", n.env_var_stem())) {
+    let stems = [
+        outer.and_then(|o| EnvName::parse(o).ok()),
+        Some(env.name.clone()),
+    ];
+    for stem in stems
+        .iter()
+        .flatten()
+        .map(|n| format!("DBCREDS_{}_", n.env_var_stem()))
+    {
         for suffix in dbcreds::envvars::SUFFIXES {
             p.remove.push(format!("{stem}{suffix}"));
         }

@@ -414,7 +414,9 @@ fn structured_put_and_update() {
                     description: opt(&mut g, 5000),
                     expires_days: g.bool().then(|| g.u32()),
                     options: options.into_iter().collect(),
-                    auth: g.bool().then(|| g.pick(&["password", "none", "cert", "y"]).into()),
+                    auth: g
+                        .bool()
+                        .then(|| g.pick(&["password", "none", "cert", "y"]).into()),
                     password_changed_at: g.bool().then(|| i64::from(g.u32())),
                 };
                 let which = g.below(6);
