@@ -86,7 +86,7 @@ pub fn get(name: &str) -> Result<Credential> {
     let parsed = EnvName::parse(name)?;
     // Variables that define it completely need no runtime at all.
     if let crate::envvars::Source::Vars(cred) = crate::envvars::source(&parsed)? {
-        return Ok(cred);
+        return Ok(*cred);
     }
     runtime()?.block_on(crate::get(name))
 }

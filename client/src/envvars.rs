@@ -98,7 +98,7 @@ pub struct Vars {
 /// Where an environment comes from, by the rule above.
 pub enum Source {
     /// The variables define it completely.
-    Vars(Credential),
+    Vars(Box<Credential>),
     /// The agent's vault, with the variables (if any) laid over it.
     Agent(Option<Vars>),
 }
@@ -122,7 +122,7 @@ pub fn source_from(
         return Ok(Source::Agent(None));
     };
     Ok(match v.complete()? {
-        Some(cred) => Source::Vars(cred),
+        Some(cred) => Source::Vars(Box::new(cred)),
         None => Source::Agent(Some(v)),
     })
 }
@@ -146,7 +146,7 @@ pub fn lookup_in(
     vars: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Option<Credential>> {
     match source_from(name, vars)? {
-        Source::Vars(c) => Ok(Some(c)),
+        Source::Vars(c) => Ok(Some(*c)),
         Source::Agent(_) => Ok(None),
     }
 }

@@ -71,7 +71,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 pub(crate) async fn credential(name: &EnvName) -> Result<Credential, Failure> {
     use dbcreds::envvars::{Source, finish};
     let overlay = match dbcreds::envvars::source(name)? {
-        Source::Vars(cred) => return Ok(cred),
+        Source::Vars(cred) => return Ok(*cred),
         Source::Agent(overlay) => overlay,
     };
     let fetched = match dbcreds::Client::connect_or_start().await {

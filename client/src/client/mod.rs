@@ -228,7 +228,7 @@ fn environment(m: Option<v1::Environment>) -> Result<Environment> {
 pub async fn get(name: &str) -> Result<Credential> {
     let name = EnvName::parse(name)?;
     let overlay = match crate::envvars::source(&name)? {
-        crate::envvars::Source::Vars(cred) => return Ok(cred),
+        crate::envvars::Source::Vars(cred) => return Ok(*cred),
         crate::envvars::Source::Agent(overlay) => overlay,
     };
     let fetched = match Client::connect_or_start().await {
