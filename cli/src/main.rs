@@ -8,11 +8,15 @@ use std::process::ExitCode;
 
 mod args;
 mod commands;
+mod dotenv;
 mod exit;
+mod files;
 mod import;
 mod output;
 mod prompt;
+mod refs;
 mod spinner;
+mod template;
 
 fn main() -> ExitCode {
     let cli = match args::parse() {

@@ -55,7 +55,7 @@ pub use keyring::{Frozen, KeyringSession};
 pub use output::{Output, run, run_args, run_parallel};
 pub use process::{
     COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, all_pids, first_line, in_ci, is_root,
-    kill_9, lines, root_or_skip, signal, skip, terminate, wait_for_exit,
+    kill_9, lines, python_or_skip, root_or_skip, signal, skip, terminate, wait_for_exit,
 };
 pub use sandbox::{NO_BUS, SANDBOX_MARKER, Sandbox, has_event};
 pub use silent::{Silence, SilentSocket, Stopped};

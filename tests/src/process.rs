@@ -153,3 +153,19 @@ pub fn first_line(
         Err(mpsc::RecvTimeoutError::Timeout) => Err(TimedOut),
     }
 }
+
+/// True when `python3` imports every one of `modules`; otherwise skips (or,
+/// under CI, panics: `tests/run` installs them).
+pub fn python_or_skip(test: &str, modules: &[&str]) -> bool {
+    let script = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out = crate::output::run_args("python3", &["-c", &script]);
+    out.code == Some(0)
+        || skip(&format!(
+            "{test}: python3 cannot import {} (tests/run installs them):\n{out}",
+            modules.join(", ")
+        ))
+}

@@ -233,6 +233,8 @@ pub struct ExecArgs {
     /// Fail (exit code 11) instead of running with an expired password
     #[arg(long)]
     pub require_fresh: bool,
+    #[command(flatten)]
+    pub supervise: super::SuperviseArgs,
     /// The command and its arguments, after `--` [default: $SHELL]
     #[arg(last = true, value_name = "CMD", value_parser = clap::value_parser!(std::ffi::OsString))]
     pub command: Vec<std::ffi::OsString>,

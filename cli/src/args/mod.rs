@@ -7,12 +7,14 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::exit::exit_code_table;
 
+mod apps;
 mod data;
 mod env;
 mod safety;
 mod values;
 mod vault;
 
+pub use apps::{InjectArgs, RunArgs, SuperviseArgs};
 pub use data::{AuditArgs, ImportArgs, ImportSource, RotateArgs, TestArgs};
 pub use env::{
     AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
@@ -202,6 +204,35 @@ own. A missing command exits 127, one that cannot be run 126. Inside
 `dbcreds exec` of another environment (DBCREDS_ENV set) dbcreds refuses
 (exit code 14) unless --force.")]
     Exec(ExecArgs),
+
+    /// Run a command with the dbcreds://ENV/FIELD references in its environment resolved
+    #[command(after_help = "Examples:
+  DB_PASSWORD=dbcreds://prod/password dbcreds run -- ./app
+  dbcreds run --env-file .env -- java -jar app.jar     .env: SPRING_DATASOURCE_PASSWORD=dbcreds://prod/password
+  dbcreds run --env-file .env --mask -- ./migrate.sh
+
+Every variable of the environment and of the env files (dotenv syntax; later
+files win over earlier ones and over the environment) whose value is a
+reference dbcreds://ENV/FIELD is replaced by that value; nothing else is added.
+FIELD is password (the default), user, host, port, database, uri, jdbc, libpq,
+kind, or option/KEY. All are resolved before the command starts, one request
+per environment; a missing environment or field fails naming the variable.
+DBCREDS_ENV is set when one environment is referenced (removed when several).
+Nesting, exit codes and signals as for `exec`.")]
+    Run(RunArgs),
+
+    /// Write a template with its {{ dbcreds://ENV/FIELD }} references replaced
+    #[command(after_help = "Examples:
+  dbcreds inject -i config/database.yml.tpl -o config/database.yml
+  dbcreds inject --check -i app.yml.tpl        every reference resolves (no password fetched)
+  dbcreds inject < settings.tpl > settings.py
+
+In the template: {{ dbcreds://prod/password }}, or {{ dbcreds://prod/password | json }}
+for a quoted JSON/YAML string (also: shell, dotenv). Other {{ ... }} are kept.
+FILE is written 0600 through a temporary file and a rename; an existing FILE
+keeps a stricter mode, and one open to others is refused (exit code 5) unless
+--force.")]
+    Inject(InjectArgs),
 
     /// List expired and soon-expiring passwords; exit code 11 when any expired
     #[command(after_help = "Examples:

@@ -5,43 +5,26 @@
 //! directly, its exit code (or its death by a signal) is what the caller
 //! sees, and no dbcreds process lingers holding a password in memory.
 
-use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use dbcreds::{Credential, DatabaseKind, EnvName, render};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
+use super::child::{self, DBCREDS_ENV};
 use super::{check_expiry, credential};
 use crate::args::ExecArgs;
-use crate::exit::{self, Failure};
-use crate::output;
-
-/// The variable that names the environment a process runs in.
-pub const DBCREDS_ENV: &str = dbcreds::envvars::CURRENT_ENV;
+use crate::exit::Failure;
 
 pub async fn run(a: ExecArgs) -> Result<(), Failure> {
-    let current = std::env::var_os(DBCREDS_ENV).filter(|v| !v.is_empty());
-    check_nesting(current.as_deref(), &a.name, a.force)?;
+    if a.supervise.supervises() {
+        return Err(Failure::usage("--mask and --restart-on-change are not built yet"));
+    }
+    let current = child::current_env();
+    child::check_nesting(current.as_deref(), std::slice::from_ref(&a.name), a.force)?;
     let cred = credential(&a.name).await?;
     check_expiry(cred.environment(), a.require_fresh)?;
-
-    let (program, args) = match a.command.split_first() {
-        Some((p, rest)) => (p.clone(), rest.to_vec()),
-        None => {
-            let shell = std::env::var_os("SHELL")
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "/bin/sh".into());
-            if crate::prompt::interactive() {
-                output::note(&format!(
-                    "dbcreds: starting {} with the connection of '{}'; exit it to leave",
-                    Path::new(&shell).display(),
-                    a.name
-                ));
-            }
-            (shell, Vec::new())
-        }
-    };
+    let (program, args) = child::program(&a.command, &format!("the connection of '{}'", a.name));
 
     let mut plan = plan(&cred, current.as_deref().and_then(|c| c.to_str()));
     if matches!(
@@ -72,27 +55,7 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
         cmd.env(k, v.as_str());
     }
     drop(cred);
-    Err(launch(cmd, &program))
-}
-
-/// Refuses to enter environment `name` from inside `dbcreds exec` of
-/// another one, where the outer connection's variables would be silently
-/// replaced, unless `force`.
-fn check_nesting(current: Option<&OsStr>, name: &EnvName, force: bool) -> Result<(), Failure> {
-    let Some(current) = current else {
-        return Ok(());
-    };
-    if force || current == OsStr::new(name.as_str()) {
-        return Ok(());
-    }
-    let cur = current.to_string_lossy();
-    Err(Failure::new(
-        exit::NESTED,
-        format!(
-            "this shell is already inside `dbcreds exec {cur}` (DBCREDS_ENV={cur}): \
-             leave it first, or pass --force to run {name} inside it"
-        ),
-    ))
+    Err(child::launch(cmd, &program))
 }
 
 /// The variables to set and to remove for the child.
@@ -275,47 +238,6 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-/// Turns a failure to start `program` into the shells' exit codes: 127
-/// when there is no such command, 126 when it cannot be run.
-fn launch_error(program: &OsStr, e: &std::io::Error) -> Failure {
-    let shown = program.to_string_lossy();
-    match e.kind() {
-        std::io::ErrorKind::NotFound => Failure::new(
-            exit::COMMAND_NOT_FOUND,
-            if shown.contains('/') {
-                format!("command not found: {shown} does not exist")
-            } else {
-                format!("command not found: '{shown}' is not on PATH (give its full path?)")
-            },
-        ),
-        std::io::ErrorKind::PermissionDenied => Failure::new(
-            exit::COMMAND_NOT_EXECUTABLE,
-            format!("cannot run '{shown}': permission denied (is it executable?)"),
-        ),
-        _ => Failure::new(
-            exit::COMMAND_NOT_EXECUTABLE,
-            format!("cannot run '{shown}': {e}"),
-        ),
-    }
-}
-
-/// Replaces this process with `cmd`; returns only when that failed.
-#[cfg(unix)]
-fn launch(mut cmd: std::process::Command, program: &OsString) -> Failure {
-    use std::os::unix::process::CommandExt;
-    let e = cmd.exec();
-    launch_error(program, &e)
-}
-
-/// Without exec: runs `cmd`, waits, and exits with its code.
-#[cfg(not(unix))]
-fn launch(mut cmd: std::process::Command, program: &OsString) -> Failure {
-    match cmd.status() {
-        Ok(status) => std::process::exit(status.code().unwrap_or(1)),
-        Err(e) => launch_error(program, &e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,18 +257,6 @@ mod tests {
             .rev()
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.as_str())
-    }
-
-    #[test]
-    fn nesting_rules() {
-        let prod = EnvName::parse("prod").unwrap();
-        assert!(check_nesting(None, &prod, false).is_ok());
-        assert!(check_nesting(Some(OsStr::new("prod")), &prod, false).is_ok());
-        let f = check_nesting(Some(OsStr::new("staging")), &prod, false).unwrap_err();
-        assert_eq!(f.code, exit::NESTED);
-        assert!(f.message.contains("DBCREDS_ENV=staging"), "{}", f.message);
-        assert!(f.message.contains("--force"), "{}", f.message);
-        assert!(check_nesting(Some(OsStr::new("staging")), &prod, true).is_ok());
     }
 
     #[test]
@@ -387,20 +297,5 @@ mod tests {
         let p = plan(&lite, None);
         assert_eq!(get(&p, "DBCREDS_PROD_PORT"), None);
         assert_eq!(get(&p, "DBCREDS_PROD_KIND"), Some("sqlite"));
-    }
-
-    #[test]
-    fn launch_errors_use_the_shell_codes() {
-        let nf = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let f = launch_error(OsStr::new("nosuchcmd"), &nf);
-        assert_eq!(f.code, exit::COMMAND_NOT_FOUND);
-        assert!(f.message.contains("'nosuchcmd' is not on PATH"));
-        let f = launch_error(OsStr::new("/x/y"), &nf);
-        assert!(f.message.contains("/x/y does not exist"));
-        let pd = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
-        assert_eq!(
-            launch_error(OsStr::new("./x"), &pd).code,
-            exit::COMMAND_NOT_EXECUTABLE
-        );
     }
 }

@@ -13,6 +13,7 @@ mod agent;
 mod audit;
 mod backup;
 mod check;
+mod child;
 mod completions;
 mod doctor;
 mod exec;
@@ -20,16 +21,20 @@ pub(crate) mod export; // render_export: the import fuzz targets round-trip it
 mod get;
 mod import_;
 mod init;
+mod inject;
 mod keys;
 mod list;
 mod lock;
 mod passphrase;
 mod remove;
 mod rotate;
+mod run;
 mod show;
 mod status;
 mod test;
 mod update;
+
+pub(crate) use get::value as get_value;
 
 /// Runs the parsed command on a current-thread runtime.
 #[tokio::main(flavor = "current_thread")]
@@ -44,6 +49,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Remove(a) => remove::run(a).await,
         Command::Export(a) => export::run(a).await,
         Command::Exec(a) => exec::run(a).await,
+        Command::Run(a) => run::run(a).await,
+        Command::Inject(a) => inject::run(a).await,
         Command::Check(a) => check::run(a).await,
         Command::Import(a) => import_::run(a).await,
         Command::Test(a) => test::run(a).await,
@@ -152,7 +159,7 @@ async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client
 
 /// Warns on stderr when the password of `env` is past its expiry, or fails
 /// with the expired exit code when `require_fresh`.
-fn check_expiry(env: &Environment, require_fresh: bool) -> Result<(), Failure> {
+pub(crate) fn check_expiry(env: &Environment, require_fresh: bool) -> Result<(), Failure> {
     let expiry = env.expiry(Utc::now());
     if !expiry.is_expired() {
         return Ok(());

@@ -1,0 +1,164 @@
+//! Files that hold secrets, written by the CLI (`inject -o`, the files of
+//! `serve-files`): created 0600 under a temporary name in the same
+//! directory (`O_CREAT|O_EXCL|O_NOFOLLOW`), synced, then renamed over the
+//! target, so a reader sees the old file or the new one and nobody else can
+//! open it in between. An existing file's mode is never loosened.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::exit::{self, Failure};
+
+/// The mode for the new file replacing `path`: 0600, or the existing
+/// file's own when that is stricter (no access for group or others). An
+/// existing file open to others is refused unless `force` (then 0600).
+#[cfg(unix)]
+fn mode_for(path: &Path, force: bool) -> Result<u32, Failure> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0o600),
+        Err(e) => {
+            return Err(Failure::other(format!(
+                "cannot inspect {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    if !meta.file_type().is_file() {
+        return Err(Failure::usage(format!(
+            "{} is not a regular file (a link, a directory?): give the path of a file",
+            path.display()
+        )));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return Ok(mode);
+    }
+    if force {
+        return Ok(0o600);
+    }
+    Err(Failure::new(
+        exit::ALREADY_EXISTS,
+        format!(
+            "{} exists with mode {mode:04o}, open to others: dbcreds writes secrets only to 0600 files; \
+             pass --force to replace it with a 0600 file (or `chmod 600` it)",
+            path.display()
+        ),
+    ))
+}
+
+#[cfg(not(unix))]
+fn mode_for(_path: &Path, _force: bool) -> Result<u32, Failure> {
+    Ok(0o600)
+}
+
+/// A name beside `path` that nothing else uses: `.NAME.dbcreds-PID-N`.
+fn temp_name(path: &Path, n: u32) -> PathBuf {
+    let file = path
+        .file_name()
+        .map_or_else(|| "out".into(), |f| f.to_string_lossy().into_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    path.with_file_name(format!(
+        ".{file}.dbcreds-{}-{nanos}-{n}",
+        std::process::id()
+    ))
+}
+
+#[cfg(unix)]
+fn create_exclusive(path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .and_then(|f| {
+            // The umask may have narrowed 0600; a stricter mode of the file
+            // being replaced is kept.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+            Ok(f)
+        })
+}
+
+#[cfg(not(unix))]
+fn create_exclusive(path: &Path, _mode: u32) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
+/// Writes `bytes` to `path` as the module says.
+pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
+    let mode = mode_for(path, force)?;
+    let fail = |what: &str, p: &Path, e: std::io::Error| {
+        Failure::other(format!("cannot {what} {}: {e}", p.display()))
+    };
+    let mut n = 0;
+    let (tmp, mut file) = loop {
+        let tmp = temp_name(path, n);
+        match create_exclusive(&tmp, mode) {
+            Ok(f) => break (tmp, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => n += 1,
+            Err(e) => return Err(fail("create", &tmp, e)),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail("write", path, e));
+    }
+    // The rename is durable once the directory is synced.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    #[test]
+    fn new_files_are_0600_and_modes_never_loosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.yml");
+        write_private(&p, b"one", false).unwrap();
+        assert_eq!(mode(&p), 0o600);
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o400)).unwrap();
+        write_private(&p, b"two", false).unwrap();
+        assert_eq!(mode(&p), 0o400, "a stricter mode is kept");
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let f = write_private(&p, b"three", false).unwrap_err();
+        assert_eq!(f.code, exit::ALREADY_EXISTS);
+        assert!(f.message.contains("mode 0644"), "{}", f.message);
+        assert_eq!(std::fs::read(&p).unwrap(), b"two", "left as it was");
+        write_private(&p, b"three", true).unwrap();
+        assert_eq!(mode(&p), 0o600);
+        // No temporary file stays behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        assert!(write_private(&link, b"x", true).is_err());
+    }
+}
