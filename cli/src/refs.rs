@@ -50,12 +50,7 @@ impl Reference {
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.field {
-            RefField::Get(field) => {
-                let name = field
-                    .to_possible_value()
-                    .map_or_else(String::new, |v| v.get_name().to_owned());
-                write!(f, "{SCHEME}{}/{name}", self.env)
-            }
+            RefField::Get(field) => write!(f, "{SCHEME}{}/{}", self.env, field.name()),
             RefField::Option(key) => write!(f, "{SCHEME}{}/option/{key}", self.env),
         }
     }
@@ -63,10 +58,7 @@ impl fmt::Display for Reference {
 
 /// The field names a reference takes, for error messages.
 fn field_names() -> String {
-    let mut names: Vec<String> = Field::value_variants()
-        .iter()
-        .filter_map(|f| f.to_possible_value().map(|v| v.get_name().to_owned()))
-        .collect();
+    let mut names: Vec<String> = Field::value_variants().iter().map(|f| f.name()).collect();
     names.push("option/KEY".into());
     names.join(", ")
 }

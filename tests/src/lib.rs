@@ -32,6 +32,7 @@ pub mod agent;
 pub mod bins;
 pub mod data;
 pub mod databases;
+pub mod display;
 pub mod env_spec;
 pub mod exit;
 pub mod keyring;
@@ -50,6 +51,7 @@ pub use databases::{
     DB_HOST, DbLogin, MariaDb, MariaTestUser, PgTestRole, Postgres, Server, closed_port,
     mariadb_or_skip, mariadb_root, pg_log_file, pg_superuser, postgres_or_skip, unique_db_name,
 };
+pub use display::XServer;
 pub use env_spec::EnvSpec;
 pub use keyring::{Frozen, KeyringSession};
 pub use output::{Output, run, run_args, run_parallel};

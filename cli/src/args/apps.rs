@@ -139,6 +139,14 @@ fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
     Ok(d)
 }
 
+/// The hidden `clipboard-hold` that `copy` starts (the value on stdin).
+#[derive(Debug, Args)]
+pub struct ClipboardHoldArgs {
+    /// Clear the clipboard this many milliseconds from now
+    #[arg(long)]
+    pub clear_after_ms: u64,
+}
+
 #[derive(Debug, Args)]
 pub struct ServeFilesArgs {
     /// The directory to keep the files in [default: $XDG_RUNTIME_DIR/dbcreds/files]

@@ -84,6 +84,12 @@ pub enum Field {
 }
 
 impl Field {
+    /// The name `get` takes.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned())
+    }
+
     /// Whether the printed value contains the password.
     pub fn reveals_password(self) -> bool {
         matches!(self, Self::Password | Self::Uri | Self::Jdbc | Self::Libpq)

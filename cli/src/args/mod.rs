@@ -14,7 +14,7 @@ mod safety;
 mod values;
 mod vault;
 
-pub use apps::{InjectArgs, RunArgs, SuperviseArgs};
+pub use apps::{ClipboardHoldArgs, CopyArgs, InjectArgs, RunArgs, SuperviseArgs};
 pub use data::{AuditArgs, ImportArgs, ImportSource, RotateArgs, TestArgs};
 pub use env::{
     AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
@@ -233,6 +233,21 @@ FILE is written 0600 through a temporary file and a rename; an existing FILE
 keeps a stricter mode, and one open to others is refused (exit code 5) unless
 --force.")]
     Inject(InjectArgs),
+
+    /// Copy the password (or one field) to the clipboard, cleared after 45 s
+    #[command(after_help = "Examples:
+  dbcreds copy prod                  the password; cleared in 45 s unless it changes
+  dbcreds copy prod uri --clear-after 2m
+
+The value goes to the clipboard (X11, Wayland with the data-control protocol,
+macOS, Windows), marked for clipboard managers to keep out of their history.
+A small process of dbcreds (in its own session, non-dumpable) serves it and,
+after --clear-after, clears the clipboard if it still holds the value.")]
+    Copy(CopyArgs),
+
+    /// Hold a value on the clipboard until a deadline (started by `copy`)
+    #[command(hide = true)]
+    ClipboardHold(ClipboardHoldArgs),
 
     /// List expired and soon-expiring passwords; exit code 11 when any expired
     #[command(after_help = "Examples:

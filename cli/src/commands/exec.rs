@@ -18,7 +18,9 @@ use crate::exit::Failure;
 
 pub async fn run(a: ExecArgs) -> Result<(), Failure> {
     if a.supervise.supervises() {
-        return Err(Failure::usage("--mask and --restart-on-change are not built yet"));
+        return Err(Failure::usage(
+            "--mask and --restart-on-change are not built yet",
+        ));
     }
     let current = child::current_env();
     child::check_nesting(current.as_deref(), std::slice::from_ref(&a.name), a.force)?;

@@ -1,6 +1,6 @@
 //! `dbcreds get NAME [FIELD]`: one value on stdout, nothing else.
 
-use dbcreds::{Environment, render};
+use dbcreds::{EnvName, Environment, render};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
@@ -10,19 +10,29 @@ use crate::exit::Failure;
 use crate::output;
 
 pub async fn run(a: GetArgs) -> Result<(), Failure> {
-    if a.field.reveals_password() {
-        let cred = super::credential(&a.name).await?;
+    let value = fetch(&a.name, a.field, a.require_fresh).await?;
+    output::stdout_line(&value)
+}
+
+/// What `get NAME FIELD` prints (`copy` copies it): a field with the
+/// password through `Get` (audited), any other through `Describe`, which
+/// works while the vault is locked and reveals nothing.
+pub async fn fetch(
+    name: &EnvName,
+    field: Field,
+    require_fresh: bool,
+) -> Result<Zeroizing<String>, Failure> {
+    if field.reveals_password() {
+        let cred = super::credential(name).await?;
         let env = cred.environment();
-        if a.field == Field::Password && !env.auth.uses_password() {
+        if field == Field::Password && !env.auth.uses_password() {
             return Err(no_password(env));
         }
-        check_expiry(env, a.require_fresh)?;
-        let value = value(env, cred.password().expose_secret(), a.field);
-        output::stdout_line(&value)
+        check_expiry(env, require_fresh)?;
+        Ok(value(env, cred.password().expose_secret(), field))
     } else {
-        // No secret needed: Describe works while locked and reveals nothing.
-        let (env, _) = super::describe(&a.name).await?;
-        output::stdout_line(&value(&env, "", a.field))
+        let (env, _) = super::describe(name).await?;
+        Ok(value(&env, "", field))
     }
 }
 

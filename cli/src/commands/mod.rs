@@ -15,6 +15,7 @@ mod backup;
 mod check;
 mod child;
 mod completions;
+mod copy;
 mod doctor;
 mod exec;
 pub(crate) mod export; // render_export: the import fuzz targets round-trip it
@@ -51,6 +52,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Exec(a) => exec::run(a).await,
         Command::Run(a) => run::run(a).await,
         Command::Inject(a) => inject::run(a).await,
+        Command::Copy(a) => copy::run(a).await,
+        Command::ClipboardHold(a) => copy::hold(a),
         Command::Check(a) => check::run(a).await,
         Command::Import(a) => import_::run(a).await,
         Command::Test(a) => test::run(a).await,

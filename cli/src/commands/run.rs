@@ -141,7 +141,9 @@ pub fn command(program: &OsString, args: &[OsString], p: &Prepared) -> std::proc
 
 pub async fn run(a: RunArgs) -> Result<(), Failure> {
     if a.supervise.supervises() {
-        return Err(Failure::usage("--mask and --restart-on-change are not built yet"));
+        return Err(Failure::usage(
+            "--mask and --restart-on-change are not built yet",
+        ));
     }
     let p = prepare(&a).await?;
     let (program, args) = child::program(&a.command, "the references resolved");

@@ -22,6 +22,7 @@ mod backup;
 mod bad_input;
 mod check;
 mod config;
+mod copy;
 mod core_flow;
 mod dbtest;
 mod doctor;
