@@ -16,6 +16,8 @@ mod output;
 mod prompt;
 mod refs;
 mod spinner;
+#[cfg(unix)]
+mod supervise;
 mod template;
 
 fn main() -> ExitCode {

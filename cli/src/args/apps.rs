@@ -54,6 +54,17 @@ fn signals() -> [(&'static str, i32); 0] {
     []
 }
 
+#[cfg(unix)]
+fn catchable(n: i32) -> bool {
+    use rustix::process::Signal;
+    Signal::from_named_raw(n).is_some_and(|s| s != Signal::KILL && s != Signal::STOP)
+}
+
+#[cfg(not(unix))]
+fn catchable(_: i32) -> bool {
+    false
+}
+
 fn parse_signal(raw: &str) -> Result<i32, String> {
     let upper = raw.trim().to_ascii_uppercase();
     let name = upper.strip_prefix("SIG").unwrap_or(&upper);
@@ -63,7 +74,7 @@ fn parse_signal(raw: &str) -> Result<i32, String> {
     }
     // KILL and STOP cannot be caught: a reload signal they are not.
     match name.parse::<i32>() {
-        Ok(n) if (1..=64).contains(&n) && n != 9 && n != 19 && !known.is_empty() => Ok(n),
+        Ok(n) if catchable(n) => Ok(n),
         _ => Err(format!(
             "'{raw}' is not a signal to send: use one of {} (or a number)",
             known.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")

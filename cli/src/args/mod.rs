@@ -202,7 +202,13 @@ Every kind: DATABASE_URL, DBCREDS_ENV=NAME and DBCREDS_<NAME>_*.
 The command replaces dbcreds (exec), so its exit code and signals are its
 own. A missing command exits 127, one that cannot be run 126. Inside
 `dbcreds exec` of another environment (DBCREDS_ENV set) dbcreds refuses
-(exit code 14) unless --force.")]
+(exit code 14) unless --force.
+
+With --mask (the password becomes *** in the command's output; through a
+pty on a terminal, so colours stay) or --restart-on-change (the command is
+restarted, or sent --signal, when the password changes), dbcreds stays as
+the command's parent, passes INT, TERM, HUP, QUIT, USR1, USR2 on and exits
+with its code (128+N for a death by signal N).")]
     Exec(ExecArgs),
 
     /// Run a command with the dbcreds://ENV/FIELD references in its environment resolved

@@ -17,18 +17,40 @@ use crate::args::ExecArgs;
 use crate::exit::Failure;
 
 pub async fn run(a: ExecArgs) -> Result<(), Failure> {
-    if a.supervise.supervises() {
-        return Err(Failure::usage(
-            "--mask and --restart-on-change are not built yet",
-        ));
-    }
     let current = child::current_env();
     child::check_nesting(current.as_deref(), std::slice::from_ref(&a.name), a.force)?;
+    let outer = current.as_deref().and_then(|c| c.to_str());
+    if a.supervise.supervises() {
+        let (program, args) =
+            child::program(&a.command, &format!("the connection of '{}'", a.name));
+        return Err(super::supervised(
+            async || prepare(&a, outer).await.map(|p| p.into_launch(&a.name)),
+            program,
+            args,
+            &a.supervise,
+        )
+        .await);
+    }
+    let plan = prepare(&a, outer).await?;
+    let (program, args) = child::program(&a.command, &format!("the connection of '{}'", a.name));
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(&args);
+    for k in &plan.remove {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &plan.set {
+        cmd.env(k, v.as_str());
+    }
+    drop(plan);
+    Err(child::launch(cmd, &program))
+}
+
+/// Reads the credential and works out the child's environment (writing
+/// the MySQL option file it needs).
+async fn prepare(a: &ExecArgs, outer: Option<&str>) -> Result<Plan, Failure> {
     let cred = credential(&a.name).await?;
     check_expiry(cred.environment(), a.require_fresh)?;
-    let (program, args) = child::program(&a.command, &format!("the connection of '{}'", a.name));
-
-    let mut plan = plan(&cred, current.as_deref().and_then(|c| c.to_str()));
+    let mut plan = plan(&cred, outer);
     if matches!(
         cred.environment().kind,
         DatabaseKind::Mysql | DatabaseKind::Mariadb
@@ -47,17 +69,10 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
             }
         }
     }
-
-    let mut cmd = std::process::Command::new(&program);
-    cmd.args(&args);
-    for k in &plan.remove {
-        cmd.env_remove(k);
+    if cred.environment().auth.uses_password() {
+        plan.password = Some(Zeroizing::new(cred.password().expose_secret().to_owned()));
     }
-    for (k, v) in &plan.set {
-        cmd.env(k, v.as_str());
-    }
-    drop(cred);
-    Err(child::launch(cmd, &program))
+    Ok(plan)
 }
 
 /// The variables to set and to remove for the child.
@@ -65,6 +80,20 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
 struct Plan {
     set: Vec<(String, Zeroizing<String>)>,
     remove: Vec<String>,
+    /// The password in them, for `--mask`.
+    password: Option<Zeroizing<String>>,
+}
+
+impl Plan {
+    /// As the supervisor takes it.
+    fn into_launch(self, name: &EnvName) -> super::Launch {
+        super::Launch {
+            set: self.set.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+            remove: self.remove.into_iter().map(Into::into).collect(),
+            passwords: self.password.into_iter().collect(),
+            environments: vec![name.clone()],
+        }
+    }
 }
 
 /// What the child's environment gets: the database clients' variables for

@@ -35,6 +35,7 @@ mod status;
 mod test;
 mod update;
 
+pub(crate) use child::launch_error;
 pub(crate) use get::value as get_value;
 
 /// Runs the parsed command on a current-thread runtime.
@@ -73,6 +74,43 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Agent(AgentCommand::Stop) => agent::stop().await,
         Command::Agent(AgentCommand::Restart) => agent::restart().await,
         Command::Agent(AgentCommand::Status(a)) => status::run(a).await,
+    }
+}
+
+/// What the command of a supervised `exec`/`run` gets.
+#[cfg(unix)]
+pub(crate) use crate::supervise::Launch;
+
+/// What the command of a supervised `exec`/`run` gets.
+#[cfg(not(unix))]
+pub(crate) struct Launch {
+    pub set: Vec<(std::ffi::OsString, zeroize::Zeroizing<String>)>,
+    pub remove: Vec<std::ffi::OsString>,
+    pub passwords: Vec<zeroize::Zeroizing<String>>,
+    pub environments: Vec<EnvName>,
+}
+
+/// Runs `program` under the supervision `s` asks for (see
+/// [`crate::supervise`]); returns only a failure.
+pub(crate) async fn supervised(
+    build: impl AsyncFn() -> Result<Launch, Failure>,
+    program: std::ffi::OsString,
+    args: Vec<std::ffi::OsString>,
+    s: &crate::args::SuperviseArgs,
+) -> Failure {
+    #[cfg(unix)]
+    {
+        let opts = crate::supervise::Options {
+            mask: s.mask,
+            restart: s.restart_on_change,
+            signal: s.signal,
+        };
+        crate::supervise::run(build, program, args, opts).await
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (build, program, args, s);
+        Failure::usage("--mask and --restart-on-change need a Unix system")
     }
 }
 

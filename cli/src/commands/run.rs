@@ -82,8 +82,21 @@ pub struct Prepared {
     pub set: Vec<(OsString, Zeroizing<String>)>,
     pub remove: Vec<OsString>,
     /// The passwords handed out, for `--mask`.
-    #[allow(dead_code)] // until --mask
     pub passwords: Vec<Zeroizing<String>>,
+    /// The environments referenced.
+    pub environments: Vec<dbcreds::EnvName>,
+}
+
+impl Prepared {
+    /// As the supervisor takes it.
+    fn into_launch(self) -> super::Launch {
+        super::Launch {
+            set: self.set,
+            remove: self.remove,
+            passwords: self.passwords,
+            environments: self.environments,
+        }
+    }
 }
 
 /// Gathers the variables, resolves every reference (before anything
@@ -123,6 +136,7 @@ pub async fn prepare(a: &RunArgs) -> Result<Prepared, Failure> {
         set,
         remove,
         passwords: resolved.passwords(),
+        environments,
     })
 }
 
@@ -141,9 +155,14 @@ pub fn command(program: &OsString, args: &[OsString], p: &Prepared) -> std::proc
 
 pub async fn run(a: RunArgs) -> Result<(), Failure> {
     if a.supervise.supervises() {
-        return Err(Failure::usage(
-            "--mask and --restart-on-change are not built yet",
-        ));
+        let (program, args) = child::program(&a.command, "the references resolved");
+        return Err(super::supervised(
+            async || prepare(&a).await.map(Prepared::into_launch),
+            program,
+            args,
+            &a.supervise,
+        )
+        .await);
     }
     let p = prepare(&a).await?;
     let (program, args) = child::program(&a.command, "the references resolved");
