@@ -125,6 +125,69 @@ pub fn write_private(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failu
     Ok(())
 }
 
+/// Where per-user runtime files go: `$XDG_RUNTIME_DIR/dbcreds`, else
+/// `/tmp/dbcreds-$UID` (the agent's socket directories).
+pub fn runtime_base() -> Option<PathBuf> {
+    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
+        let run = PathBuf::from(run);
+        if run.is_absolute() {
+            return Some(run.join("dbcreds"));
+        }
+    }
+    #[cfg(unix)]
+    {
+        let uid = rustix::process::getuid().as_raw();
+        Some(std::env::temp_dir().join(format!("dbcreds-{uid}")))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Creates `dir` and its missing parents with mode 0700, and checks that
+/// every existing one from the runtime base down is ours and closed to
+/// others (a `/tmp/dbcreds-$UID` made by someone else must not be used).
+#[cfg(unix)]
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let uid = rustix::process::getuid().as_raw();
+    let base = runtime_base().unwrap_or_else(|| dir.to_path_buf());
+    let mut p = dir.to_path_buf();
+    loop {
+        let meta = std::fs::symlink_metadata(&p)?;
+        if meta.file_type().is_symlink() || !meta.is_dir() {
+            return Err(std::io::Error::other(format!(
+                "{} is not a directory",
+                p.display()
+            )));
+        }
+        if meta.uid() != uid {
+            return Err(std::io::Error::other(format!(
+                "{} belongs to uid {}, not to you",
+                p.display(),
+                meta.uid()
+            )));
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700))?;
+        }
+        if p == base || !p.pop() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -471,5 +471,8 @@ pub fn mysql_option_file(env: &Environment) -> String {
     out
 }
 
+mod service;
+pub use service::{mysql_client_groups, pg_service};
+
 #[cfg(test)]
 mod tests;

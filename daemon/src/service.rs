@@ -326,13 +326,14 @@ impl agent_server::Agent for Service {
         &self,
         req: Request<v1::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        let req = req.into_inner();
         let names = req
-            .into_inner()
             .names
             .iter()
             .map(|raw| name(raw).map(|n| n.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Response::new(self.events.stream(names)))
+        let vault = req.vault_events.then(|| self.agent.unlocked_events());
+        Ok(Response::new(self.events.stream(names, vault)))
     }
 
     async fn check(

@@ -20,7 +20,9 @@ pub mod v1 {
 /// older clients; the CLI compares it with the agent's and replaces an agent
 /// that speaks another one. 4: auth modes, environments waiting for a
 /// password, backdated password dates (an older agent would drop them).
-pub const PROTOCOL: u32 = 4;
+/// 5: `Watch` with vault events (lock, unlock), which an older agent would
+/// ignore, leaving a watcher waiting for a first message.
+pub const PROTOCOL: u32 = 5;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.

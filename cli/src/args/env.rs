@@ -199,6 +199,9 @@ pub enum ExportFormat {
     Libpq,
     /// A JDBC URL
     Jdbc,
+    /// A pg_service.conf section (no password; --pgpass FILE with --all writes them)
+    #[value(name = "pg_service", alias = "pg-service")]
+    PgService,
 }
 
 impl ExportFormat {
@@ -220,12 +223,18 @@ pub struct ExportArgs {
     /// Fail (exit code 11) instead of exporting an expired password
     #[arg(long, conflicts_with = "all")]
     pub require_fresh: bool,
-    /// Every environment, as a JSON array (--format json); no passwords unless --include-passwords
+    /// Every environment: a JSON array (--format json; no passwords unless --include-passwords) or pg_service.conf
     #[arg(long, conflicts_with = "name")]
     pub all: bool,
     /// With --all: include each password (and a URI with it); warns on a terminal
     #[arg(long)]
     pub include_passwords: bool,
+    /// With --all --format pg_service: also write the matching .pgpass to FILE (0600)
+    #[arg(long, value_name = "FILE")]
+    pub pgpass: Option<std::path::PathBuf>,
+    /// With --pgpass: replace a FILE readable or writable by others (the new one is 0600)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -14,7 +14,7 @@ mod safety;
 mod values;
 mod vault;
 
-pub use apps::{ClipboardHoldArgs, CopyArgs, InjectArgs, RunArgs, SuperviseArgs};
+pub use apps::{ClipboardHoldArgs, CopyArgs, InjectArgs, RunArgs, ServeFilesArgs, SuperviseArgs};
 pub use data::{AuditArgs, ImportArgs, ImportSource, RotateArgs, TestArgs};
 pub use env::{
     AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
@@ -178,6 +178,7 @@ unless --require-fresh (exit code 11).")]
   dbcreds export prod --format json | jq -r .uri
   dbcreds export --all --format json | jq -r '.[].name'           every environment, no passwords
   dbcreds export --all --format json --include-passwords > all.json
+  dbcreds export --all --format pg_service --pgpass ~/.pgpass > ~/.pg_service.conf
 
 --all writes a JSON array of what `export NAME --format json` writes, without
 the password and URI unless --include-passwords (then every reveal is in the
@@ -254,6 +255,20 @@ after --clear-after, clears the clipboard if it still holds the value.")]
     /// Hold a value on the clipboard until a deadline (started by `copy`)
     #[command(hide = true)]
     ClipboardHold(ClipboardHoldArgs),
+
+    /// Keep pg_service.conf, .pgpass and .my.cnf in the runtime directory while the vault is unlocked
+    #[command(after_help = "Examples:
+  dbcreds serve-files &
+  PGSERVICEFILE=$XDG_RUNTIME_DIR/dbcreds/files/pg_service.conf PGPASSFILE=$XDG_RUNTIME_DIR/dbcreds/files/.pgpass psql service=prod
+  mariadb --defaults-extra-file=$XDG_RUNTIME_DIR/dbcreds/files/.my.cnf --defaults-group-suffix=_shop
+
+Runs in the foreground. The files (0600, in a 0700 directory, by default
+$XDG_RUNTIME_DIR/dbcreds/files) hold every environment: pg_service.conf a
+section per PostgreSQL environment (no password), .pgpass the matching
+lines, .my.cnf a [client_NAME] group per MySQL/MariaDB environment. They are
+rewritten on every change, and removed when the vault locks, when the agent
+stops, and when this command ends (INT, TERM, HUP).")]
+    ServeFiles(ServeFilesArgs),
 
     /// List expired and soon-expiring passwords; exit code 11 when any expired
     #[command(after_help = "Examples:

@@ -60,7 +60,7 @@ async fn prepare(a: &ExecArgs, outer: Option<&str>) -> Result<Plan, Failure> {
             .push(("MYSQL_HOME".into(), Zeroizing::new(path_string(&dir)?)));
         plan.set
             .push(("MARIADB_HOME".into(), Zeroizing::new(path_string(&dir)?)));
-    } else if let Some(base) = runtime_base() {
+    } else if let Some(base) = crate::files::runtime_base() {
         // A MYSQL_HOME left by an outer `dbcreds exec` of a MySQL
         // environment would give its user to this one's clients.
         for var in ["MYSQL_HOME", "MARIADB_HOME"] {
@@ -157,33 +157,13 @@ fn path_string(p: &Path) -> Result<String, Failure> {
     })
 }
 
-/// Where per-user runtime files go: `$XDG_RUNTIME_DIR/dbcreds`, else
-/// `/tmp/dbcreds-$UID` (the agent's socket directories).
-fn runtime_base() -> Option<PathBuf> {
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()) {
-        let run = PathBuf::from(run);
-        if run.is_absolute() {
-            return Some(run.join("dbcreds"));
-        }
-    }
-    #[cfg(unix)]
-    {
-        let uid = rustix::process::getuid().as_raw();
-        Some(std::env::temp_dir().join(format!("dbcreds-{uid}")))
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
-}
-
 /// Writes `<runtime>/mysql/<name>/my.cnf` with the user, host, port and
 /// TLS options (no password: that goes in `MYSQL_PWD`) and returns its
 /// directory, for `MYSQL_HOME`. It stays after exec (the child reads it
 /// whenever it starts a client) and is rewritten on every exec; it lives
 /// in the runtime directory, which the system clears at logout.
 fn write_mysql_option_file(cred: &Credential) -> Result<PathBuf, Failure> {
-    let base = runtime_base().ok_or_else(|| {
+    let base = crate::files::runtime_base().ok_or_else(|| {
         Failure::other("no runtime directory for the MySQL option file: set XDG_RUNTIME_DIR")
     })?;
     let env = cred.environment();
@@ -194,7 +174,7 @@ fn write_mysql_option_file(cred: &Credential) -> Result<PathBuf, Failure> {
             p.display()
         ))
     };
-    private_dir(&dir).map_err(|e| fail("create", &dir, e))?;
+    crate::files::private_dir(&dir).map_err(|e| fail("create", &dir, e))?;
     let text = render::mysql_option_file(env);
     let file = dir.join("my.cnf");
     let tmp = dir.join(format!(".my.cnf.{}", std::process::id()));
@@ -224,49 +204,6 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
-}
-
-/// Creates `dir` and its missing parents with mode 0700, and checks that
-/// every existing one from the runtime base down is ours and closed to
-/// others (a `/tmp/dbcreds-$UID` made by someone else must not be used).
-#[cfg(unix)]
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
-    let uid = rustix::process::getuid().as_raw();
-    let base = runtime_base().unwrap_or_else(|| dir.to_path_buf());
-    let mut p = dir.to_path_buf();
-    loop {
-        let meta = std::fs::symlink_metadata(&p)?;
-        if meta.file_type().is_symlink() || !meta.is_dir() {
-            return Err(std::io::Error::other(format!(
-                "{} is not a directory",
-                p.display()
-            )));
-        }
-        if meta.uid() != uid {
-            return Err(std::io::Error::other(format!(
-                "{} belongs to uid {}, not to you",
-                p.display(),
-                meta.uid()
-            )));
-        }
-        if meta.mode() & 0o077 != 0 {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700))?;
-        }
-        if p == base || !p.pop() {
-            break;
-        }
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }
 
 #[cfg(test)]

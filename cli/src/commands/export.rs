@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use super::{check_expiry, credential};
+use super::{check_expiry, credential, services};
 use crate::args::{ExportArgs, ExportFormat};
 use crate::exit::Failure;
 use crate::output;
@@ -20,6 +20,11 @@ pub async fn run(a: ExportArgs) -> Result<(), Failure> {
     if a.include_passwords && !a.all {
         return Err(Failure::usage(
             "--include-passwords goes with --all (an export of one environment always holds its password)",
+        ));
+    }
+    if a.pgpass.is_some() && !(a.all && a.format == ExportFormat::PgService) {
+        return Err(Failure::usage(
+            "--pgpass FILE goes with --all --format pg_service (one environment's line: --format pgpass)",
         ));
     }
     let Some(name) = a.name.as_ref().filter(|_| !a.all) else {
@@ -38,9 +43,12 @@ pub async fn run(a: ExportArgs) -> Result<(), Failure> {
 /// `--all`: a JSON array of [`ExportJson`]; without `--include-passwords`
 /// from `List` (works while locked), with it from one `ExportAll`.
 async fn export_all(a: &ExportArgs) -> Result<(), Failure> {
+    if a.format == ExportFormat::PgService {
+        return export_services(a).await;
+    }
     if a.format != ExportFormat::Json {
         return Err(Failure::usage(
-            "--all writes JSON only: use --all --format json (or export one environment in another format)",
+            "--all writes JSON or pg_service.conf: use --all --format json or pg_service (or export one environment in another format)",
         ));
     }
     let mut client = super::connect().await?;
@@ -71,6 +79,31 @@ async fn export_all(a: &ExportArgs) -> Result<(), Failure> {
         let docs: Vec<ExportJson<'_>> = all.iter().map(|e| export_doc(e, None)).collect();
         pretty(&docs)?
     };
+    output::stdout(&text)
+}
+
+/// `--all --format pg_service`: a section per PostgreSQL environment (no
+/// passwords, from `List`, so it works while locked); with `--pgpass FILE`
+/// the matching `.pgpass` too, from one `ExportAll`.
+async fn export_services(a: &ExportArgs) -> Result<(), Failure> {
+    let mut client = super::connect().await?;
+    let envs = client.list().await?;
+    let text = services::pg_service_conf(&envs);
+    let others: Vec<&str> = envs
+        .iter()
+        .filter(|e| e.kind != DatabaseKind::Postgres)
+        .map(|e| e.name.as_str())
+        .collect();
+    if !others.is_empty() {
+        output::note(&format!(
+            "dbcreds: not PostgreSQL, so not in pg_service.conf: {}",
+            others.join(", ")
+        ));
+    }
+    if let Some(file) = &a.pgpass {
+        let all = client.export_all().await?;
+        crate::files::write_private(file, services::pgpass(&all).as_bytes(), a.force)?;
+    }
     output::stdout(&text)
 }
 
@@ -120,6 +153,10 @@ pub fn render_export(
         ExportFormat::Pgpass => out.push_str(&Zeroizing::new(render::pgpass(env, password))),
         ExportFormat::Libpq => out.push_str(&Zeroizing::new(render::libpq(env, password))),
         ExportFormat::Jdbc => out.push_str(&Zeroizing::new(render::jdbc(env, password))),
+        ExportFormat::PgService => {
+            // A section ends in its own newline.
+            return Ok(Zeroizing::new(render::pg_service(env).unwrap_or_default()));
+        }
         ExportFormat::Env | ExportFormat::Dotenv => {
             let vars = Zeroizing::new(render::env_vars(env, password));
             let lines: Vec<Zeroizing<String>> = vars
@@ -153,7 +190,9 @@ pub fn render_export(
 /// password's).
 fn applies(env: &Environment, format: ExportFormat) -> Result<(), Failure> {
     let why = match format {
-        ExportFormat::Pgpass | ExportFormat::Libpq if env.kind != DatabaseKind::Postgres => {
+        ExportFormat::Pgpass | ExportFormat::Libpq | ExportFormat::PgService
+            if env.kind != DatabaseKind::Postgres =>
+        {
             format!("is for PostgreSQL, and '{}' is {}", env.name, env.kind)
         }
         ExportFormat::Pgpass if !env.auth.uses_password() => {

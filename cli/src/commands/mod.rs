@@ -30,6 +30,9 @@ mod passphrase;
 mod remove;
 mod rotate;
 mod run;
+#[cfg(unix)]
+mod serve_files;
+mod services;
 mod show;
 mod status;
 mod test;
@@ -55,6 +58,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Inject(a) => inject::run(a).await,
         Command::Copy(a) => copy::run(a).await,
         Command::ClipboardHold(a) => copy::hold(a),
+        #[cfg(unix)]
+        Command::ServeFiles(a) => serve_files::run(a).await,
+        #[cfg(not(unix))]
+        Command::ServeFiles(_) => Err(Failure::usage("serve-files needs a Unix system")),
         Command::Check(a) => check::run(a).await,
         Command::Import(a) => import_::run(a).await,
         Command::Test(a) => test::run(a).await,

@@ -67,6 +67,12 @@ pub enum ChangeKind {
     Rotate,
     /// This watcher fell behind and missed changes: re-read what you use.
     Lagged,
+    /// The vault is locked (or there is none): no password can be had.
+    /// Only from [`Client::watch_vault`], which starts with the vault's
+    /// state, [`ChangeKind::Lock`] or [`ChangeKind::Unlock`].
+    Lock,
+    /// The vault is unlocked.
+    Unlock,
     /// A change this client does not know yet.
     Other(String),
 }
@@ -105,6 +111,8 @@ impl Watch {
             "remove" => ChangeKind::Remove,
             "rotate" => ChangeKind::Rotate,
             "lagged" => ChangeKind::Lagged,
+            "lock" => ChangeKind::Lock,
+            "unlock" => ChangeKind::Unlock,
             other => ChangeKind::Other(other.to_owned()),
         };
         Ok(Some(Change {
@@ -186,10 +194,40 @@ impl Client {
     ///
     /// `dbcreds-sqlx` has the pools; its `examples/pool.rs` does this.
     pub async fn watch(&mut self, names: &[EnvName]) -> Result<Watch> {
+        self.open_watch(names, false).await
+    }
+
+    /// [`Client::watch`], and the vault's own state: the stream starts with
+    /// [`ChangeKind::Lock`] or [`ChangeKind::Unlock`] (the vault as it is
+    /// now) and reports each lock and unlock after it, so a program that
+    /// keeps secrets outside the agent (`dbcreds serve-files`) drops them
+    /// on lock. Needs an agent of protocol 5 or later: an older one sends
+    /// no first message.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> dbcreds::Result<()> {
+    /// use dbcreds::ChangeKind;
+    /// let mut client = dbcreds::Client::connect().await?;
+    /// let mut watch = client.watch_vault(&[]).await?;
+    /// while let Some(change) = watch.next().await? {
+    ///     match change.kind {
+    ///         ChangeKind::Lock => { /* forget what was read */ }
+    ///         ChangeKind::Unlock => { /* read again */ }
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn watch_vault(&mut self, names: &[EnvName]) -> Result<Watch> {
+        self.open_watch(names, true).await
+    }
+
+    async fn open_watch(&mut self, names: &[EnvName], vault_events: bool) -> Result<Watch> {
         let stream = self
             .inner
             .watch(v1::WatchRequest {
                 names: names.iter().map(ToString::to_string).collect(),
+                vault_events,
             })
             .await?
             .into_inner();

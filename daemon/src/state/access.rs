@@ -60,6 +60,18 @@ impl Agent {
         self.unlocks.subscribe()
     }
 
+    /// Whether the vault is unlocked, now and whenever that changes.
+    pub(crate) fn unlocked_events(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.unlocked_now.subscribe()
+    }
+
+    /// Tells those waiting for an unlock (rotation recovery, watchers)
+    /// that one happened.
+    pub(super) fn announce_unlocked(&self) {
+        self.unlocks.send_modify(|n| *n += 1);
+        self.unlocked_now.send_replace(true);
+    }
+
     /// The open vault, for reads that need no lock (rotation records, the
     /// audit log); the error says why there is none.
     pub(crate) async fn vault_or_error(&self) -> Result<Vault> {

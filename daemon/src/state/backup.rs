@@ -280,6 +280,8 @@ impl Agent {
                     Ok(o) => State::Open(Box::new(o)),
                     Err(e) => State::Broken(e),
                 };
+                // Reopened, it is locked (or unusable).
+                self.unlocked_now.send_replace(false);
                 return Err(match installed {
                     Err(e) => {
                         AgentError::file("install the restored vault as", &self.vault_path, e)
@@ -308,7 +310,7 @@ impl Agent {
         self.auto_unlock
             .store(true, std::sync::atomic::Ordering::SeqCst);
         self.timers.unlocked();
-        self.unlocks.send_modify(|n| *n += 1);
+        self.announce_unlocked();
         tracing::info!(source = %source.display(), environments = done.environments, "vault restored");
         Ok(done)
     }

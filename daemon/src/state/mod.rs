@@ -80,6 +80,8 @@ pub struct Agent {
     /// Bumped on every unlock (and init), so work that needs the data key
     /// (finishing interrupted rotations) can wait for one.
     unlocks: tokio::sync::watch::Sender<u64>,
+    /// Whether the vault is unlocked, for `Watch`'s vault events.
+    unlocked_now: tokio::sync::watch::Sender<bool>,
 }
 
 impl VaultError {
@@ -135,6 +137,7 @@ impl Agent {
             auto_failure: std::sync::Mutex::new(None),
             timers: Timers::new(limits),
             unlocks: tokio::sync::watch::Sender::new(0),
+            unlocked_now: tokio::sync::watch::Sender::new(false),
         }
     }
 

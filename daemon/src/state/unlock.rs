@@ -90,7 +90,7 @@ impl Agent {
         }));
         self.auto_unlock.store(true, Ordering::SeqCst);
         self.timers.unlocked();
-        self.unlocks.send_modify(|n| *n += 1);
+        self.announce_unlocked();
         tracing::info!(vault = %self.vault_path.display(), "vault created");
         Ok(kinds)
     }
@@ -166,7 +166,7 @@ impl Agent {
         });
         self.auto_unlock.store(true, Ordering::SeqCst);
         self.timers.unlocked();
-        self.unlocks.send_modify(|n| *n += 1);
+        self.announce_unlocked();
         tracing::info!(
             unlocker = how.as_str(),
             environments = o.records.len(),
@@ -270,6 +270,8 @@ impl Agent {
         {
             tracing::info!("vault locked");
         }
+        self.unlocked_now
+            .send_if_modified(|u| std::mem::replace(u, false));
         self.timers.locked();
         crate::memory::release_free_memory();
     }

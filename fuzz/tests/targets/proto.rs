@@ -299,6 +299,7 @@ fn requests() {
             6,
             &v1::WatchRequest {
                 names: vec!["prod".into(), "dev".into()],
+                vault_events: true,
             },
         ),
         tagged(

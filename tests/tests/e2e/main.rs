@@ -45,6 +45,7 @@ mod restart;
 mod rotate;
 mod run;
 mod secrecy;
+mod service_files;
 mod third_party;
 mod unlockers;
 mod unresponsive;
