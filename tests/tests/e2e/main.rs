@@ -40,6 +40,7 @@ mod mask;
 mod passphrase;
 mod peers;
 mod planted;
+mod prompt;
 mod python_client;
 mod rekey;
 mod restart;
