@@ -148,6 +148,9 @@ pub fn runtime_base() -> Option<PathBuf> {
 /// Creates `dir` and its missing parents with mode 0700, and checks that
 /// every existing one from the runtime base down is ours and closed to
 /// others (a `/tmp/dbcreds-$UID` made by someone else must not be used).
+/// Those under the runtime base are dbcreds' own and made private; a
+/// directory elsewhere (`serve-files --dir`) is the user's: it is checked
+/// alone, and refused rather than changed when others may enter it.
 #[cfg(unix)]
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
@@ -156,7 +159,8 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
         .mode(0o700)
         .create(dir)?;
     let uid = rustix::process::getuid().as_raw();
-    let base = runtime_base().unwrap_or_else(|| dir.to_path_buf());
+    let ours = runtime_base().filter(|b| dir.starts_with(b));
+    let base = ours.clone().unwrap_or_else(|| dir.to_path_buf());
     let mut p = dir.to_path_buf();
     loop {
         let meta = std::fs::symlink_metadata(&p)?;
@@ -174,6 +178,13 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
             )));
         }
         if meta.mode() & 0o077 != 0 {
+            if ours.is_none() {
+                return Err(std::io::Error::other(format!(
+                    "{} is open to others (mode {:04o}): `chmod 700` it, or choose another",
+                    p.display(),
+                    meta.mode() & 0o7777
+                )));
+            }
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700))?;
         }
         if p == base || !p.pop() {
@@ -219,6 +230,19 @@ mod tests {
         assert_eq!(mode(&p), 0o600);
         // No temporary file stays behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        // A directory of the user's (outside the runtime base): refused,
+        // not changed, when others may enter it.
+        let theirs = dir.path().join("open");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(private_dir(&theirs).unwrap_err().to_string().contains("chmod 700"));
+        assert_eq!(mode(&theirs), 0o755);
+        let fresh = dir.path().join("new/files");
+        private_dir(&fresh).unwrap();
+        assert_eq!(mode(&fresh), 0o700);
+        std::fs::remove_dir_all(dir.path().join("new")).unwrap();
+        std::fs::remove_dir(&theirs).unwrap();
 
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&p, &link).unwrap();

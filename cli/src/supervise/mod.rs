@@ -111,7 +111,18 @@ async fn supervise(
     opts: Options,
 ) -> Result<i32, Failure> {
     let mut watcher = if opts.restart {
-        Some(watch::Watcher::open().await?)
+        match watch::Watcher::open().await {
+            Ok(w) => Some(w),
+            // Variables may define the environments with no agent at all:
+            // the command runs, without restarts.
+            Err(e) => {
+                note(&format!(
+                    "dbcreds: cannot follow changes ({}): the command is not restarted",
+                    crate::exit::from_error(&e)
+                ));
+                None
+            }
+        }
     } else {
         None
     };
