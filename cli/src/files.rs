@@ -236,7 +236,12 @@ mod tests {
         let theirs = dir.path().join("open");
         std::fs::create_dir(&theirs).unwrap();
         std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert!(private_dir(&theirs).unwrap_err().to_string().contains("chmod 700"));
+        assert!(
+            private_dir(&theirs)
+                .unwrap_err()
+                .to_string()
+                .contains("chmod 700")
+        );
         assert_eq!(mode(&theirs), 0o755);
         let fresh = dir.path().join("new/files");
         private_dir(&fresh).unwrap();

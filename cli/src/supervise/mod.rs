@@ -55,18 +55,17 @@ pub struct Launch {
 impl Launch {
     /// True when the command would get the same environment.
     fn same_as(&self, other: &Launch) -> bool {
-        let key = |l: &Launch| {
-            let mut set: Vec<(OsString, String)> = l
-                .set
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect();
-            set.sort();
-            let mut remove = l.remove.clone();
-            remove.sort();
-            Zeroizing::new(format!("{set:?}{remove:?}"))
-        };
-        key(self) == key(other)
+        fn set(l: &Launch) -> Vec<(&OsString, &str)> {
+            let mut v: Vec<_> = l.set.iter().map(|(k, v)| (k, v.as_str())).collect();
+            v.sort();
+            v
+        }
+        fn remove(l: &Launch) -> Vec<&OsString> {
+            let mut v: Vec<_> = l.remove.iter().collect();
+            v.sort();
+            v
+        }
+        set(self) == set(other) && remove(self) == remove(other)
     }
 
     fn secrets(&self) -> Vec<Zeroizing<Vec<u8>>> {
@@ -361,4 +360,36 @@ where
         std::task::Poll::Pending
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn launch(vars: &[(&str, &str)]) -> Launch {
+        Launch {
+            set: vars
+                .iter()
+                .map(|(k, v)| ((*k).into(), Zeroizing::new((*v).to_owned())))
+                .collect(),
+            remove: vec!["PGSERVICE".into()],
+            passwords: vec![],
+            environments: vec![],
+        }
+    }
+
+    #[test]
+    fn a_restart_only_when_the_environment_differs() {
+        let a = launch(&[("PGUSER", "app"), ("PGPASSWORD", "one")]);
+        assert!(a.same_as(&launch(&[("PGPASSWORD", "one"), ("PGUSER", "app")])));
+        assert!(!a.same_as(&launch(&[("PGUSER", "app"), ("PGPASSWORD", "two")])));
+        assert!(!a.same_as(&launch(&[("PGUSER", "app")])));
+    }
+
+    #[test]
+    fn exit_codes_follow_the_shells() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(exit_code(std::process::ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code(std::process::ExitStatus::from_raw(15)), 128 + 15);
+    }
 }
