@@ -78,6 +78,7 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
 #[command(
     name = "dbcreds",
     version,
+    disable_version_flag = true,
     about = "Database credentials for named environments, served by the dbcreds agent",
     long_about = "Database credentials for named environments (dev, staging, prod), served by the \
                   per-user dbcreds agent. DBCREDS_<ENV>_HOST/_PORT/_DATABASE/_USERNAME/_PASSWORD/_KIND \
@@ -98,6 +99,9 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
     )
 )]
 pub struct Cli {
+    /// Print version (`-v` as in the Python dbcreds)
+    #[arg(short = 'V', visible_short_alias = 'v', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -360,8 +364,31 @@ Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
     GenerateDocs(GenerateDocsArgs),
 
     /// Start, stop or inspect the agent
+    #[command(after_help = "Examples:
+  dbcreds agent start
+  dbcreds agent restart                        after an upgrade
+  eval \"$(dbcreds agent --print-env)\"        like ssh-agent: DBCREDS_SOCK for this shell
+  eval (dbcreds agent --print-env fish)")]
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct AgentArgs {
+    /// Start an agent unless one answers, and print the shell commands that
+    /// point clients at it (DBCREDS_SOCK, DBCREDS_AGENT_PID), for `eval`
+    #[arg(long, value_name = "SHELL", num_args = 0..=1, default_missing_value = "sh")]
+    pub print_env: Option<PrintEnvShell>,
     #[command(subcommand)]
-    Agent(AgentCommand),
+    pub command: Option<AgentCommand>,
+}
+
+/// The shell `--print-env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintEnvShell {
+    Sh,
+    Csh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,7 +19,7 @@ pub async fn run(a: GetArgs) -> Result<(), Failure> {
     }
     let mut client = Client::connect_or_start().await?;
     if a.field.reveals_password() {
-        let cred = super::fetch(client, &a.name).await?;
+        let cred = super::fetch(client, &a.name, a.field.purpose()).await?;
         check_expiry(cred.environment(), a.require_fresh)?;
         let value = value(cred.environment(), cred.password().expose_secret(), a.field);
         output::stdout_line(&value)

@@ -59,20 +59,28 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Doctor(a) => doctor::run(a.json).await,
         Command::Completions(a) => completions::run(a),
         Command::GenerateDocs(a) => completions::generate_docs(&a.dir),
-        Command::Agent(AgentCommand::Start) => agent::start().await,
-        Command::Agent(AgentCommand::Stop) => agent::stop().await,
-        Command::Agent(AgentCommand::Restart) => agent::restart().await,
-        Command::Agent(AgentCommand::Status(a)) => status::run(a).await,
+        Command::Agent(a) => match (a.command, a.print_env) {
+            (Some(AgentCommand::Start), _) => agent::start().await,
+            (Some(AgentCommand::Stop), _) => agent::stop().await,
+            (Some(AgentCommand::Restart), _) => agent::restart().await,
+            (Some(AgentCommand::Status(a)), _) => status::run(a).await,
+            (None, Some(shell)) => agent::print_env(shell).await,
+            // clap shows the help first (arg_required_else_help).
+            (None, None) => Err(Failure::usage(
+                "dbcreds agent needs start, stop, restart, status or --print-env",
+            )),
+        },
     }
 }
 
 /// The credential for `name`: `DBCREDS_<NAME>_*` variables first (then no
-/// agent is asked), else the agent, started if none runs.
-async fn credential(name: &EnvName) -> Result<Credential, Failure> {
+/// agent is asked), else the agent, started if none runs; `purpose` is
+/// what the agent's audit log records.
+async fn credential(name: &EnvName, purpose: dbcreds::Purpose) -> Result<Credential, Failure> {
     if let Some(cred) = dbcreds::envvars::lookup(name)? {
         return Ok(cred);
     }
-    fetch(dbcreds::Client::connect_or_start().await?, name).await
+    fetch(dbcreds::Client::connect_or_start().await?, name, purpose).await
 }
 
 /// `Get` through `client`, replacing a stale agent and retrying once when
@@ -80,11 +88,15 @@ async fn credential(name: &EnvName) -> Result<Credential, Failure> {
 pub(crate) async fn fetch(
     mut client: dbcreds::Client,
     name: &EnvName,
+    purpose: dbcreds::Purpose,
 ) -> Result<Credential, Failure> {
-    match client.get(name).await {
+    match client.get_for(name, purpose).await {
         // The hot path asks nothing else; only a failure that could mean
         // "an agent of another version" earns a protocol check.
-        Err(e) if may_be_stale(&e) => Ok(replace_if_stale(client).await?.get(name).await?),
+        Err(e) if may_be_stale(&e) => Ok(replace_if_stale(client)
+            .await?
+            .get_for(name, purpose)
+            .await?),
         other => Ok(other?),
     }
 }

@@ -271,6 +271,7 @@ fn requests() {
             0,
             &v1::GetRequest {
                 name: "prod".into(),
+                purpose: "get:uri".into(),
             },
         ),
         tagged(
@@ -281,6 +282,7 @@ fn requests() {
                 alphabet: "abc".into(),
                 admin: Some("admin".into()),
                 resume: true,
+                hosts: vec!["%".into(), "localhost".into()],
             },
         ),
         tagged(
