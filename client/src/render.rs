@@ -447,7 +447,10 @@ pub fn mysql_option_file(env: &Environment) -> String {
         }
     }
     if !env.database.is_empty() {
-        out.push_str(&format!("[mysql]\ndatabase={}\n", option_value(&env.database)));
+        out.push_str(&format!(
+            "[mysql]\ndatabase={}\n",
+            option_value(&env.database)
+        ));
     }
     out
 }

@@ -45,7 +45,10 @@ impl MariaTestUser {
 
     /// Adds the account `'name'@'host'` with `password`.
     pub fn add_account_with(&self, host: &str, password: &str) {
-        assert!(EXTRA_HOSTS.contains(&host), "{host} is not dropped with the login");
+        assert!(
+            EXTRA_HOSTS.contains(&host),
+            "{host} is not dropped with the login"
+        );
         let pw = password.replace('\\', "\\\\").replace('\'', "\\'");
         mariadb_root(&format!(
             "CREATE USER '{}'@'{host}' IDENTIFIED BY '{pw}'",
@@ -88,7 +91,11 @@ impl MariaTestUser {
     pub fn socket_login(&self, password: &str) -> bool {
         let out = mariadb_as(&self.name, password, None, "SELECT CURRENT_USER()");
         if out.code == Some(0) {
-            assert_eq!(out.stdout.trim(), format!("{}@localhost", self.name), "{out}");
+            assert_eq!(
+                out.stdout.trim(),
+                format!("{}@localhost", self.name),
+                "{out}"
+            );
             return true;
         }
         assert!(out.stderr.contains("Access denied"), "{out}");
@@ -100,8 +107,14 @@ impl MariaTestUser {
     #[track_caller]
     pub fn assert_both_take_only(&self, new: &str, old: &str) {
         self.assert_takes_only(new, old);
-        assert!(self.socket_login(new), "the localhost account refuses the new password");
-        assert!(!self.socket_login(old), "the localhost account still takes the old password");
+        assert!(
+            self.socket_login(new),
+            "the localhost account refuses the new password"
+        );
+        assert!(
+            !self.socket_login(old),
+            "the localhost account still takes the old password"
+        );
     }
 }
 

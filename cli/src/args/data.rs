@@ -83,7 +83,12 @@ pub struct RotateArgs {
     /// MySQL/MariaDB: change exactly the accounts 'USER'@'HOST' of these hosts
     /// [default: the one the environment logs in to, and every other account
     /// of the user with the same password]
-    #[arg(long, value_name = "HOST,...", value_delimiter = ',', conflicts_with = "resume")]
+    #[arg(
+        long,
+        value_name = "HOST,...",
+        value_delimiter = ',',
+        conflicts_with = "resume"
+    )]
     pub hosts: Vec<String>,
     /// Finish or roll back an interrupted rotation instead of starting one
     #[arg(long)]

@@ -67,7 +67,10 @@ fn is_access_denied(e: &sqlx::Error) -> bool {
 
 /// The host part of `CURRENT_USER()` on `conn` when its user part is
 /// `user` (an anonymous account may have matched instead).
-async fn current_host(conn: &mut MySqlConnection, user: &str) -> Result<Option<String>, sqlx::Error> {
+async fn current_host(
+    conn: &mut MySqlConnection,
+    user: &str,
+) -> Result<Option<String>, sqlx::Error> {
     let who: String = sqlx::query_scalar("SELECT CAST(CURRENT_USER() AS CHAR)")
         .fetch_one(&mut *conn)
         .await?;
@@ -83,7 +86,10 @@ async fn current_host(conn: &mut MySqlConnection, user: &str) -> Result<Option<S
 async fn own_host(user: &Credential) -> Option<String> {
     let mut c = connect::connect(user).await.ok()?;
     let host = match &mut c {
-        Conn::My(m) => current_host(m, &user.environment().username).await.ok().flatten(),
+        Conn::My(m) => current_host(m, &user.environment().username)
+            .await
+            .ok()
+            .flatten(),
         _ => None,
     };
     c.close().await;
@@ -91,7 +97,10 @@ async fn own_host(user: &Credential) -> Option<String> {
 }
 
 /// The rows of `mysql.user` for `user`; `None` when `conn` may not read it.
-async fn read_rows(conn: &mut MySqlConnection, user: &str) -> Result<Option<Vec<Row>>, sqlx::Error> {
+async fn read_rows(
+    conn: &mut MySqlConnection,
+    user: &str,
+) -> Result<Option<Vec<Row>>, sqlx::Error> {
     let rows: Vec<(String, String, String)> = match sqlx::query_as(
         "SELECT CAST(Host AS CHAR), CAST(plugin AS CHAR), CAST(authentication_string AS CHAR) \
          FROM mysql.user WHERE User = ? ORDER BY Host",
@@ -220,7 +229,10 @@ pub(super) async fn plan(
                 reason: Reason::DatabaseError,
                 message: format!(
                     "user '{name}' has accounts for several hosts ({}) and its current password does not log in to tell which it uses: name them with --hosts HOST,..., or fix the current password first (`dbcreds update {} --password`)",
-                    many.iter().map(|r| r.host.as_str()).collect::<Vec<_>>().join(", "),
+                    many.iter()
+                        .map(|r| r.host.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     env.name
                 ),
             }),

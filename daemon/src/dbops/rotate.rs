@@ -148,11 +148,7 @@ where
 }
 
 /// Starts a rotation of `name` (see the module's documentation).
-pub async fn rotate(
-    ops: &DbOps,
-    name: &EnvName,
-    params: &RotateParams,
-) -> Result<Rotated> {
+pub async fn rotate(ops: &DbOps, name: &EnvName, params: &RotateParams) -> Result<Rotated> {
     // Everything that can be refused is checked before anything is stored.
     let length = password::length(params.length).map_err(invalid)?;
     let alphabet = password::alphabet(params.alphabet.as_deref()).map_err(invalid)?;

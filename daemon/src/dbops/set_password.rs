@@ -101,9 +101,7 @@ pub(super) async fn set_on_server(
         Ok(()) => Ok(applied),
         // MariaDB goes on past an account it cannot change (ER_CANNOT_USER)
         // and changes the others: which password each has is unknown.
-        Err(e @ sqlx::Error::Database(_))
-            if several && accounts::server_code(&e) == Some(1396) =>
-        {
+        Err(e @ sqlx::Error::Database(_)) if several && accounts::server_code(&e) == Some(1396) => {
             let d = connect::describe(via, &e);
             Err(Set::Unknown(DbError {
                 reason: Reason::DatabaseError,
@@ -201,6 +199,9 @@ mod tests {
             both.starts_with("ALTER USER 'app'@'%' IDENTIFIED BY PASSWORD '*"),
             "{both}"
         );
-        assert!(both.contains(", 'app'@'localhost' IDENTIFIED BY PASSWORD '*"), "{both}");
+        assert!(
+            both.contains(", 'app'@'localhost' IDENTIFIED BY PASSWORD '*"),
+            "{both}"
+        );
     }
 }

@@ -114,7 +114,9 @@ impl AuthorityFix {
                     if rest.len() < FRAME_HEADER {
                         break;
                     }
-                    let len = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+                    let len = usize::from(rest[0]) << 16
+                        | usize::from(rest[1]) << 8
+                        | usize::from(rest[2]);
                     let kind = rest[3];
                     let in_block = self.block.is_some();
                     if kind != HEADERS && kind != CONTINUATION && !in_block {

@@ -110,11 +110,16 @@ mod tests {
     #[test]
     fn rfc_7541_examples() {
         // C.4.1: "www.example.com".
-        let coded = [0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff];
+        let coded = [
+            0xf1, 0xe3, 0xc2, 0xe5, 0xf2, 0x3a, 0x6b, 0xa0, 0xab, 0x90, 0xf4, 0xff,
+        ];
         assert_eq!(decode(&coded).as_deref(), Some(&b"www.example.com"[..]));
         assert_eq!(encode(b"www.example.com"), coded);
         // C.4.2: "no-cache".
-        assert_eq!(decode(&[0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf]).as_deref(), Some(&b"no-cache"[..]));
+        assert_eq!(
+            decode(&[0xa8, 0xeb, 0x10, 0x64, 0x9c, 0xbf]).as_deref(),
+            Some(&b"no-cache"[..])
+        );
         let all: Vec<u8> = (0..=255).collect();
         assert_eq!(decode(&encode(&all)), Some(all));
         // Padding of zeros, or a whole byte of it, is malformed.

@@ -281,6 +281,8 @@ fn render() {
                 [
                     "[client]",
                     "[client-mariadb]",
+                    "[mysql]",
+                    "database",
                     "user",
                     "host",
                     "port",

@@ -293,7 +293,15 @@ fn the_python_tools_short_flags_work() {
     let add = |args: &[&str]| {
         let mut all = vec!["add"];
         all.extend_from_slice(args);
-        all.extend(["--host", "db", "--database", "app", "--user", "app", "--password-stdin"]);
+        all.extend([
+            "--host",
+            "db",
+            "--database",
+            "app",
+            "--user",
+            "app",
+            "--password-stdin",
+        ]);
         sb.cli_stdin(&all, "pw").ok();
     };
     add(&["my", "-t", "mysql"]);

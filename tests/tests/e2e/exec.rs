@@ -8,7 +8,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use dbcreds_tests::{
-    EnvSpec, MariaTestDb, MariaTestUser, PgTestRole, Sandbox, awkward_password, bin, exit, exported_env, run,
+    EnvSpec, MariaTestDb, MariaTestUser, PgTestRole, Sandbox, awkward_password, bin, exit,
+    exported_env, run,
 };
 
 #[test]
@@ -73,7 +74,8 @@ fn exec_runs_mariadb_as_the_stored_user() {
     assert_eq!(out.line(), db.name, "{out}");
     // ... through the [mysql] group, which mariadb-admin and mariadb-dump
     // do not read (they reject a `database` option in [client]).
-    sb.cli(&["exec", "shop", "--", "mariadb-admin", "ping"]).ok();
+    sb.cli(&["exec", "shop", "--", "mariadb-admin", "ping"])
+        .ok();
     let dump = sb.cli(&["exec", "shop", "--", "mariadb-dump", "--no-data", &db.name]);
     dump.ok();
     assert!(!dump.stderr.contains("database"), "{dump}");

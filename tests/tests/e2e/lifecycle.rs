@@ -154,7 +154,11 @@ fn dbcreds_agent_print_env_starts_an_agent_and_prints_shell_lines() {
     assert_eq!(evaled.line(), format!("{sock} {pid}"), "{evaled}");
     let csh = sb.cli(&["agent", "--print-env", "csh"]);
     csh.ok();
-    assert!(csh.stdout.contains(&format!("setenv DBCREDS_AGENT_PID {pid};")), "{csh}");
+    assert!(
+        csh.stdout
+            .contains(&format!("setenv DBCREDS_AGENT_PID {pid};")),
+        "{csh}"
+    );
     sb.cli(&["agent", "--print-env", "tcsh"]).code(exit::USAGE);
 }
 

@@ -37,7 +37,8 @@ fn rotate_through_an_admin_changes_every_account_with_the_password() {
     assert_ne!(new, user.password);
     let (u, pct, local) = (&user.name, "'%'", "'localhost'");
     assert!(
-        out.stdout.contains(&format!("'{u}'@{pct}")) && out.stdout.contains(&format!("'{u}'@{local}")),
+        out.stdout.contains(&format!("'{u}'@{pct}"))
+            && out.stdout.contains(&format!("'{u}'@{local}")),
         "the output names both accounts:\n{out}"
     );
     // TCP and the socket both take the new password, neither the old one.
@@ -66,7 +67,13 @@ fn a_user_that_may_read_mysql_user_rotates_all_its_accounts_itself() {
     let out = sb.cli(&["rotate", "shop"]);
     out.fails(
         exit::DB_ERROR,
-        &["refused", "localhost", "--admin", "--hosts", "changed nothing"],
+        &[
+            "refused",
+            "localhost",
+            "--admin",
+            "--hosts",
+            "changed nothing",
+        ],
     );
     assert_eq!(sb.password_of("shop"), user.password);
     assert!(user.logs_in_with(&user.password));
@@ -90,7 +97,10 @@ fn without_mysql_user_only_the_own_account_changes_and_rotate_says_so() {
     );
     let new = sb.password_of("shop");
     user.assert_takes_only(&new, &user.password);
-    assert!(user.socket_login(&user.password), "the localhost account was not touched");
+    assert!(
+        user.socket_login(&user.password),
+        "the localhost account was not touched"
+    );
 
     // --hosts names the accounts: its own only (quietly), or one that
     // leaves out its own (refused before anything changes).
@@ -99,10 +109,8 @@ fn without_mysql_user_only_the_own_account_changes_and_rotate_says_so() {
     assert!(!out.stderr.contains("mysql.user"), "{out}");
     let newer = sb.password_of("shop");
     user.assert_takes_only(&newer, &new);
-    sb.cli(&["rotate", "shop", "--hosts", "localhost"]).fails(
-        exit::USAGE,
-        &["--hosts", "leaves out", "changed nothing"],
-    );
+    sb.cli(&["rotate", "shop", "--hosts", "localhost"])
+        .fails(exit::USAGE, &["--hosts", "leaves out", "changed nothing"]);
     assert_eq!(sb.password_of("shop"), newer);
 }
 

@@ -56,7 +56,10 @@ fn grpc_cores_percent_encoded_path_becomes_a_host_name_of_the_same_length() {
     let block = grpc_core_block(b"tmp%2Fcapx%2Fagent.sock");
     let fixed = rewrite_block(&block).expect("rewritten");
     let f = fields(&fixed);
-    assert_eq!(f[1], (":authority".into(), "tmp-2Fcapx-2Fagent.sock".into()));
+    assert_eq!(
+        f[1],
+        (":authority".into(), "tmp-2Fcapx-2Fagent.sock".into())
+    );
     assert_eq!(f[0].1, "/dbcreds.v1.Agent/Status");
     assert_eq!(f.len(), 4);
     assert_eq!(fixed.len(), block.len());
@@ -142,7 +145,12 @@ fn the_connection_passes_through_except_the_bad_authority() {
 
     // A good authority: every byte as it came.
     let mut good = preface_and_settings();
-    good.extend(frame(HEADERS, END_HEADERS | END_STREAM, 1, &grpc_core_block(b"localhost")));
+    good.extend(frame(
+        HEADERS,
+        END_HEADERS | END_STREAM,
+        1,
+        &grpc_core_block(b"localhost"),
+    ));
     good.extend(frame(0x6, 0, 0, &[0; 8]));
     for step in [1, 5, good.len()] {
         assert_eq!(run(&good, step), good);
@@ -169,7 +177,8 @@ fn a_big_block_is_split_and_a_confused_stream_is_passed_through() {
     let mut got = Vec::new();
     let mut kinds = Vec::new();
     while i < out.len() {
-        let len = usize::from(out[i]) << 16 | usize::from(out[i + 1]) << 8 | usize::from(out[i + 2]);
+        let len =
+            usize::from(out[i]) << 16 | usize::from(out[i + 1]) << 8 | usize::from(out[i + 2]);
         assert!(len <= MAX_FRAME);
         kinds.push((out[i + 3], out[i + 4] & END_HEADERS != 0));
         got.extend_from_slice(&out[i + 9..i + 9 + len]);
