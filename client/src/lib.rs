@@ -36,7 +36,7 @@ pub mod unlocker;
 
 pub use client::audit::{AuditEvent, AuditPage, AuditQuery, Change, ChangeKind, Watch};
 pub use client::db::{RotateOptions, Rotation};
-pub use client::env::CheckEntry;
+pub use client::env::{CheckEntry, Purpose};
 pub use client::safety::{BackupWritten, PassphraseAction, Rekeyed, Restored};
 pub use client::vault::{Diagnosis, Initialized, LockState, Status};
 pub use client::{Client, get, is_locked};

@@ -61,6 +61,27 @@ fn name(raw: &str) -> Result<EnvName, Status> {
     EnvName::parse(raw).map_err(|e| AgentError::from(e).into())
 }
 
+/// The audit operation for a `Get`'s purpose (what the client says the
+/// password is for); anything off this list is refused, so the log holds
+/// only known words. Clients that do not say are recorded as `get`.
+fn get_operation(purpose: &str) -> Result<&'static str, Status> {
+    Ok(match purpose {
+        "" | "get" => "get",
+        "get:uri" => "get:uri",
+        "get:jdbc" => "get:jdbc",
+        "get:libpq" => "get:libpq",
+        "exec" => "exec",
+        "export" => "export",
+        other => {
+            return Err(AgentError::BadRequest(format!(
+                "unknown purpose {:?} for Get: one of get, get:uri, get:jdbc, get:libpq, exec, export (or none)",
+                other.chars().take(64).collect::<String>()
+            ))
+            .into());
+        }
+    })
+}
+
 fn secret(s: String) -> SecretString {
     SecretString::from(s)
 }
@@ -177,16 +198,17 @@ impl agent_server::Agent for Service {
     async fn get(&self, req: Request<v1::GetRequest>) -> Result<Response<v1::GetResponse>, Status> {
         let peer = req.extensions().get::<Peer>().cloned();
         let n = name(&req.get_ref().name)?;
+        let op = get_operation(&req.get_ref().purpose)?;
         match self.agent.get(&n).await {
             Ok((env, password)) => {
-                self.audit(peer.as_ref(), n.as_str(), "get", "ok").await;
+                self.audit(peer.as_ref(), n.as_str(), op, "ok").await;
                 Ok(Response::new(v1::GetResponse {
                     environment: reply_env(&env),
                     password: password.expose_secret().to_owned(),
                 }))
             }
             Err(e) => {
-                self.audit(peer.as_ref(), n.as_str(), "get", e.reason().as_str())
+                self.audit(peer.as_ref(), n.as_str(), op, e.reason().as_str())
                     .await;
                 Err(e.into())
             }
@@ -277,12 +299,15 @@ impl agent_server::Agent for Service {
             alphabet: (!r.alphabet.is_empty()).then_some(r.alphabet),
             admin: r.admin.as_deref().map(name).transpose()?,
             resume: r.resume,
+            hosts: r.hosts,
         };
-        let (env, outcome) = self.ops.rotate(&n, params, peer.as_ref()).await?;
+        let rotated = self.ops.rotate(&n, params, peer.as_ref()).await?;
         Ok(Response::new(v1::RotateResponse {
-            environment: reply_env(&env),
-            outcome: outcome.as_str().into(),
-            detail: outcome.words(&n),
+            environment: reply_env(&rotated.env),
+            outcome: rotated.outcome.as_str().into(),
+            detail: rotated.words(),
+            accounts: rotated.accounts,
+            notes: rotated.notes,
         }))
     }
 

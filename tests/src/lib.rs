@@ -21,7 +21,8 @@
 //! [`Sandbox`] and the agents in it ([`sandbox`], [`agent`]); [`EnvSpec`],
 //! an environment for [`Sandbox::add`] ([`env_spec`]); passwords, exported
 //! environments, searching files ([`data`]); the PostgreSQL and MariaDB
-//! servers and their test logins ([`databases`]); agents that do not
+//! servers and their test logins ([`databases`]), MariaDB accounts of
+//! one user for several hosts and test databases ([`mariadb`]); agents that do not
 //! answer: a stopped one and a silent socket ([`silent`]); the exit codes
 //! by name ([`exit`]).
 //!
@@ -35,6 +36,7 @@ pub mod databases;
 pub mod env_spec;
 pub mod exit;
 pub mod keyring;
+pub mod mariadb;
 pub mod output;
 pub mod process;
 pub mod sandbox;
@@ -52,6 +54,7 @@ pub use databases::{
 };
 pub use env_spec::EnvSpec;
 pub use keyring::{Frozen, KeyringSession};
+pub use mariadb::{MariaTestDb, mariadb_as};
 pub use output::{Output, run, run_args, run_parallel};
 pub use process::{
     COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, all_pids, first_line, in_ci, is_root,

@@ -78,6 +78,7 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
 #[command(
     name = "dbcreds",
     version,
+    disable_version_flag = true,
     about = "Database credentials for named environments, served by the dbcreds agent",
     long_about = "Database credentials for named environments (dev, staging, prod), served by the \
                   per-user dbcreds agent. DBCREDS_<ENV>_HOST/_PORT/_DATABASE/_USERNAME/_PASSWORD/_KIND \
@@ -98,6 +99,9 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
     )
 )]
 pub struct Cli {
+    /// Print version (`-v` as in the Python dbcreds)
+    #[arg(short = 'V', visible_short_alias = 'v', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -194,7 +198,8 @@ PostgreSQL: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE and
 PGSSLROOTCERT/PGSSLCERT/PGSSLKEY (from the options) are set.
 MySQL/MariaDB: MYSQL_HOST, MYSQL_TCP_PORT and MYSQL_PWD are set, and
 MYSQL_HOME names a my.cnf (in the runtime dir, no password in it) that
-carries the user, which no variable can. A ~/.my.cnf still wins over it.
+carries the user and the database, which no variable can. A ~/.my.cnf
+still wins over it.
 Every kind: DATABASE_URL, DBCREDS_ENV=NAME and DBCREDS_<NAME>_*.
 
 The command replaces dbcreds (exec), so its exit code and signals are its
@@ -250,6 +255,7 @@ snowflake), 19 other server error.")]
   dbcreds rotate prod --length 48
   dbcreds rotate prod --admin prod-admin    through an admin role that may ALTER the user
   dbcreds rotate prod --resume              finish or roll back an interrupted rotation
+  dbcreds rotate shop --hosts %,localhost   MySQL/MariaDB: exactly these accounts of the user
 
 The new password is stored as pending before the server is touched, set on
 the server (PostgreSQL: ALTER ROLE with a SCRAM-SHA-256 verifier; MariaDB:
@@ -258,7 +264,12 @@ password is never in the SQL), verified by logging in, then promoted; the
 old one is kept as previous. If the agent dies midway, `--resume` (or the
 agent's next unlock) probes the pending, current and previous passwords and
 keeps the one the server takes. A failed rotation changes no stored
-password. `dbcreds get prod` prints the new password afterwards.")]
+password. `dbcreds get prod` prints the new password afterwards.
+
+MySQL/MariaDB: one statement changes the account the environment logs in to
+and every other account of the user name with the same password (found in
+mysql.user, which needs SELECT on it), or those of --hosts; the output names
+them. Other accounts are left alone and named.")]
     Rotate(RotateArgs),
 
     /// Show the audit log: who read, tested or rotated what, and when
@@ -266,6 +277,9 @@ password. `dbcreds get prod` prints the new password afterwards.")]
   dbcreds audit                      the last 1000 events
   dbcreds audit prod --since 1d
   dbcreds audit --since 2026-01-31T00:00:00Z --json | jq '.[] | select(.outcome != \"ok\")'
+
+A reveal is recorded as what it was for: get, get:uri, get:jdbc, get:libpq,
+exec or export.
 
 --since takes a duration back from now (30m, 12h, 7d, 2w) or a time
 (RFC 3339, or a date YYYY-MM-DD in UTC). Works while the vault is locked.")]
@@ -360,8 +374,31 @@ Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
     GenerateDocs(GenerateDocsArgs),
 
     /// Start, stop or inspect the agent
+    #[command(after_help = "Examples:
+  dbcreds agent start
+  dbcreds agent restart                        after an upgrade
+  eval \"$(dbcreds agent --print-env)\"          like ssh-agent: DBCREDS_SOCK for this shell
+  eval (dbcreds agent --print-env fish)")]
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct AgentArgs {
+    /// Start an agent unless one answers, and print the shell commands that
+    /// point clients at it (DBCREDS_SOCK, DBCREDS_AGENT_PID), for `eval`
+    #[arg(long, value_name = "SHELL", num_args = 0..=1, default_missing_value = "sh")]
+    pub print_env: Option<PrintEnvShell>,
     #[command(subcommand)]
-    Agent(AgentCommand),
+    pub command: Option<AgentCommand>,
+}
+
+/// The shell `--print-env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintEnvShell {
+    Sh,
+    Csh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,10 @@ fn text(entries: &[CheckEntry], quiet: bool, color: bool) -> String {
         &rows,
         color,
     );
+    // --quiet: what needs doing, and nothing else (no summary).
+    if quiet {
+        return out;
+    }
     out.push_str(&format!(
         "{} expired, {} expiring within {EXPIRING_SOON_DAYS} days, {} healthy.\n",
         count("expired"),
@@ -202,7 +206,9 @@ mod tests {
         assert!(lines[4].contains("never expires"), "{t}");
         assert_eq!(lines[5], "1 expired, 1 expiring within 14 days, 2 healthy.");
         let q = text(&e, true, false);
-        assert_eq!(q.lines().count(), 4, "{q}");
+        // Header, prod, staging: no summary line (issue 10.13).
+        assert_eq!(q.lines().count(), 3, "{q}");
+        assert!(!q.contains("healthy"), "{q}");
         assert!(!q.contains("dev"));
         assert!(!q.contains('\x1b'));
         assert_eq!(text(&e[2..], true, false), "");

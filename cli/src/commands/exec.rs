@@ -23,7 +23,7 @@ pub const DBCREDS_ENV: &str = dbcreds::envvars::CURRENT_ENV;
 pub async fn run(a: ExecArgs) -> Result<(), Failure> {
     let current = std::env::var_os(DBCREDS_ENV).filter(|v| !v.is_empty());
     check_nesting(current.as_deref(), &a.name, a.force)?;
-    let cred = credential(&a.name).await?;
+    let cred = credential(&a.name, dbcreds::Purpose::Exec).await?;
     check_expiry(cred.environment(), a.require_fresh)?;
 
     let (program, args) = match a.command.split_first() {

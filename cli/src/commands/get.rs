@@ -11,7 +11,7 @@ use crate::output;
 
 pub async fn run(a: GetArgs) -> Result<(), Failure> {
     if a.field.reveals_password() {
-        let cred = super::credential(&a.name).await?;
+        let cred = super::credential(&a.name, a.field.purpose()).await?;
         let env = cred.environment();
         if a.field == Field::Password && !env.auth.uses_password() {
             return Err(no_password(env));

@@ -59,23 +59,34 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Doctor(a) => doctor::run(a.json).await,
         Command::Completions(a) => completions::run(a),
         Command::GenerateDocs(a) => completions::generate_docs(&a.dir),
-        Command::Agent(AgentCommand::Start) => agent::start().await,
-        Command::Agent(AgentCommand::Stop) => agent::stop().await,
-        Command::Agent(AgentCommand::Restart) => agent::restart().await,
-        Command::Agent(AgentCommand::Status(a)) => status::run(a).await,
+        Command::Agent(a) => match (a.command, a.print_env) {
+            (Some(AgentCommand::Start), _) => agent::start().await,
+            (Some(AgentCommand::Stop), _) => agent::stop().await,
+            (Some(AgentCommand::Restart), _) => agent::restart().await,
+            (Some(AgentCommand::Status(a)), _) => status::run(a).await,
+            (None, Some(shell)) => agent::print_env(shell).await,
+            // clap shows the help first (arg_required_else_help).
+            (None, None) => Err(Failure::usage(
+                "dbcreds agent needs start, stop, restart, status or --print-env",
+            )),
+        },
     }
 }
 
 /// The credential for `name`: `DBCREDS_<NAME>_*` variables first (then no
-/// agent is asked), else the agent, started if none runs.
-pub(crate) async fn credential(name: &EnvName) -> Result<Credential, Failure> {
+/// agent is asked), else the agent, started if none runs; `purpose` is
+/// what the agent's audit log records.
+pub(crate) async fn credential(
+    name: &EnvName,
+    purpose: dbcreds::Purpose,
+) -> Result<Credential, Failure> {
     use dbcreds::envvars::{Source, finish};
     let overlay = match dbcreds::envvars::source(name)? {
         Source::Vars(cred) => return Ok(*cred),
         Source::Agent(overlay) => overlay,
     };
     let fetched = match dbcreds::Client::connect_or_start().await {
-        Ok(client) => fetch_raw(client, name).await,
+        Ok(client) => fetch_raw(client, name, purpose).await,
         Err(e) => Err(e),
     };
     Ok(finish(overlay.as_ref(), fetched)?)
@@ -103,12 +114,16 @@ pub(crate) async fn describe(name: &EnvName) -> Result<(Environment, bool), Fail
 
 /// `Get` through `client`, replacing a stale agent and retrying once when
 /// the failure could mean one.
-async fn fetch_raw(mut client: dbcreds::Client, name: &EnvName) -> dbcreds::Result<Credential> {
-    match client.get(name).await {
+async fn fetch_raw(
+    mut client: dbcreds::Client,
+    name: &EnvName,
+    purpose: dbcreds::Purpose,
+) -> dbcreds::Result<Credential> {
+    match client.get_for(name, purpose).await {
         // The hot path asks nothing else; only a failure that could mean
         // "an agent of another version" earns a protocol check.
         Err(e) if may_be_stale(&e) => match replace_if_stale(client).await {
-            Ok(mut fresh) => fresh.get(name).await,
+            Ok(mut fresh) => fresh.get_for(name, purpose).await,
             Err(_) => Err(e),
         },
         other => other,

@@ -125,6 +125,7 @@ mod tests {
         match Cli::try_parse_from(all) {
             Ok(Cli {
                 command: Command::Update(u),
+                ..
             }) => u,
             other => panic!("{other:?}"),
         }

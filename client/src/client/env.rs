@@ -69,14 +69,60 @@ fn update_request(name: &EnvName, patch: Patch) -> Wiped<v1::UpdateRequest> {
     })
 }
 
+/// What a password is fetched for, as the agent's audit log records it
+/// ([`Client::get_for`]): `get`, `get:uri`, `get:jdbc`, `get:libpq`,
+/// `exec`, `export`.
+///
+/// ```
+/// assert_eq!(dbcreds::Purpose::GetUri.as_str(), "get:uri");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// The password itself (what [`Client::get`] records).
+    Get,
+    /// A connection URI with the password (`dbcreds get NAME uri`).
+    GetUri,
+    /// A JDBC URL with the password (`dbcreds get NAME jdbc`).
+    GetJdbc,
+    /// A libpq connection string with the password (`dbcreds get NAME libpq`).
+    GetLibpq,
+    /// The environment of a command (`dbcreds exec`).
+    Exec,
+    /// An export format (`dbcreds export`).
+    Export,
+}
+
+impl Purpose {
+    /// The wire value (`GetRequest.purpose`), which is also the audit
+    /// event's operation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::GetUri => "get:uri",
+            Self::GetJdbc => "get:jdbc",
+            Self::GetLibpq => "get:libpq",
+            Self::Exec => "exec",
+            Self::Export => "export",
+        }
+    }
+}
+
 impl Client {
     /// One environment with its password. The agent records the reveal in
-    /// its audit log.
+    /// its audit log (as `get`).
     pub async fn get(&mut self, name: &EnvName) -> Result<Credential> {
+        self.get_for(name, Purpose::Get).await
+    }
+
+    /// [`Client::get`], telling the agent what the password is for, which
+    /// its audit log records as the operation.
+    pub async fn get_for(&mut self, name: &EnvName, purpose: Purpose) -> Result<Credential> {
         let mut r = self
             .inner
             .get(v1::GetRequest {
                 name: name.to_string(),
+                purpose: purpose.as_str().to_owned(),
             })
             .await?
             .into_inner();

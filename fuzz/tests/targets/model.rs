@@ -286,6 +286,8 @@ fn render() {
                 [
                     "[client]",
                     "[client-mariadb]",
+                    "[mysql]",
+                    "database",
                     "user",
                     "host",
                     "port",

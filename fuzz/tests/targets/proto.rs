@@ -275,6 +275,7 @@ fn requests() {
             0,
             &v1::GetRequest {
                 name: "prod".into(),
+                purpose: "get:uri".into(),
             },
         ),
         tagged(
@@ -285,6 +286,7 @@ fn requests() {
                 alphabet: "abc".into(),
                 admin: Some("admin".into()),
                 resume: true,
+                hosts: vec!["%".into(), "localhost".into()],
             },
         ),
         tagged(

@@ -39,6 +39,7 @@ mod peers;
 mod planted;
 mod rekey;
 mod rotate;
+mod rotate_accounts;
 mod secrecy;
 mod third_party;
 mod unlockers;
