@@ -63,6 +63,10 @@ pub const DB_UNSUPPORTED: u8 = 18;
 pub const DB_ERROR: u8 = 19;
 /// `rotate`: a rotation of the environment is unfinished.
 pub const ROTATION_UNFINISHED: u8 = 20;
+/// The environment has no password to hand out: it logs in with a client
+/// certificate or without a credential (`--auth cert|none`), or its
+/// password was never set (`dbcreds update NAME --password`).
+pub const NO_PASSWORD: u8 = 21;
 /// `dbcreds exec`: the command exists but cannot be run (not executable,
 /// not a program). The shells' code for it.
 pub const COMMAND_NOT_EXECUTABLE: u8 = 126;
@@ -93,6 +97,7 @@ macro_rules! exit_code_table {
   18  no driver for this database kind (mssql, oracle, snowflake), or not applicable to it
   19  the database server answered with an error (e.g. may not change the password)
   20  a password rotation is unfinished (run `dbcreds rotate --resume NAME`)
+  21  no password: --auth cert/none, or not set yet (run `dbcreds update NAME --password`)
  126  exec: the command cannot be run
  127  exec: command not found (any other code of exec is the command's own)"
     };
@@ -185,6 +190,7 @@ pub fn code_for_reason(reason: Reason) -> u8 {
         Reason::Unsupported => DB_UNSUPPORTED,
         Reason::DatabaseError => DB_ERROR,
         Reason::RotationUnfinished => ROTATION_UNFINISHED,
+        Reason::NoPassword => NO_PASSWORD,
         _ => OTHER,
     }
 }
@@ -334,6 +340,7 @@ mod tests {
             (Reason::Unsupported, DB_UNSUPPORTED),
             (Reason::DatabaseError, DB_ERROR),
             (Reason::RotationUnfinished, ROTATION_UNFINISHED),
+            (Reason::NoPassword, NO_PASSWORD),
         ];
         for (reason, code) in cases {
             assert_eq!(code_for(&agent(reason, "x")), code, "{reason:?}");
@@ -446,6 +453,7 @@ mod tests {
             DB_UNSUPPORTED,
             DB_ERROR,
             ROTATION_UNFINISHED,
+            NO_PASSWORD,
             COMMAND_NOT_EXECUTABLE,
             COMMAND_NOT_FOUND,
         ];

@@ -186,6 +186,10 @@ pub struct EnvJson<'a> {
     pub last_test: Option<TestJson<'a>>,
     /// The state of an unfinished rotation (`pending`, `set`, `verified`).
     pub rotation: Option<&'a str>,
+    /// How it logs in: `password`, `none` or `cert`.
+    pub auth: &'a str,
+    /// True for a password environment whose password is not set yet.
+    pub password_missing: bool,
 }
 
 /// A stored connection-test result as `--json` prints it.
@@ -232,7 +236,22 @@ impl<'a> EnvJson<'a> {
                 tls: t.tls,
             }),
             rotation: env.rotation.as_deref(),
+            auth: env.auth.as_str(),
+            password_missing: env.password_missing,
         }
+    }
+}
+
+/// Where the password stands, in a few words for notes and tables:
+/// "expires in 90 days", "not set yet", "none (client certificate)".
+pub fn password_state(env: &Environment, now: DateTime<Utc>) -> String {
+    if env.password_missing {
+        return format!("not set yet: run `dbcreds update {} --password`", env.name);
+    }
+    match env.auth {
+        dbcreds::Auth::Cert => "none (client certificate)".into(),
+        dbcreds::Auth::None => "none (--auth none)".into(),
+        _ => env.expiry(now).to_string(),
     }
 }
 

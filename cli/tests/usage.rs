@@ -217,8 +217,15 @@ fn status_without_an_agent_exits_6_and_starts_none() {
 
 #[test]
 fn an_agent_that_cannot_start_exits_6() {
-    let err = dbcreds(&["list"]).run().fails_with(6);
+    let err = dbcreds(&["agent", "start"]).run().fails_with(6);
     assert!(err.contains("DBCREDS_AGENT_BIN"), "{err}");
+}
+
+#[test]
+fn without_a_vault_no_agent_is_started_just_to_say_so() {
+    // The agent binary is missing here: an attempt to start one would exit 6.
+    let err = dbcreds(&["list"]).run().fails_with(12);
+    assert!(err.contains("dbcreds init"), "{err}");
 }
 
 #[test]

@@ -84,8 +84,9 @@ impl Client {
 /// ```
 pub fn get(name: &str) -> Result<Credential> {
     let parsed = EnvName::parse(name)?;
-    if let Some(cred) = crate::envvars::lookup(&parsed)? {
-        return Ok(cred);
+    // Variables that define it completely need no runtime at all.
+    if let crate::envvars::Source::Vars(cred) = crate::envvars::source(&parsed)? {
+        return Ok(*cred);
     }
     runtime()?.block_on(crate::get(name))
 }

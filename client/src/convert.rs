@@ -60,6 +60,8 @@ impl TryFrom<v1::Environment> for Environment {
             expires_days: m.expires_days.filter(|d| *d > 0),
             last_test: m.last_test.and_then(test_result),
             rotation: m.rotation.filter(|r| !r.is_empty()),
+            auth: m.auth.parse()?,
+            password_missing: m.password_missing,
         })
     }
 }
@@ -82,6 +84,8 @@ impl From<&Environment> for v1::Environment {
             expires_days: e.expires_days,
             last_test: e.last_test.as_ref().map(Into::into),
             rotation: e.rotation.clone(),
+            auth: e.auth.as_str().into(),
+            password_missing: e.password_missing,
         }
     }
 }
@@ -120,6 +124,8 @@ mod tests {
             tls: true,
         });
         env.rotation = Some("pending".into());
+        env.auth = crate::Auth::Cert;
+        env.password_missing = true;
         let back = Environment::try_from(v1::Environment::from(&env)).unwrap();
         assert_eq!(back, env);
     }

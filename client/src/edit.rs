@@ -5,10 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::InvalidInput;
-use crate::model::{Environment, check_port};
+use crate::model::{Auth, Environment, check_port};
 
 /// Upper bound for a password, so one request cannot make the agent hold
 /// arbitrary amounts of secret memory.
@@ -56,6 +57,13 @@ pub struct Patch {
     pub expires_days: Option<u32>,
     /// Options to set (or, with an empty value, remove).
     pub options: BTreeMap<String, String>,
+    /// New auth mode (`password`, `none`, `cert`). Leaving `password`
+    /// forgets the stored password; coming to it without a new password
+    /// leaves the environment waiting for one.
+    pub auth: Option<String>,
+    /// When the password last changed, to backdate it (the Python tool's
+    /// web UI could); with a new password it stands instead of "now".
+    pub password_changed_at: Option<DateTime<Utc>>,
 }
 
 impl Patch {
@@ -94,6 +102,12 @@ impl Patch {
         }
         if let Some(p) = &self.password {
             check_password(p)?;
+        }
+        if let Some(a) = &self.auth {
+            a.parse::<Auth>()?;
+        }
+        if let Some(at) = self.password_changed_at {
+            check_changed_at(at)?;
         }
         Ok(())
     }
@@ -153,11 +167,72 @@ impl Patch {
                 env.options.insert(k.clone(), v.clone());
             }
         }
-        if let Some(p) = &self.password {
-            check_password(p)?;
+        self.apply_auth(env)?;
+        if let Some(at) = self.password_changed_at {
+            check_changed_at(at)?;
+            env.password_updated_at = Some(at);
         }
         validate(env)
     }
+
+    /// The auth mode and the password together: a password only where the
+    /// mode takes one, and the "waiting for a password" mark kept true.
+    fn apply_auth(&self, env: &mut Environment) -> Result<(), InvalidInput> {
+        let before = env.auth;
+        if let Some(a) = &self.auth {
+            env.auth = a.parse()?;
+        }
+        match &self.password {
+            Some(_) if !env.auth.uses_password() => return Err(no_password_taken(env.auth)),
+            Some(p) => {
+                check_password(p)?;
+                env.password_missing = false;
+            }
+            None if env.auth.uses_password() && !before.uses_password() => {
+                env.password_missing = env.kind.has_server();
+            }
+            None if !env.auth.uses_password() => env.password_missing = false,
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// The refusal of a password for an environment whose mode has none.
+fn no_password_taken(auth: Auth) -> InvalidInput {
+    field(
+        "password",
+        &format!(
+            "the environment {} and takes no password: drop the password, or pass --auth password",
+            auth.describe()
+        ),
+    )
+}
+
+/// A "password last changed" date may not lie in the future (it would
+/// make an old password look fresh for longer than its policy).
+fn check_changed_at(at: DateTime<Utc>) -> Result<(), InvalidInput> {
+    // Before 2000 is no real date of a password here (and 1970, Unix 0,
+    // is what "none" is on the wire).
+    if at.timestamp() < 946_684_800 {
+        return Err(field(
+            "password-changed",
+            &format!(
+                "{} is before 2000: give the day the password really changed",
+                at.format("%Y-%m-%d")
+            ),
+        ));
+    }
+    if at > Utc::now() + chrono::Duration::minutes(5) {
+        return Err(field(
+            "password-changed",
+            &format!(
+                "{} is in the future: give the day the password really changed",
+                at.format("%Y-%m-%d")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A password must be non-empty, at most [`MAX_PASSWORD_BYTES`], and free
@@ -250,9 +325,23 @@ fn too_many_options(n: usize) -> InvalidInput {
 }
 
 /// Checks a whole environment and its password before it is stored: a
-/// SQLite file may have no password; every server kind needs one.
+/// server environment that logs in with a password needs one (unless it is
+/// marked as waiting for it), one that does not takes none; a SQLite file
+/// may have one or not.
 pub fn check_new(env: &Environment, password: &SecretString) -> Result<(), InvalidInput> {
-    if env.kind.has_server() || !password.expose_secret().is_empty() {
+    let given = !password.expose_secret().is_empty();
+    if !env.auth.uses_password() {
+        if given {
+            return Err(no_password_taken(env.auth));
+        }
+    } else if env.password_missing {
+        if given {
+            return Err(field(
+                "password",
+                "the environment is marked as waiting for its password, but one was given",
+            ));
+        }
+    } else if env.kind.has_server() || given {
         check_password(password)?;
     }
     validate(env)
@@ -276,6 +365,12 @@ pub fn validate(env: &Environment) -> Result<(), InvalidInput> {
     }
     if env.kind.has_server() && env.port == 0 {
         return Err(InvalidInput::Port("0".into()));
+    }
+    if env.auth == Auth::Cert && env.kind.has_server() && !has_client_cert(env) {
+        return Err(field(
+            "auth",
+            "--auth cert needs the client certificate and key: pass -o sslcert=FILE -o sslkey=FILE",
+        ));
     }
     if !env.kind.has_server() && env.database.trim().is_empty() {
         return Err(field(
@@ -307,6 +402,13 @@ pub fn validate(env: &Environment) -> Result<(), InvalidInput> {
         ));
     }
     Ok(())
+}
+
+/// Whether the options name a client certificate and its key (any of the
+/// spellings [`crate::tls`] reads).
+fn has_client_cert(env: &Environment) -> bool {
+    let any = |keys: &[&str]| keys.iter().any(|k| env.options.contains_key(*k));
+    any(&["sslcert", "ssl-cert", "ssl_cert"]) && any(&["sslkey", "ssl-key", "ssl_key"])
 }
 
 /// The bytes of an environment's text: what a request carrying it spends

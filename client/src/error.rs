@@ -100,10 +100,14 @@ pub enum Reason {
     /// A password rotation of the environment is unfinished: resume it
     /// first.
     RotationUnfinished,
+    /// The environment has no password to hand out: its auth mode takes
+    /// none (`none`, `cert`), or it is waiting for one (imported from
+    /// metadata alone).
+    NoPassword,
 }
 
 impl Reason {
-    const TABLE: [(Reason, &'static str); 18] = [
+    const TABLE: [(Reason, &'static str); 19] = [
         (Reason::Invalid, "invalid"),
         (Reason::NotFound, "not_found"),
         (Reason::AlreadyExists, "already_exists"),
@@ -122,6 +126,7 @@ impl Reason {
         (Reason::Unsupported, "unsupported"),
         (Reason::DatabaseError, "database_error"),
         (Reason::RotationUnfinished, "rotation_unfinished"),
+        (Reason::NoPassword, "no_password"),
     ];
 
     /// The wire spelling.
@@ -154,7 +159,7 @@ impl Reason {
             Self::LoginFailed => Code::Unauthenticated,
             Self::Unsupported => Code::Unimplemented,
             Self::DatabaseError => Code::Aborted,
-            Self::RotationUnfinished => Code::FailedPrecondition,
+            Self::RotationUnfinished | Self::NoPassword => Code::FailedPrecondition,
         }
     }
 

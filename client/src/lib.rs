@@ -42,6 +42,6 @@ pub use client::vault::{Diagnosis, Initialized, LockState, Status};
 pub use client::{Client, get, is_locked};
 pub use dbcreds_proto as proto;
 pub use error::{Error, InvalidInput, Reason, Result};
-pub use model::{Credential, DatabaseKind, EnvName, Environment, Expiry, TestResult};
+pub use model::{Auth, Credential, DatabaseKind, EnvName, Environment, Expiry, TestResult};
 pub use secrecy;
 pub use unlocker::{InitUnlocker, Unlocker};

@@ -76,7 +76,8 @@ pub fn uri(env: &Environment, password: Option<&str>) -> String {
         DatabaseKind::Snowflake => "snowflake",
     };
     let mut userinfo = enc(&env.username);
-    if let Some(pw) = password {
+    // A certificate or trust login has no password to put in the URI.
+    if let Some(pw) = password.filter(|_| env.auth.uses_password()) {
         userinfo.push(':');
         userinfo.push_str(&enc(pw));
     }
@@ -99,13 +100,18 @@ pub fn uri(env: &Environment, password: Option<&str>) -> String {
 /// assert_eq!(render::jdbc(&env, "pw"), "jdbc:postgresql://localhost:5432/app?user=app&password=pw");
 /// ```
 pub fn jdbc(env: &Environment, password: &str) -> String {
-    let creds = [("user", env.username.as_str()), ("password", password)];
+    let with_password = [("user", env.username.as_str()), ("password", password)];
+    let creds = if env.auth.uses_password() {
+        &with_password[..]
+    } else {
+        &with_password[..1]
+    };
     let hp = host_port(env);
     let db = enc(&env.database);
     match env.kind {
-        DatabaseKind::Postgres => format!("jdbc:postgresql://{hp}/{db}{}", query(env, '?', &creds)),
-        DatabaseKind::Mysql => format!("jdbc:mysql://{hp}/{db}{}", query(env, '?', &creds)),
-        DatabaseKind::Mariadb => format!("jdbc:mariadb://{hp}/{db}{}", query(env, '?', &creds)),
+        DatabaseKind::Postgres => format!("jdbc:postgresql://{hp}/{db}{}", query(env, '?', creds)),
+        DatabaseKind::Mysql => format!("jdbc:mysql://{hp}/{db}{}", query(env, '?', creds)),
+        DatabaseKind::Mariadb => format!("jdbc:mariadb://{hp}/{db}{}", query(env, '?', creds)),
         DatabaseKind::Sqlite => format!("jdbc:sqlite:{}", env.database),
         DatabaseKind::Mssql => format!(
             "jdbc:sqlserver://{hp};databaseName={};user={};password={{{}}}",
@@ -121,7 +127,7 @@ pub fn jdbc(env: &Environment, password: &str) -> String {
         DatabaseKind::Snowflake => format!(
             "jdbc:snowflake://{}/?db={db}{}",
             env.host,
-            query(env, '&', &creds)
+            query(env, '&', creds)
         ),
     }
 }
@@ -158,6 +164,9 @@ pub fn libpq(env: &Environment, password: &str) -> String {
     ];
     let port = env.port.to_string();
     pairs[1].1 = &port;
+    if !env.auth.uses_password() {
+        pairs.pop();
+    }
     pairs.extend(env.options.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     pairs
         .iter()
@@ -205,17 +214,31 @@ pub fn pgpass(env: &Environment, password: &str) -> String {
 /// ```
 pub fn env_vars(env: &Environment, password: &str) -> Vec<(String, String)> {
     let stem = env.name.env_var_stem();
-    [
-        ("KIND", env.kind.as_str().to_owned()),
-        ("HOST", env.host.clone()),
-        ("PORT", env.port.to_string()),
-        ("DATABASE", env.database.clone()),
-        ("USERNAME", env.username.clone()),
-        ("PASSWORD", password.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (format!("DBCREDS_{stem}_{k}"), v))
-    .collect()
+    let mut vars = vec![("KIND".to_owned(), env.kind.as_str().to_owned())];
+    let mut set = |k: &str, v: String| vars.push((k.to_owned(), v));
+    // A file has no host or port: writing them would only be read back
+    // as a server's.
+    if env.kind.has_server() {
+        set("HOST", env.host.clone());
+        set("PORT", env.port.to_string());
+    }
+    set("DATABASE", env.database.clone());
+    if env.kind.has_server() || !env.username.is_empty() {
+        set("USERNAME", env.username.clone());
+    }
+    if env.auth.uses_password() {
+        set("PASSWORD", password.to_owned());
+    } else if env.kind.has_server() {
+        set("AUTH", env.auth.as_str().to_owned());
+    }
+    for (k, v) in &env.options {
+        if let Some(suffix) = crate::envvars::option_suffix(k) {
+            set(&suffix, v.clone());
+        }
+    }
+    vars.into_iter()
+        .map(|(k, v)| (format!("DBCREDS_{stem}_{k}"), v))
+        .collect()
 }
 
 /// Quotes a value for a POSIX shell: single quotes, with `'` spelled `'\''`.
@@ -356,7 +379,9 @@ pub fn client_env(env: &Environment, password: &str) -> Vec<(String, String)> {
             set("PGPORT", &env.port.to_string());
             set("PGDATABASE", &env.database);
             set("PGUSER", &env.username);
-            set("PGPASSWORD", password);
+            if env.auth.uses_password() {
+                set("PGPASSWORD", password);
+            }
             set(
                 "PGSSLMODE",
                 env.options.get("sslmode").map_or("prefer", String::as_str),
@@ -370,7 +395,9 @@ pub fn client_env(env: &Environment, password: &str) -> Vec<(String, String)> {
         DatabaseKind::Mysql | DatabaseKind::Mariadb => {
             set("MYSQL_HOST", &env.host);
             set("MYSQL_TCP_PORT", &env.port.to_string());
-            set("MYSQL_PWD", password);
+            if env.auth.uses_password() {
+                set("MYSQL_PWD", password);
+            }
         }
         _ => {}
     }

@@ -34,6 +34,12 @@ pub enum AgentError {
     LockedBecause(String),
     #[error("no vault yet: run `dbcreds init`")]
     NotInitialized,
+    /// A password environment whose password was never set.
+    #[error("environment '{0}' has no password yet: set it with `dbcreds update {0} --password`")]
+    PasswordMissing(String),
+    /// A password asked of an environment whose mode has none.
+    #[error("environment '{0}' {1} and has no password to hand out")]
+    NoPassword(String, &'static str),
     #[error("a vault already exists at {0}: nothing was changed")]
     AlreadyInitialized(String),
     #[error("wrong passphrase: the vault stays locked; try again")]
@@ -102,6 +108,7 @@ impl AgentError {
             Self::AlreadyExists(_) => Reason::AlreadyExists,
             Self::Locked | Self::LockedBecause(_) => Reason::Locked,
             Self::NotInitialized => Reason::NotInitialized,
+            Self::PasswordMissing(_) | Self::NoPassword(..) => Reason::NoPassword,
             Self::AlreadyInitialized(_) => Reason::AlreadyInitialized,
             Self::WrongPassphrase => Reason::WrongPassphrase,
             Self::NoSuchUnlocker(..) | Self::Keyring(_) => Reason::KeyringUnavailable,

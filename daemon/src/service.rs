@@ -247,8 +247,17 @@ impl agent_server::Agent for Service {
             description: r.description,
             expires_days: r.expires_days,
             options: r.options.into_iter().collect(),
+            auth: r.auth,
+            password_changed_at: r
+                .password_changed_at
+                .map(|secs| {
+                    chrono::DateTime::from_timestamp(secs, 0).ok_or_else(|| {
+                        AgentError::BadRequest(format!("password_changed_at {secs} is not a time"))
+                    })
+                })
+                .transpose()?,
         };
-        let password_changed = patch.password.is_some();
+        let password_changed = patch.password.is_some() || patch.auth.is_some();
         let env = self.agent.update(&n, patch).await?;
         self.events.send(n.as_str(), "update", password_changed);
         Ok(Response::new(v1::UpdateResponse {

@@ -17,6 +17,7 @@ pub struct EnvSpec {
     fields: Vec<(&'static str, String)>,
     options: Vec<String>,
     switches: Vec<&'static str>,
+    no_password: bool,
 }
 
 impl EnvSpec {
@@ -29,6 +30,7 @@ impl EnvSpec {
             fields: Vec::new(),
             options: Vec::new(),
             switches: Vec::new(),
+            no_password: false,
         }
     }
 
@@ -131,6 +133,14 @@ impl EnvSpec {
         self
     }
 
+    /// `--auth MODE`; a mode other than `password` is added without
+    /// `--password-stdin`.
+    pub fn auth(mut self, mode: &str) -> Self {
+        self.fields.push(("--auth", mode.to_owned()));
+        self.no_password = mode != "password";
+        self
+    }
+
     /// The password given on stdin.
     pub fn password(mut self, password: &str) -> Self {
         self.password = password.to_owned();
@@ -157,7 +167,9 @@ impl EnvSpec {
             args.extend(["--option".to_owned(), o.clone()]);
         }
         args.extend(self.switches.iter().map(|s| (*s).to_owned()));
-        args.push("--password-stdin".to_owned());
+        if !self.no_password {
+            args.push("--password-stdin".to_owned());
+        }
         args
     }
 }

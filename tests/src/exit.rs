@@ -44,6 +44,8 @@ pub const DB_UNSUPPORTED: i32 = 18;
 pub const DB_ERROR: i32 = 19;
 /// `rotate`: a rotation of the environment is unfinished.
 pub const ROTATION_UNFINISHED: i32 = 20;
+/// No password to hand out (`--auth cert|none`, or never set).
+pub const NO_PASSWORD: i32 = 21;
 /// `exec`: the command exists but cannot be run.
 pub const COMMAND_NOT_EXECUTABLE: i32 = 126;
 /// `exec`: no such command.

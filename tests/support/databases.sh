@@ -11,6 +11,8 @@
 #    (and the same for ::1), so the test roles (members of that group) must
 #    give their password even where the other local rules say `trust`; then
 #    reloads the server and checks that the rule is live;
+#  - creates the group role `dbcreds_trust` with a `trust` rule on 127.0.0.1
+#    (first in pg_hba.conf), for environments that log in without a password;
 #  - MariaDB needs nothing: the tests create users `IDENTIFIED BY` a password.
 #
 # Needs root (it edits pg_hba.conf and starts servers); as another user it
@@ -71,6 +73,26 @@ if ! grep -q '^host[[:space:]]\+all[[:space:]]\++dbcreds_test[[:space:]]\+127\.0
         echo "# dbcreds tests: members of dbcreds_test must give their password (tests/support/databases.sh)"
         echo "$rule4"
         echo "$rule6"
+        cat "$hba"
+    } >"$tmp"
+    chown --reference="$hba" "$tmp"
+    chmod --reference="$hba" "$tmp"
+    mv "$tmp" "$hba"
+fi
+# Members of dbcreds_trust log in with no credential at all on 127.0.0.1 (the
+# `--auth none` tests): a development database's `trust` rule.
+psql_admin "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbcreds_trust') THEN
+        CREATE ROLE dbcreds_trust NOLOGIN;
+    END IF;
+END \$\$"
+trust='host    all    +dbcreds_trust    127.0.0.1/32    trust'
+if ! grep -q '^host[[:space:]]\+all[[:space:]]\++dbcreds_trust[[:space:]]' "$hba"; then
+    say "adding the dbcreds_trust trust rule at the top of $hba"
+    tmp=$(mktemp "$hba.XXXXXX")
+    {
+        echo "# dbcreds tests: members of dbcreds_trust log in without a password (tests/support/databases.sh)"
+        echo "$trust"
         cat "$hba"
     } >"$tmp"
     chown --reference="$hba" "$tmp"

@@ -4,16 +4,22 @@ use clap::{Args, ValueEnum};
 use dbcreds::model::parse_port;
 use dbcreds::{DatabaseKind, EnvName};
 
-use super::values::{ExpiresDays, KindParser, parse_expires_days, parse_name, parse_option};
+use chrono::{DateTime, Utc};
+use dbcreds::Auth;
+
+use super::values::{
+    ExpiresDays, KindParser, parse_auth, parse_changed_at, parse_expires_days, parse_name,
+    parse_option,
+};
 
 #[derive(Debug, Args)]
 pub struct AddArgs {
     /// Environment name: 1-50 characters of a-z, 0-9, _ and - (case-folded)
     #[arg(value_parser = parse_name)]
     pub name: EnvName,
-    /// Database kind
-    #[arg(short, long, visible_alias = "type", visible_short_alias = 't', default_value = "postgres", value_parser = KindParser)]
-    pub kind: DatabaseKind,
+    /// Database kind [default: postgres; asked on a terminal]
+    #[arg(short, long, visible_alias = "type", visible_short_alias = 't', value_parser = KindParser)]
+    pub kind: Option<DatabaseKind>,
     /// Host name or address (Snowflake: the account locator)
     #[arg(long)]
     pub host: Option<String>,
@@ -29,6 +35,12 @@ pub struct AddArgs {
     /// Read the password from standard input (one trailing newline is dropped)
     #[arg(long)]
     pub password_stdin: bool,
+    /// How it logs in: password, none (trust/peer) or cert (-o sslcert=… -o sslkey=…)
+    #[arg(long, value_name = "password|none|cert", value_parser = parse_auth)]
+    pub auth: Option<Auth>,
+    /// When the password last changed (YYYY-MM-DD), if not today
+    #[arg(long, value_name = "DATE", value_parser = parse_changed_at)]
+    pub password_changed: Option<DateTime<Utc>>,
     /// Mark the environment as production
     #[arg(long)]
     pub production: bool,
@@ -153,6 +165,12 @@ pub struct UpdateArgs {
     /// Set a new password, prompted on the terminal
     #[arg(long, conflicts_with = "password_stdin")]
     pub password: bool,
+    /// How it logs in: password, none or cert (leaving password forgets the password)
+    #[arg(long, value_name = "password|none|cert", value_parser = parse_auth)]
+    pub auth: Option<Auth>,
+    /// Backdate "password last changed" (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE", value_parser = parse_changed_at)]
+    pub password_changed: Option<DateTime<Utc>>,
     /// Set a new password read from standard input (one trailing newline is dropped)
     #[arg(long)]
     pub password_stdin: bool,
@@ -185,6 +203,14 @@ pub enum ExportFormat {
     Libpq,
     /// A JDBC URL
     Jdbc,
+}
+
+impl ExportFormat {
+    /// The name `--format` takes.
+    pub fn name(self) -> String {
+        self.to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned())
+    }
 }
 
 #[derive(Debug, Args)]

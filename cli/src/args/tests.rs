@@ -105,12 +105,13 @@ fn kind_accepts_aliases_and_defaults() {
     let Command::Add(a) = cli.command else {
         panic!("not add")
     };
-    assert_eq!(a.kind, DatabaseKind::Postgres);
+    assert_eq!(a.kind, Some(DatabaseKind::Postgres));
+    // No --kind: postgres without a terminal, asked on one.
     let cli = Cli::try_parse_from(["dbcreds", "add", "x", "--username", "u"]).unwrap();
     let Command::Add(a) = cli.command else {
         panic!("not add")
     };
-    assert_eq!(a.kind, DatabaseKind::Postgres);
+    assert_eq!(a.kind, None);
     assert_eq!(a.user.as_deref(), Some("u"));
 }
 

@@ -3,9 +3,10 @@
 
 use std::ffi::OsStr;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::builder::{PossibleValue, TypedValueParser};
 use dbcreds::error::InvalidInput;
-use dbcreds::{DatabaseKind, EnvName};
+use dbcreds::{Auth, DatabaseKind, EnvName};
 
 /// Longest password lifetime `--expires-days` accepts (100 years).
 pub const MAX_EXPIRES_DAYS: u32 = 36_500;
@@ -110,4 +111,24 @@ impl TypedValueParser for KindParser {
                 .map(|k| PossibleValue::new(k.as_str())),
         ))
     }
+}
+
+/// Parses `--auth`: `password`, `none` or `cert`.
+pub fn parse_auth(raw: &str) -> Result<Auth, InvalidInput> {
+    raw.parse()
+}
+
+/// Parses `--password-changed`: a day (`2026-03-01`, taken as midnight
+/// UTC) or an RFC 3339 time.
+pub fn parse_changed_at(raw: &str) -> Result<DateTime<Utc>, InvalidInput> {
+    let t = raw.trim();
+    if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(day.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    DateTime::parse_from_rfc3339(t)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|_| InvalidInput::Field {
+            field: "--password-changed".into(),
+            why: format!("'{raw}' is not a date: use YYYY-MM-DD, e.g. 2026-03-01"),
+        })
 }

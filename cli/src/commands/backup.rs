@@ -75,7 +75,7 @@ pub async fn restore(a: RestoreArgs) -> Result<(), Failure> {
         Ask::Once("Recovery passphrase of the backup: "),
         "the backup's recovery passphrase is needed: rerun with --passphrase-stdin, or on a terminal",
     )?;
-    let mut client = super::connect().await?;
+    let mut client = super::connect_without_vault().await?;
     let done = client
         .restore(&a.file, &pass, a.force, !a.no_keyring)
         .await?;

@@ -114,11 +114,26 @@ fn plan(cred: &Credential, outer: Option<&str>) -> Plan {
     let mut p = Plan::default();
     p.remove
         .extend(render::CLIENT_ENV_VARS.iter().map(|v| (*v).to_owned()));
-    if let Some(outer) = outer.and_then(|o| EnvName::parse(o).ok()) {
-        let stem = outer.env_var_stem();
+    // An outer exec's variables go, and so do this environment's own that
+    // the child would not get back (a CI job's `_USER` or `_OPT_*`).
+    let stems = [
+        outer.and_then(|o| EnvName::parse(o).ok()),
+        Some(env.name.clone()),
+    ];
+    for stem in stems
+        .iter()
+        .flatten()
+        .map(|n| format!("DBCREDS_{}_", n.env_var_stem()))
+    {
         for suffix in dbcreds::envvars::SUFFIXES {
-            p.remove.push(format!("DBCREDS_{stem}_{suffix}"));
+            p.remove.push(format!("{stem}{suffix}"));
         }
+        let options = format!("{stem}{}", dbcreds::envvars::OPTION_PREFIX);
+        p.remove.extend(
+            std::env::vars_os()
+                .filter_map(|(k, _)| k.into_string().ok())
+                .filter(|k| k.starts_with(&options)),
+        );
     }
     let mut set = |k: String, v: String| p.set.push((k, Zeroizing::new(v)));
     for (k, v) in render::client_env(env, password) {
@@ -126,10 +141,7 @@ fn plan(cred: &Credential, outer: Option<&str>) -> Plan {
     }
     set(DBCREDS_ENV.into(), env.name.to_string());
     for (k, v) in render::env_vars(env, password) {
-        // SQLite has no port; "0" would not read back.
-        if env.kind.has_server() || !k.ends_with("_PORT") {
-            set(k, v);
-        }
+        set(k, v);
     }
     // The expiry travels along, so `dbcreds get --require-fresh` inside
     // refuses an expired password as it would outside. A stale one of an

@@ -4,7 +4,7 @@
 
 use std::io::IsTerminal;
 
-use dbcreds::{Environment, render};
+use dbcreds::{DatabaseKind, Environment, render};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -104,6 +104,7 @@ struct ExportJson<'a> {
     description: &'a str,
     expires_days: Option<u32>,
     password_updated_at: Option<String>,
+    auth: &'a str,
 }
 
 /// The whole output for `format`, ending in a newline.
@@ -112,6 +113,7 @@ pub fn render_export(
     password: &str,
     format: ExportFormat,
 ) -> Result<Zeroizing<String>, Failure> {
+    applies(env, format)?;
     let mut out = Zeroizing::new(String::new());
     match format {
         ExportFormat::Uri => out.push_str(&Zeroizing::new(render::uri(env, Some(password)))),
@@ -146,6 +148,29 @@ pub fn render_export(
     Ok(out)
 }
 
+/// Refuses a format whose reader could make nothing of `env`: `.pgpass`
+/// and libpq strings are PostgreSQL's (and a `.pgpass` line is a
+/// password's).
+fn applies(env: &Environment, format: ExportFormat) -> Result<(), Failure> {
+    let why = match format {
+        ExportFormat::Pgpass | ExportFormat::Libpq if env.kind != DatabaseKind::Postgres => {
+            format!("is for PostgreSQL, and '{}' is {}", env.name, env.kind)
+        }
+        ExportFormat::Pgpass if !env.auth.uses_password() => {
+            format!(
+                "holds passwords, and '{}' {}",
+                env.name,
+                env.auth.describe()
+            )
+        }
+        _ => return Ok(()),
+    };
+    Err(Failure::usage(format!(
+        "--format {} {why}: use --format uri, json, env or dotenv",
+        format.name()
+    )))
+}
+
 /// What `--format json` says about `env`; `secret` is its password and
 /// the URI with it.
 fn export_doc<'a>(env: &'a Environment, secret: Option<(&'a str, &'a str)>) -> ExportJson<'a> {
@@ -156,13 +181,14 @@ fn export_doc<'a>(env: &'a Environment, secret: Option<(&'a str, &'a str)>) -> E
         port: env.port,
         database: &env.database,
         username: &env.username,
-        password: secret.map(|(p, _)| p),
+        password: secret.filter(|_| env.auth.uses_password()).map(|(p, _)| p),
         uri: secret.map(|(_, u)| u),
         options: &env.options,
         production: env.production,
         description: &env.description,
         expires_days: env.expires_days,
         password_updated_at: env.password_updated_at.map(crate::output::rfc3339),
+        auth: env.auth.as_str(),
     }
 }
 
@@ -239,6 +265,27 @@ mod tests {
         assert_eq!(v["name"], "eu-prod");
         assert!(v.get("password").is_none(), "{v}");
         assert!(v.get("uri").is_none(), "{v}");
+    }
+
+    #[test]
+    fn formats_that_do_not_apply_are_refused() {
+        let mut lite = Environment::new(EnvName::parse("lite").unwrap(), DatabaseKind::Sqlite);
+        lite.database = "./dev.db".into();
+        for f in [ExportFormat::Pgpass, ExportFormat::Libpq] {
+            let err = render_export(&lite, "", f).unwrap_err();
+            assert!(err.message.contains("PostgreSQL"), "{}", err.message);
+        }
+        let env_lines = render_export(&lite, "", ExportFormat::Env).unwrap();
+        assert!(!env_lines.contains("_PORT"), "{}", *env_lines);
+        let mut cert = env();
+        cert.auth = dbcreds::Auth::Cert;
+        let err = render_export(&cert, "", ExportFormat::Pgpass).unwrap_err();
+        assert!(err.message.contains("certificate"), "{}", err.message);
+        assert!(
+            !render_export(&cert, "", ExportFormat::Libpq)
+                .unwrap()
+                .contains("password")
+        );
     }
 
     #[test]

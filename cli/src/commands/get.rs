@@ -1,6 +1,6 @@
 //! `dbcreds get NAME [FIELD]`: one value on stdout, nothing else.
 
-use dbcreds::{Client, Environment, render};
+use dbcreds::{Environment, render};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
@@ -10,24 +10,34 @@ use crate::exit::Failure;
 use crate::output;
 
 pub async fn run(a: GetArgs) -> Result<(), Failure> {
-    if let Some(cred) = dbcreds::envvars::lookup(&a.name)? {
-        if a.field.reveals_password() {
-            check_expiry(cred.environment(), a.require_fresh)?;
-        }
-        let value = value(cred.environment(), cred.password().expose_secret(), a.field);
-        return output::stdout_line(&value);
-    }
-    let mut client = Client::connect_or_start().await?;
     if a.field.reveals_password() {
-        let cred = super::fetch(client, &a.name, a.field.purpose()).await?;
-        check_expiry(cred.environment(), a.require_fresh)?;
-        let value = value(cred.environment(), cred.password().expose_secret(), a.field);
+        let cred = super::credential(&a.name, a.field.purpose()).await?;
+        let env = cred.environment();
+        if a.field == Field::Password && !env.auth.uses_password() {
+            return Err(no_password(env));
+        }
+        check_expiry(env, a.require_fresh)?;
+        let value = value(env, cred.password().expose_secret(), a.field);
         output::stdout_line(&value)
     } else {
         // No secret needed: Describe works while locked and reveals nothing.
-        let env = client.describe(&a.name).await?;
+        let (env, _) = super::describe(&a.name).await?;
         output::stdout_line(&value(&env, "", a.field))
     }
+}
+
+/// `get NAME` of an environment that logs in without a password.
+fn no_password(env: &Environment) -> Failure {
+    Failure::new(
+        crate::exit::NO_PASSWORD,
+        format!(
+            "'{}' {} and has no password: `dbcreds get {} uri` gives its connection, `dbcreds exec {}` runs a client with it",
+            env.name,
+            env.auth.describe(),
+            env.name,
+            env.name
+        ),
+    )
 }
 
 /// The text `get` prints for `field` (without the newline).

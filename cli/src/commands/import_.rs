@@ -78,7 +78,8 @@ pub async fn run(a: ImportArgs) -> Result<(), Failure> {
             } else {
                 file.display().to_string()
             };
-            let batch = crate::import::json::parse(&text).map_err(|e| source_error(&shown, &e))?;
+            let batch = crate::import::json::parse_named(&text, a.name.as_ref())
+                .map_err(|e| source_error(&shown, &e))?;
             (shown, batch)
         }
     };

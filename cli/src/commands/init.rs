@@ -23,7 +23,7 @@ pub async fn run(args: InitArgs) -> Result<(), Failure> {
         None
     };
 
-    let mut client = super::connect().await?;
+    let mut client = super::connect_without_vault().await?;
     let created = match (args.unlocker, early) {
         (_, Some(pass)) => client.init(PASSPHRASE, Some(&pass)).await?,
         (keyring @ InitUnlocker::Only(Unlocker::Keyring), None) => {

@@ -76,28 +76,57 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 /// The credential for `name`: `DBCREDS_<NAME>_*` variables first (then no
 /// agent is asked), else the agent, started if none runs; `purpose` is
 /// what the agent's audit log records.
-async fn credential(name: &EnvName, purpose: dbcreds::Purpose) -> Result<Credential, Failure> {
-    if let Some(cred) = dbcreds::envvars::lookup(name)? {
-        return Ok(cred);
-    }
-    fetch(dbcreds::Client::connect_or_start().await?, name, purpose).await
+pub(crate) async fn credential(
+    name: &EnvName,
+    purpose: dbcreds::Purpose,
+) -> Result<Credential, Failure> {
+    use dbcreds::envvars::{Source, finish};
+    let overlay = match dbcreds::envvars::source(name)? {
+        Source::Vars(cred) => return Ok(*cred),
+        Source::Agent(overlay) => overlay,
+    };
+    let fetched = match dbcreds::Client::connect_or_start().await {
+        Ok(client) => fetch_raw(client, name, purpose).await,
+        Err(e) => Err(e),
+    };
+    Ok(finish(overlay.as_ref(), fetched)?)
+}
+
+/// The vault's environment `name` without its password, with any
+/// `DBCREDS_<NAME>_*` variables laid over it; `true` when variables alone
+/// define it.
+pub(crate) async fn describe(name: &EnvName) -> Result<(Environment, bool), Failure> {
+    use dbcreds::envvars::{Source, finish};
+    let overlay = match dbcreds::envvars::source(name)? {
+        Source::Vars(cred) => return Ok((cred.environment().clone(), true)),
+        Source::Agent(overlay) => overlay,
+    };
+    let described = match dbcreds::Client::connect_or_start().await {
+        Ok(mut client) => client
+            .describe(name)
+            .await
+            .map(|env| Credential::new(env, String::new().into())),
+        Err(e) => Err(e),
+    };
+    let cred = finish(overlay.as_ref(), described)?;
+    Ok((cred.environment().clone(), false))
 }
 
 /// `Get` through `client`, replacing a stale agent and retrying once when
 /// the failure could mean one.
-pub(crate) async fn fetch(
+async fn fetch_raw(
     mut client: dbcreds::Client,
     name: &EnvName,
     purpose: dbcreds::Purpose,
-) -> Result<Credential, Failure> {
+) -> dbcreds::Result<Credential> {
     match client.get_for(name, purpose).await {
         // The hot path asks nothing else; only a failure that could mean
         // "an agent of another version" earns a protocol check.
-        Err(e) if may_be_stale(&e) => Ok(replace_if_stale(client)
-            .await?
-            .get_for(name, purpose)
-            .await?),
-        other => Ok(other?),
+        Err(e) if may_be_stale(&e) => match replace_if_stale(client).await {
+            Ok(mut fresh) => fresh.get_for(name, purpose).await,
+            Err(_) => Err(e),
+        },
+        other => other,
     }
 }
 
@@ -110,6 +139,12 @@ fn may_be_stale(e: &dbcreds::Error) -> bool {
 /// transparently (as atuin does with its daemon).
 pub(crate) async fn connect() -> Result<dbcreds::Client, Failure> {
     replace_if_stale(dbcreds::Client::connect_or_start().await?).await
+}
+
+/// [`connect`] for `init` and `restore`, which make the vault: it starts
+/// an agent where none exists yet.
+pub(crate) async fn connect_without_vault() -> Result<dbcreds::Client, Failure> {
+    replace_if_stale(dbcreds::Client::connect_or_start_without_vault().await?).await
 }
 
 async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client, Failure> {
@@ -126,7 +161,8 @@ async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client
     let socket = client.socket().to_owned();
     drop(client);
     agent::terminate(st.pid, &socket, true).await?;
-    Ok(dbcreds::Client::connect_or_start().await?)
+    // An agent ran: its replacement starts whether or not a vault exists.
+    Ok(dbcreds::Client::connect_or_start_without_vault().await?)
 }
 
 /// Warns on stderr when the password of `env` is past its expiry, or fails

@@ -8,13 +8,7 @@ use crate::exit::Failure;
 use crate::output::{self, EnvJson, Paint};
 
 pub async fn run(a: ShowArgs) -> Result<(), Failure> {
-    let (env, from_vars) = match dbcreds::envvars::lookup(&a.name)? {
-        Some(cred) => (cred.environment().clone(), true),
-        None => {
-            let mut client = super::connect().await?;
-            (client.describe(&a.name).await?, false)
-        }
-    };
+    let (env, from_vars) = super::describe(&a.name).await?;
     let now = Utc::now();
     if a.json {
         return output::json(&EnvJson::new(&env, now));

@@ -37,6 +37,23 @@ pub async fn run(a: TestArgs) -> Result<(), Failure> {
     output::stdout_line(&human(a.name.as_str(), &r))
 }
 
+/// Tests `name` through `client` and prints the outcome (for `add`'s
+/// offer to test): a failure is reported, not returned, since the
+/// environment was saved either way.
+pub async fn report(client: &mut dbcreds::Client, name: &dbcreds::EnvName) -> Result<(), Failure> {
+    let label = format!("connecting to '{name}'...");
+    match with_spinner(&label, client.test(name)).await {
+        Ok(r) => output::stdout_line(&human(name.as_str(), &r)),
+        Err(e) => {
+            output::warn(&format!(
+                "the test failed: {} (the environment is saved; fix it with `dbcreds update {name}`)",
+                crate::exit::from_error(&e)
+            ));
+            Ok(())
+        }
+    }
+}
+
 fn human(name: &str, r: &TestResult) -> String {
     format!(
         "{name}: ok, {}, {} ms, {}",

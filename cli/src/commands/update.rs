@@ -17,7 +17,7 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
     let mut patch = patch(&a);
     if !changes_anything(&patch) && !a.password && !a.password_stdin {
         return Err(Failure::usage(
-            "nothing to update: pass at least one of --kind, --host, --port, --database, --user, --production, --description, --option, --expires-days, --password (see `dbcreds update --help`)",
+            "nothing to update: pass at least one of --kind, --host, --port, --database, --user, --production, --description, --option, --expires-days, --auth, --password-changed, --password (see `dbcreds update --help`)",
         ));
     }
 
@@ -61,7 +61,7 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
         "Updated {}: {} (password {}).",
         updated.name,
         dbcreds::render::uri(&updated, None),
-        updated.expiry(chrono::Utc::now())
+        output::password_state(&updated, chrono::Utc::now())
     ));
     Ok(())
 }
@@ -77,6 +77,8 @@ fn patch(a: &UpdateArgs) -> Patch {
         production: a.production,
         description: a.description.clone(),
         expires_days: a.expires_days.map(|e| e.as_wire()),
+        auth: a.auth.map(|m| m.as_str().to_owned()),
+        password_changed_at: a.password_changed,
         ..Patch::default()
     };
     patch.options.extend(a.options.iter().cloned());
@@ -93,6 +95,8 @@ fn changes_anything(r: &Patch) -> bool {
         || r.description.is_some()
         || r.expires_days.is_some()
         || !r.options.is_empty()
+        || r.auth.is_some()
+        || r.password_changed_at.is_some()
 }
 
 /// The port to send when the kind changes from `old` to `new` and no

@@ -193,6 +193,11 @@ fn json_round_trip() {
                 .single();
         }
         let pw = g.string(100);
+        // A SQLite file with a password logs in with it (as `add` and
+        // `import` make it).
+        if !env.kind.has_server() && !pw.is_empty() {
+            env.auth = dbcreds::Auth::Password;
+        }
         let out = crate::commands::export::render_export(&env, &pw, ExportFormat::Json)
             .expect("JSON encodes");
         let batch = json::parse(&out).expect("an export is a JSON object");

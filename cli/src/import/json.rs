@@ -19,11 +19,19 @@ use dbcreds::model::{DatabaseKind, EnvName, Environment, check_port, parse_port}
 
 /// Reads a whole JSON document. Fails only when it is not JSON or holds no
 /// objects at all; bad objects are skipped with the reason.
+#[cfg(test)]
 pub fn parse(text: &str) -> Result<Batch, SourceError> {
-    parse_at(text, Utc::now())
+    parse_at(text, None, Utc::now())
 }
 
-fn parse_at(text: &str, now: DateTime<Utc>) -> Result<Batch, SourceError> {
+/// [`parse`], with `name` for an object that has no `"name"` (the shape
+/// of a secret in a secret store: `host`, `port`, `database`, `user`,
+/// `password`).
+pub fn parse_named(text: &str, name: Option<&EnvName>) -> Result<Batch, SourceError> {
+    parse_at(text, name, Utc::now())
+}
+
+fn parse_at(text: &str, name: Option<&EnvName>, now: DateTime<Utc>) -> Result<Batch, SourceError> {
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| SourceError::new("the JSON file", format!("it is not valid JSON ({e})")))?;
     let items: Vec<Value> = match doc {
@@ -49,7 +57,7 @@ fn parse_at(text: &str, now: DateTime<Utc>) -> Result<Batch, SourceError> {
     for (i, item) in items.into_iter().enumerate() {
         let origin = format!("object {}", i + 1);
         batch.push(match item {
-            Value::Object(m) => object(&m, origin, now),
+            Value::Object(m) => object(&m, origin, name, now),
             _ => Err(Skipped::new(None, origin, "it is not a JSON object")),
         });
     }
@@ -92,15 +100,28 @@ pub(super) fn plain_options(
     }
 }
 
-fn object(m: &Map<String, Value>, origin: String, now: DateTime<Utc>) -> Result<Entry, Skipped> {
-    let raw_name = text(m, "name");
+fn object(
+    m: &Map<String, Value>,
+    origin: String,
+    fallback: Option<&EnvName>,
+    now: DateTime<Utc>,
+) -> Result<Entry, Skipped> {
+    let raw_name = text(m, "name").or_else(|| fallback.map(ToString::to_string));
     let skip = |why: String| Skipped::new(raw_name.clone(), origin.clone(), why);
     let name = match &raw_name {
         Some(n) => EnvName::parse(n).map_err(|e| skip(e.to_string()))?,
-        None => return Err(skip("it has no \"name\"".into())),
+        None => {
+            return Err(skip(
+                "it has no \"name\": pass --name NAME to give it one".into(),
+            ));
+        }
     };
     let mut notes = Vec::new();
-    let kind = match text(m, "kind").or_else(|| text(m, "type")) {
+    // `engine` is the RDS secret's spelling.
+    let kind = match text(m, "kind")
+        .or_else(|| text(m, "type"))
+        .or_else(|| text(m, "engine"))
+    {
         Some(k) => k.parse::<DatabaseKind>().map_err(|e| skip(e.to_string()))?,
         None => {
             notes.push("no \"kind\": taken as postgres".into());
@@ -125,7 +146,9 @@ fn object(m: &Map<String, Value>, origin: String, now: DateTime<Utc>) -> Result<
         Some(_) if !kind.has_server() => {}
         Some(other) => return Err(skip(format!("invalid port {other}: use a number"))),
     }
-    env.database = text(m, "database").unwrap_or_default();
+    env.database = text(m, "database")
+        .or_else(|| text(m, "dbname"))
+        .unwrap_or_default();
     env.username = text(m, "username")
         .or_else(|| text(m, "user"))
         .unwrap_or_default();
@@ -156,10 +179,17 @@ fn object(m: &Map<String, Value>, origin: String, now: DateTime<Utc>) -> Result<
             "password_updated_at {other} is not a date: the password's age counts from now"
         )),
     }
+    if let Some(a) = text(m, "auth") {
+        env.auth = a
+            .parse()
+            .map_err(|e: dbcreds::InvalidInput| skip(e.to_string()))?;
+    }
     let password = match m.get("password") {
         Some(Value::String(s)) => SecretString::from(s.as_str()),
-        // A SQLite file needs none.
-        Some(Value::Null) | None if !kind.has_server() => SecretString::from(""),
+        // A SQLite file needs none, nor a login without a password.
+        Some(Value::Null) | None if !kind.has_server() || !env.auth.uses_password() => {
+            SecretString::from("")
+        }
         Some(Value::Null) | None => return Err(skip("it has no \"password\"".into())),
         Some(_) => return Err(skip("\"password\" is not a string".into())),
     };
@@ -202,7 +232,7 @@ mod tests {
           "production": true, "description": "main", "expires_days": 30,
           "password_updated_at": "2026-05-01T00:00:00Z"
         }"#;
-        let b = parse_at(text, now()).unwrap();
+        let b = parse_at(text, None, now()).unwrap();
         let e = &b.entries[0];
         assert_eq!(e.environment.name.as_str(), "eu-prod");
         assert_eq!(e.password.expose_secret(), "p@ss");
@@ -221,15 +251,15 @@ mod tests {
     #[test]
     fn arrays_and_wrapped_arrays() {
         let one = r#"{"name": "a", "host": "h", "username": "u", "password": "pw"}"#;
-        let b = parse_at(&format!("[{one}, 3]"), now()).unwrap();
+        let b = parse_at(&format!("[{one}, 3]"), None, now()).unwrap();
         assert_eq!(b.entries.len(), 1);
         assert_eq!(b.skipped[0].reason, "it is not a JSON object");
-        let b = parse_at(&format!("{{\"environments\": [{one}]}}"), now()).unwrap();
+        let b = parse_at(&format!("{{\"environments\": [{one}]}}"), None, now()).unwrap();
         assert_eq!(b.entries.len(), 1);
-        assert!(parse_at("\"x\"", now()).is_err());
-        assert!(parse_at("{\"environments\": 1}", now()).is_err());
+        assert!(parse_at("\"x\"", None, now()).is_err());
+        assert!(parse_at("{\"environments\": 1}", None, now()).is_err());
         assert!(
-            parse_at("{", now())
+            parse_at("{", None, now())
                 .unwrap_err()
                 .to_string()
                 .contains("not valid JSON")
@@ -245,6 +275,7 @@ mod tests {
               {"name": "c", "host": "h", "username": "u", "password": "pw", "password_updated_at": 1700000000},
               {"name": "d", "host": "h", "username": "u", "password": "pw", "password_updated_at": "later"}
             ]"#,
+            None,
             now(),
         )
         .unwrap();
@@ -280,6 +311,7 @@ mod tests {
               {"name": "g", "host": "h", "username": "u", "password": "pw"},
               {"name": "g", "host": "h", "username": "u", "password": "pw2"}
             ]"#,
+            None,
             now(),
         )
         .unwrap();
@@ -294,6 +326,32 @@ mod tests {
         assert!(r[7].contains("mask"), "{r:?}");
         assert!(r[8].contains("taken by object 9"), "{r:?}");
         assert_eq!(b.entries.len(), 1);
+    }
+
+    #[test]
+    fn a_secret_store_shape_takes_its_name_from_the_flag() {
+        // Seed 001's shape, and the RDS secret's (engine, dbname).
+        let seed =
+            r#"{"host": "db", "port": 5432, "database": "app", "user": "app", "password": "pw"}"#;
+        let name = EnvName::parse("prod").unwrap();
+        let b = parse_at(seed, Some(&name), now()).unwrap();
+        assert_eq!(b.skipped, vec![]);
+        assert_eq!(b.entries[0].environment.name.as_str(), "prod");
+        assert!(
+            parse_at(seed, None, now()).unwrap().skipped[0]
+                .reason
+                .contains("--name")
+        );
+        let rds = r#"{"engine": "mysql", "host": "db", "port": 3306, "dbname": "shop", "username": "web", "password": "pw"}"#;
+        let env = &parse_at(rds, Some(&name), now()).unwrap().entries[0].environment;
+        assert_eq!(
+            (env.kind, env.database.as_str()),
+            (DatabaseKind::Mysql, "shop")
+        );
+        let cert = r#"{"name": "c", "host": "db", "username": "u", "auth": "cert",
+            "options": {"sslcert": "/c.pem", "sslkey": "/k.pem"}}"#;
+        let b = parse_at(cert, None, now()).unwrap();
+        assert_eq!(b.entries[0].environment.auth, dbcreds::Auth::Cert);
     }
 
     #[test]

@@ -266,9 +266,19 @@ fn finish(
     let name = Some(environment.name.to_string());
     let skip = |why: String| Skipped::new(name.clone(), origin.clone(), why);
     let pw = password.expose_secret();
-    // SQLite files need no password; every server does.
-    if pw.is_empty() && environment.kind.has_server() {
+    // SQLite files need no password; every server that logs in with one
+    // does, unless it is marked as waiting for it.
+    if pw.is_empty()
+        && environment.kind.has_server()
+        && environment.auth.uses_password()
+        && !environment.password_missing
+    {
         return Err(skip("no password".into()));
+    }
+    // A SQLite file that comes with a password (SQLCipher's key) logs in
+    // with it.
+    if !environment.kind.has_server() && !pw.is_empty() {
+        environment.auth = dbcreds::Auth::Password;
     }
     if is_masked(pw) {
         return Err(skip(

@@ -204,9 +204,15 @@ fn credential(
     let skip = |why: String| Skipped::new(Some(py.name.to_string()), py.origin.clone(), why);
     let user = keyring_user(&py.name);
     let Some(blob) = blob else {
+        // The tool as it shipped never managed to write its keyring entry,
+        // but metadata.json kept everything else: that much comes in,
+        // waiting for its password.
+        if let Some(meta) = meta.filter(|m| m.contains_key("host") || m.contains_key("database")) {
+            return metadata_only(py, meta, now);
+        }
         return Err(skip(format!(
-            "no keyring entry (service '{KEYRING_SERVICE}', user '{user}'): its password was \
-             never stored there or was removed; add it with `dbcreds add {}`",
+            "no keyring entry (service '{KEYRING_SERVICE}', user '{user}') and no metadata.json \
+             entry: its password was never stored there or was removed; add it with `dbcreds add {}`",
             py.name
         )));
     };
@@ -246,6 +252,42 @@ fn credential(
         }
     };
 
+    let env = fields_env(py, &fields, now, &mut notes).map_err(skip)?;
+    finish(
+        env,
+        SecretString::from(password.as_str()),
+        py.origin.clone(),
+        notes,
+    )
+}
+
+/// An environment from `metadata.json` alone: every field but the
+/// password, which `dbcreds update NAME --password` gives it later.
+fn metadata_only(
+    py: &PyEnv,
+    meta: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<super::Entry, Skipped> {
+    let skip = |why: String| Skipped::new(Some(py.name.to_string()), py.origin.clone(), why);
+    let mut notes = py.notes.clone();
+    let mut env = fields_env(py, meta, now, &mut notes).map_err(skip)?;
+    if env.kind.has_server() {
+        env.password_missing = true;
+        notes.push(format!(
+            "needs a password (the Python tool kept none): run `dbcreds update {} --password`",
+            py.name
+        ));
+    }
+    finish(env, SecretString::from(""), py.origin.clone(), notes)
+}
+
+/// The environment `fields` (metadata.json and the keyring's JSON) describe.
+fn fields_env(
+    py: &PyEnv,
+    fields: &Map<String, Value>,
+    now: DateTime<Utc>,
+    notes: &mut Vec<String>,
+) -> Result<Environment, String> {
     let mut env = Environment::new(py.name.clone(), py.kind);
     env.production = py.production;
     env.description = if py.description.is_empty() {
@@ -254,15 +296,15 @@ fn credential(
         py.description.clone()
     };
     // No default host: a credential without one names no server.
-    env.host = text(&fields, "host").unwrap_or_default();
+    env.host = text(fields, "host").unwrap_or_default();
     if py.kind.has_server() {
         match fields.get("port") {
             Some(Value::Number(n)) => {
                 let p = n.as_u64().and_then(|p| u32::try_from(p).ok()).unwrap_or(0);
-                env.port = check_port(p).map_err(|e| skip(e.to_string()))?;
+                env.port = check_port(p).map_err(|e| e.to_string())?;
             }
             Some(Value::String(s)) => {
-                env.port = parse_port(s).map_err(|e| skip(e.to_string()))?;
+                env.port = parse_port(s).map_err(|e| e.to_string())?;
                 notes.push(format!("port \"{s}\" was a string"));
             }
             Some(Value::Null) | None => {
@@ -271,22 +313,17 @@ fn credential(
                     py.kind, env.port
                 ));
             }
-            Some(other) => return Err(skip(format!("invalid port {other}: use a number"))),
+            Some(other) => return Err(format!("invalid port {other}: use a number")),
         }
     }
-    env.database = text(&fields, "database").unwrap_or_default();
-    env.username = text(&fields, "username").unwrap_or_default();
-    plain_options(&mut env, fields.get("options"), &mut notes);
-    if let Some(mode) = text(&fields, "ssl_mode").filter(|m| !m.is_empty()) {
+    env.database = text(fields, "database").unwrap_or_default();
+    env.username = text(fields, "username").unwrap_or_default();
+    plain_options(&mut env, fields.get("options"), notes);
+    if let Some(mode) = text(fields, "ssl_mode").filter(|m| !m.is_empty()) {
         env.options.entry("sslmode".into()).or_insert(mode);
     }
-    expiry(&mut env, &fields, now, &mut notes);
-    finish(
-        env,
-        SecretString::from(password.as_str()),
-        py.origin.clone(),
-        notes,
-    )
+    expiry(&mut env, fields, now, notes);
+    Ok(env)
 }
 
 /// The entry's text: UTF-8 (python-keyring on Linux and macOS), else

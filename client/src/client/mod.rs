@@ -109,6 +109,17 @@ impl Client {
     /// one take turns ([`crate::autostart::StartLock`]): one starts it, the
     /// others connect to it.
     pub async fn connect_or_start() -> Result<Self> {
+        Self::connect_or_start_for(NeedsVault::Yes).await
+    }
+
+    /// [`Client::connect_or_start`] for requests that make a vault (`init`,
+    /// `restore`) or need none: it starts an agent even where no vault
+    /// exists yet.
+    pub async fn connect_or_start_without_vault() -> Result<Self> {
+        Self::connect_or_start_for(NeedsVault::No).await
+    }
+
+    async fn connect_or_start_for(needs: NeedsVault) -> Result<Self> {
         let socket = crate::paths::socket();
         match Self::connect_to(&socket).await {
             Err(Error::AgentUnreachable { .. }) => {
@@ -117,6 +128,18 @@ impl Client {
                 // Whoever held the lock before us may have started it.
                 if let Ok(client) = Self::connect_to(&socket).await {
                     return Ok(client);
+                }
+                // An agent started where there is no vault could only say
+                // "no vault yet" and then linger (in CI, say): say it here.
+                let vault = crate::paths::vault();
+                if needs == NeedsVault::Yes && !vault.exists() {
+                    return Err(Error::Agent {
+                        reason: Reason::NotInitialized,
+                        message: format!(
+                            "no vault yet at {} (and no agent runs): run `dbcreds init`, or `dbcreds restore FILE`",
+                            vault.display()
+                        ),
+                    });
                 }
                 let s = socket.clone();
                 blocking(move || crate::autostart::start_agent(&s)).await?;
@@ -164,6 +187,14 @@ impl Client {
     }
 }
 
+/// Whether a request needs an existing vault (then no agent is started
+/// where none exists).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NeedsVault {
+    Yes,
+    No,
+}
+
 /// The paths of the RPCs [`Client::send_wiped`] calls, as the generated
 /// client spells them (`/<package>.<service>/<method>`).
 mod rpc {
@@ -196,10 +227,15 @@ fn environment(m: Option<v1::Environment>) -> Result<Environment> {
 /// ```
 pub async fn get(name: &str) -> Result<Credential> {
     let name = EnvName::parse(name)?;
-    if let Some(cred) = crate::envvars::lookup(&name)? {
-        return Ok(cred);
-    }
-    Client::connect_or_start().await?.get(&name).await
+    let overlay = match crate::envvars::source(&name)? {
+        crate::envvars::Source::Vars(cred) => return Ok(*cred),
+        crate::envvars::Source::Agent(overlay) => overlay,
+    };
+    let fetched = match Client::connect_or_start().await {
+        Ok(mut client) => client.get(&name).await,
+        Err(e) => Err(e),
+    };
+    crate::envvars::finish(overlay.as_ref(), fetched)
 }
 
 /// True when the error means "the vault is locked".

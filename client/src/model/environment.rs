@@ -6,7 +6,7 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{DEFAULT_EXPIRES_DAYS, DatabaseKind, EXPIRING_SOON_DAYS, EnvName};
+use super::{Auth, DEFAULT_EXPIRES_DAYS, DatabaseKind, EXPIRING_SOON_DAYS, EnvName};
 
 /// Everything about an environment except its password.
 ///
@@ -31,6 +31,13 @@ pub struct Environment {
     pub database: String,
     /// Login role or user.
     pub username: String,
+    /// How it logs in: with a password (the default), a client
+    /// certificate, or no credential.
+    pub auth: Auth,
+    /// True for a password environment whose password is not known yet
+    /// (imported from metadata alone): `get` refuses it until
+    /// `dbcreds update NAME --password` sets one.
+    pub password_missing: bool,
     /// Driver options: `sslmode`, `sslrootcert`, `sslcert`, `sslkey`, ...
     pub options: BTreeMap<String, String>,
     /// Marks production environments in listings.
@@ -73,6 +80,12 @@ impl Environment {
             port: kind.default_port().unwrap_or(0),
             database: String::new(),
             username: String::new(),
+            auth: if kind.has_server() {
+                Auth::Password
+            } else {
+                Auth::None
+            },
+            password_missing: false,
             options: BTreeMap::new(),
             production: false,
             description: String::new(),
@@ -95,10 +108,28 @@ impl Environment {
     /// assert_eq!(env.password_expires_at(), Some(Utc.with_ymd_and_hms(2026, 4, 1, 0, 0, 0).unwrap()));
     /// ```
     pub fn password_expires_at(&self) -> Option<DateTime<Utc>> {
+        // Without a password there is nothing to expire.
+        if !self.auth.uses_password() || self.password_missing {
+            return None;
+        }
         let days = self.expires_days?;
         // A silly policy (millions of days) means "never", not a panic.
         self.password_updated_at?
             .checked_add_signed(Duration::try_days(i64::from(days))?)
+    }
+
+    /// True when the environment hands out a password (its mode uses one
+    /// and it is set).
+    ///
+    /// ```
+    /// use dbcreds::{Auth, DatabaseKind, EnvName, Environment};
+    /// let mut env = Environment::new(EnvName::parse("dev").unwrap(), DatabaseKind::Postgres);
+    /// assert!(env.has_password());
+    /// env.auth = Auth::Cert;
+    /// assert!(!env.has_password());
+    /// ```
+    pub fn has_password(&self) -> bool {
+        self.auth.uses_password() && !self.password_missing
     }
 
     /// Where the password stands on `now`.

@@ -247,6 +247,80 @@ impl fmt::Display for DatabaseKind {
     }
 }
 
+/// How an environment logs in to its database.
+///
+/// ```
+/// use dbcreds::Auth;
+/// assert_eq!("cert".parse::<Auth>().unwrap(), Auth::Cert);
+/// assert!(Auth::Password.uses_password());
+/// assert!(!Auth::None.uses_password());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Auth {
+    /// A user name and password (the default).
+    #[default]
+    Password,
+    /// No credential at all: `trust`/`peer` development databases, or a
+    /// SQLite file.
+    None,
+    /// A client certificate (`sslcert`/`sslkey` options) and no password.
+    Cert,
+}
+
+impl Auth {
+    /// Every mode, in the order `--help` lists them.
+    pub const ALL: [Auth; 3] = [Self::Password, Self::None, Self::Cert];
+
+    /// The canonical name, as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Password => "password",
+            Self::None => "none",
+            Self::Cert => "cert",
+        }
+    }
+
+    /// Whether the environment has a password to store and hand out.
+    pub fn uses_password(self) -> bool {
+        self == Self::Password
+    }
+
+    /// How the mode reads in a sentence: "authenticates with a client
+    /// certificate".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Password => "logs in with a password",
+            Self::None => "logs in without a credential (--auth none)",
+            Self::Cert => "authenticates with a client certificate (--auth cert)",
+        }
+    }
+}
+
+impl FromStr for Auth {
+    type Err = InvalidInput;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            // The wire's and older vaults' "no mode" is a password.
+            "" | "password" => Self::Password,
+            "none" | "trust" | "peer" => Self::None,
+            "cert" | "certificate" => Self::Cert,
+            _ => {
+                return Err(InvalidInput::Field {
+                    field: "auth".into(),
+                    why: format!("'{s}' is not a mode: use password, none or cert"),
+                });
+            }
+        })
+    }
+}
+
+impl fmt::Display for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Parses a port, refusing 0 and anything above 65535 with a message that
 /// says so.
 ///

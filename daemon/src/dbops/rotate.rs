@@ -154,6 +154,12 @@ pub async fn rotate(ops: &DbOps, name: &EnvName, params: &RotateParams) -> Resul
     let alphabet = password::alphabet(params.alphabet.as_deref()).map_err(invalid)?;
     let hosts = accounts::check_hosts(&params.hosts).map_err(invalid)?;
     let (env, current) = ops.agent.get(name).await?;
+    if !env.auth.uses_password() {
+        return Err(AgentError::NoPassword(
+            name.to_string(),
+            env.auth.describe(),
+        ));
+    }
     let user = Credential::new(env.clone(), current.clone());
     match env.kind {
         DatabaseKind::Mysql | DatabaseKind::Mariadb => {}

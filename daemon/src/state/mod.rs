@@ -235,6 +235,9 @@ impl Agent {
             .records
             .get(name.as_str())
             .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
+        if rec.env.password_missing {
+            return Err(AgentError::PasswordMissing(name.to_string()));
+        }
         let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
         self.timers.touch();
         let secret = u
@@ -311,8 +314,10 @@ impl Agent {
     /// Changes the fields `patch` carries. A new password needs the vault
     /// unlocked; metadata alone does not.
     pub async fn update(&self, name: &EnvName, patch: Patch) -> Result<Environment> {
-        if let Some(p) = &patch.password {
-            edit::check_password(p)?;
+        patch.check()?;
+        // A new password, or a mode without one (its empty password is
+        // sealed like any other), needs the key.
+        if patch.password.is_some() || patch.auth.is_some() {
             self.unlock_for_request().await?;
         }
         let mut state = self.state.write().await;
@@ -325,10 +330,18 @@ impl Agent {
         patch.apply(&mut env)?;
         let now = Utc::now();
         env.updated_at = Some(now);
-        let sealed = match &patch.password {
+        // Leaving the password mode forgets the password.
+        let new_password = match patch.password {
+            Some(p) => Some(p),
+            None if rec.env.auth.uses_password() && !env.auth.uses_password() => {
+                Some(SecretString::from(String::new()))
+            }
+            None => None,
+        };
+        let sealed = match &new_password {
             Some(p) => {
                 let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
-                env.password_updated_at = Some(now);
+                env.password_updated_at = patch.password_changed_at.or(Some(now));
                 u.key
                     .seal(name.as_str().as_bytes(), p.expose_secret().as_bytes())
             }
@@ -336,7 +349,7 @@ impl Agent {
         };
         let rec = Record { env, sealed };
         o.vault.upsert(&rec).await?;
-        if let (Some(p), Some(u)) = (patch.password, o.unlocked.as_mut()) {
+        if let (Some(p), Some(u)) = (new_password, o.unlocked.as_mut()) {
             crate::memory::lock_in_ram(p.expose_secret().as_bytes());
             u.secrets.insert(name.to_string(), p);
         }

@@ -258,8 +258,9 @@ impl Vault {
         let options = serde_json::to_string(&e.options).unwrap_or_else(|_| "{}".into());
         let query = sqlx::query(
             "INSERT OR REPLACE INTO environments (name, kind, host, port, database, username, options, \
-             production, description, created_at, updated_at, password_updated_at, expires_days, sealed_password) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             production, description, created_at, updated_at, password_updated_at, expires_days, sealed_password, \
+             auth, password_missing) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(e.name.as_str())
         .bind(e.kind.as_str())
@@ -274,7 +275,9 @@ impl Vault {
         .bind(secs(e.updated_at))
         .bind(secs(e.password_updated_at))
         .bind(e.expires_days.map(i64::from))
-        .bind(&rec.sealed);
+        .bind(&rec.sealed)
+        .bind(e.auth.as_str())
+        .bind(e.password_missing);
         self.write_one(query).await
     }
 
@@ -359,6 +362,10 @@ fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Record, String> {
         .try_get::<Option<i64>, _>("expires_days")
         .map_err(|e| e.to_string())?
         .and_then(|d| u32::try_from(d).ok());
+    env.auth = get_s("auth")?
+        .parse()
+        .map_err(|e| format!("environment {name}: {e}"))?;
+    env.password_missing = get_i("password_missing")? != 0;
     let sealed: Vec<u8> = row.try_get("sealed_password").map_err(|e| e.to_string())?;
     let opt_i = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(|e| e.to_string());
     let opt_s = |c: &str| {

@@ -253,6 +253,11 @@ fn render() {
             ("user", &env.username),
             ("password", &pw),
         ] {
+            // A login without a password has no password pair.
+            if key == "password" && !env.auth.uses_password() {
+                assert!(!rest.contains("password="), "{conninfo:?}");
+                continue;
+            }
             let (got, r) = libpq_pair(rest, key);
             assert_eq!(got, want, "{key} in {conninfo:?}");
             rest = r;
@@ -351,6 +356,13 @@ fn patch() {
             description: opt(&mut g, 5000),
             expires_days: g.bool().then(|| g.u32()),
             options,
+            auth: g
+                .bool()
+                .then(|| g.pick(&["password", "none", "cert", "x", ""]).to_owned()),
+            password_changed_at: g
+                .bool()
+                .then(|| chrono::DateTime::from_timestamp(i64::from(g.u32()) * 2, 0))
+                .flatten(),
         };
         let mut after = env.clone();
         match patch.apply(&mut after) {

@@ -124,6 +124,10 @@ fn update(r: v1::UpdateRequest, which: usize) -> bool {
         description: r.description,
         expires_days: r.expires_days,
         options: r.options.into_iter().collect(),
+        auth: r.auth,
+        password_changed_at: r
+            .password_changed_at
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0)),
     };
     if let Some(p) = &patch.password
         && edit::check_password(p).is_err()
@@ -412,6 +416,10 @@ fn structured_put_and_update() {
                     description: opt(&mut g, 5000),
                     expires_days: g.bool().then(|| g.u32()),
                     options: options.into_iter().collect(),
+                    auth: g
+                        .bool()
+                        .then(|| g.pick(&["password", "none", "cert", "y"]).into()),
+                    password_changed_at: g.bool().then(|| i64::from(g.u32())),
                 };
                 let which = g.below(6);
                 let bytes = req.encode_to_vec();

@@ -135,10 +135,16 @@ fn no_agent_is_unreachable() {
     let out = sb.cli(&["status", "--json"]);
     out.code(exit::AGENT_UNREACHABLE);
     assert_eq!(out.json()["running"], false, "{out}");
+    // Without a vault nothing is started just to say there is none.
+    sb.cli(&["list"])
+        .fails(exit::NOT_INITIALIZED, &["dbcreds init"]);
+    assert!(sb.agent_pids().is_empty(), "an agent was started");
     // An agent binary that does not exist cannot be autostarted.
     sb.set_env("DBCREDS_AGENT_BIN", "/nonexistent/dbcreds-agent");
-    sb.cli(&["list"]).fails(exit::AGENT_UNREACHABLE, &[]);
-    sb.cli(&["get", "prod"]).fails(exit::AGENT_UNREACHABLE, &[]);
+    sb.cli(&["agent", "start"])
+        .fails(exit::AGENT_UNREACHABLE, &[]);
+    sb.cli(&["init", "--unlocker", "keyring"])
+        .fails(exit::AGENT_UNREACHABLE, &[]);
 }
 
 /// Snapshot of the vault files (main file, and WAL if present).

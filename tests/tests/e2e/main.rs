@@ -17,6 +17,7 @@ macro_rules! or_return {
 
 mod agent_lifecycle;
 mod audit;
+mod auth_modes;
 mod backup;
 mod bad_input;
 mod check;
