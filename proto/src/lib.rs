@@ -20,7 +20,10 @@ pub mod v1 {
 /// older clients; the CLI compares it with the agent's and replaces an agent
 /// that speaks another one. 4: auth modes, environments waiting for a
 /// password, backdated password dates (an older agent would drop them).
-pub const PROTOCOL: u32 = 4;
+/// 5: `GetRequest.purpose` (audited as asked), `RotateRequest.hosts`
+/// (MySQL accounts to change) and the accounts and notes of a rotation (an
+/// older agent would ignore `hosts` and record every reveal as `get`).
+pub const PROTOCOL: u32 = 5;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.

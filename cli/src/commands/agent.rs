@@ -60,7 +60,8 @@ pub async fn start() -> Result<(), Failure> {
 /// and prints what `dbcreds-agent --print-env` prints, for `eval` (like
 /// `ssh-agent -s`).
 pub async fn print_env(shell: PrintEnvShell) -> Result<(), Failure> {
-    let mut client = Client::connect_or_start().await?;
+    // Asked for an agent, as `agent start` is: one starts without a vault.
+    let mut client = Client::connect_or_start_without_vault().await?;
     let pid = client.status().await?.pid;
     let sock = dbcreds::render::shell_quote(&client.socket().display().to_string());
     let text = match shell {
