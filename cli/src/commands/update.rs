@@ -58,7 +58,7 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
     patch.password = password;
     let updated = client.update(&a.name, patch).await?;
     output::note(&format!(
-        "Updated {}: {} (password {}).",
+        "Updated {}: {} ({}).",
         updated.name,
         dbcreds::render::uri(&updated, None),
         output::password_state(&updated, chrono::Utc::now())

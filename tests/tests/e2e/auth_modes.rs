@@ -45,7 +45,7 @@ fn an_environment_without_a_password_connects_execs_and_tests() {
     let added = sb.add(&spec);
     added.ok();
     assert!(!added.stderr.contains("empty password"), "{added}");
-    assert!(added.stderr.contains("none (--auth none)"), "{added}");
+    assert!(added.stderr.contains("no password: --auth none"), "{added}");
 
     // No password to print: its own exit code and the way to what there is.
     sb.cli(&["get", "dev"])
