@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::InvalidInput;
@@ -56,6 +57,10 @@ pub struct Patch {
     pub expires_days: Option<u32>,
     /// Options to set (or, with an empty value, remove).
     pub options: BTreeMap<String, String>,
+    /// When the password last changed (a change made elsewhere, or a
+    /// backdated one); not after now. Wins over the time a new `password`
+    /// would set.
+    pub password_changed_at: Option<DateTime<Utc>>,
 }
 
 impl Patch {
@@ -94,6 +99,9 @@ impl Patch {
         }
         if let Some(p) = &self.password {
             check_password(p)?;
+        }
+        if let Some(t) = self.password_changed_at {
+            check_password_changed(t)?;
         }
         Ok(())
     }
@@ -156,8 +164,48 @@ impl Patch {
         if let Some(p) = &self.password {
             check_password(p)?;
         }
+        if let Some(t) = self.password_changed_at {
+            check_password_changed(t)?;
+            env.password_updated_at = Some(t);
+        }
         validate(env)
     }
+}
+
+/// A "password last changed" time must not be in the future: an expiry
+/// counted from a time to come would hide an old password.
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// assert!(dbcreds::edit::check_password_changed(Utc::now() - Duration::days(3)).is_ok());
+/// assert!(dbcreds::edit::check_password_changed(Utc::now() + Duration::days(3)).is_err());
+/// ```
+pub fn check_password_changed(at: DateTime<Utc>) -> Result<(), InvalidInput> {
+    if at > Utc::now() {
+        return Err(field(
+            "password change time",
+            &format!(
+                "{} is in the future: give the day the password last changed, today at the latest",
+                at.format("%Y-%m-%d")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The "password last changed" time of an update request (Unix seconds).
+///
+/// ```
+/// assert!(dbcreds::edit::password_changed_from_secs(1_700_000_000).is_ok());
+/// assert!(dbcreds::edit::password_changed_from_secs(i64::MAX).is_err());
+/// ```
+pub fn password_changed_from_secs(secs: i64) -> Result<DateTime<Utc>, InvalidInput> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| {
+        field(
+            "password change time",
+            &format!("{secs} is not a time dbcreds can store"),
+        )
+    })
 }
 
 /// A password must be non-empty, at most [`MAX_PASSWORD_BYTES`], and free
@@ -416,5 +464,27 @@ mod tests {
         p.check().unwrap();
         p.password = Some(SecretString::from("x".repeat(MAX_PASSWORD_BYTES + 1)));
         assert!(p.check().unwrap_err().to_string().contains("password"));
+    }
+
+    #[test]
+    fn a_password_change_time_is_set_and_never_in_the_future() {
+        let at = Utc::now() - chrono::Duration::days(40);
+        let p = Patch {
+            password_changed_at: Some(at),
+            ..Patch::default()
+        };
+        p.check().unwrap();
+        let mut e = env();
+        p.apply(&mut e).unwrap();
+        assert_eq!(e.password_updated_at, Some(at));
+        let p = Patch {
+            password_changed_at: Some(Utc::now() + chrono::Duration::days(1)),
+            ..Patch::default()
+        };
+        let err = p.check().unwrap_err().to_string();
+        assert!(err.contains("in the future"), "{err}");
+        let mut e = env();
+        assert!(p.apply(&mut e).is_err());
+        assert_eq!(e.password_updated_at, None);
     }
 }

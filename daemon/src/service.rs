@@ -225,6 +225,11 @@ impl agent_server::Agent for Service {
             description: r.description,
             expires_days: r.expires_days,
             options: r.options.into_iter().collect(),
+            password_changed_at: r
+                .password_changed_at
+                .map(dbcreds::edit::password_changed_from_secs)
+                .transpose()
+                .map_err(AgentError::from)?,
         };
         let password_changed = patch.password.is_some();
         let env = self.agent.update(&n, patch).await?;

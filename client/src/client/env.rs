@@ -64,6 +64,7 @@ fn update_request(name: &EnvName, patch: Patch) -> Wiped<v1::UpdateRequest> {
         description: patch.description,
         expires_days: patch.expires_days,
         options: patch.options.into_iter().collect(),
+        password_changed_at: patch.password_changed_at.map(|t| t.timestamp()),
     })
 }
 

@@ -328,7 +328,7 @@ impl Agent {
         let sealed = match &patch.password {
             Some(p) => {
                 let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
-                env.password_updated_at = Some(now);
+                env.password_updated_at = Some(patch.password_changed_at.unwrap_or(now));
                 u.key
                     .seal(name.as_str().as_bytes(), p.expose_secret().as_bytes())
             }
