@@ -40,7 +40,14 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) ->
             next.run(req).await
         }
     };
+    let strict = resp.extensions().get::<NoReferrer>().is_some();
     secure_headers(resp.headers_mut());
+    if strict {
+        resp.headers_mut().insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     resp
 }
 
@@ -93,7 +100,12 @@ fn secure_headers(h: &mut HeaderMap) {
     for (name, value) in [
         (header::CONTENT_SECURITY_POLICY, CSP),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        // Not `no-referrer`: under it browsers send `Origin: null` on the
+        // page's own form posts (Fetch), and the Origin check above could
+        // not tell them from a foreign page's. `same-origin` sends no
+        // referrer anywhere else; the one address with a secret in it,
+        // the token link, gets `no-referrer` (see `exchange`).
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         // A revealed password must not stay in a cache, nor any page
         // after the session ended.
@@ -131,16 +143,26 @@ pub async fn exchange(
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             resp.headers_mut().insert(header::SET_COOKIE, v);
         }
-        return resp;
+        return no_referrer(resp);
     }
     // The browser that holds the session (a reload of the old address)
     // goes on; anyone else is refused.
     if has_session(&st, &headers) {
-        return Redirect::to("/").into_response();
+        return no_referrer(Redirect::to("/").into_response());
     }
-    refused(
+    no_referrer(refused(
         StatusCode::FORBIDDEN,
         "This link was used",
         "The link works once, for one browser. Run `dbcreds ui` again for a new one.",
-    )
+    ))
 }
+
+/// The token's address goes nowhere as a referrer, not even to the page.
+fn no_referrer(mut resp: Response) -> Response {
+    resp.extensions_mut().insert(NoReferrer);
+    resp
+}
+
+/// Marks a response whose request carried the token in its address.
+#[derive(Clone, Copy)]
+struct NoReferrer;

@@ -40,5 +40,6 @@ mod rekey;
 mod rotate;
 mod secrecy;
 mod third_party;
+mod ui;
 mod unlockers;
 mod unresponsive;
