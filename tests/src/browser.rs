@@ -246,7 +246,16 @@ impl Browser {
         let Some(dir) = std::env::var_os(SCREENSHOTS_VAR).filter(|d| !d.is_empty()) else {
             return;
         };
+        // The whole page: the window as tall as the document, then back.
+        let height = self
+            .eval(
+                "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight",
+            )
+            .as_u64()
+            .unwrap_or(900);
+        self.window_size(1100, u32::try_from(height).unwrap_or(900).clamp(600, 4000));
         let png = self.rt.block_on(self.c().screenshot()).expect("screenshot");
+        self.window_size(1100, 900);
         let dir = Path::new(&dir);
         std::fs::create_dir_all(dir).expect("screenshot dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");

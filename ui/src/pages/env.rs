@@ -118,7 +118,7 @@ fn env_form(f: &EnvForm, errors: &Errors, mode: Mode<'_>) -> Markup {
             }
             @if new_pw {
                 (input("password_changed", "Password last changed", &f.password_changed,
-                       Some("The day the password was last set (YYYY-MM-DD): set it back when it was changed elsewhere."),
+                       Some("The day the password was last set: set it back when it was changed elsewhere (the expiry counts from it)."),
                        errors, Input::Date))
             }
             (input("expires_days", "Password expires after (days)", &f.expires_days,

@@ -7,7 +7,7 @@
 //! as PNGs (docs/ui/ holds the committed ones).
 
 use chrono::{Duration, Utc};
-use dbcreds_tests::{Browser, PASSPHRASE, PgTestRole, Sandbox, postgres_or_skip};
+use dbcreds_tests::{Browser, PASSPHRASE, PgTestRole, Sandbox, exported_env, postgres_or_skip};
 
 /// What `dbcreds ARGS` says on stderr, without `dbcreds: `: the page must
 /// say the same.
@@ -108,8 +108,22 @@ fn a_day_in_the_browser_add_list_edit_test_rotate_audit_lock() {
     assert_eq!(shown["options"]["connect_timeout"], "5", "{shown}");
     sb.assert_password("shop", &role.password);
 
+    // Two more, imported: one expiring, one expired and in production.
+    let mut legacy = exported_env("legacy", 120, Some(90));
+    legacy["kind"] = "mariadb".into();
+    legacy["port"] = 3306.into();
+    legacy["production"] = true.into();
+    let both = serde_json::json!([exported_env("analytics", 80, Some(90)), legacy]);
+    sb.cli_stdin(&["import", "--from", "json", "-"], &both.to_string())
+        .ok();
+
     // Listed, with kind, host, production, last test and expiry.
     b.click("a.brand");
+    assert!(b.text("#env-analytics").contains("expiring"));
+    let legacy = b.text("#env-legacy");
+    for want in ["mariadb", "production", "expired 30 days ago"] {
+        assert!(legacy.contains(want), "{want:?} not in the row: {legacy}");
+    }
     let row = b.text("#env-shop");
     for want in [
         "shop",
@@ -225,7 +239,8 @@ fn a_day_in_the_browser_add_list_edit_test_rotate_audit_lock() {
     b.click("form[action='/environments/shop/remove'] button.danger");
     assert_eq!(b.path(), "/");
     assert!(b.text(".notice").contains("Removed shop."));
-    assert_eq!(sb.list_json().as_array().map(Vec::len), Some(0));
+    assert!(!b.exists("#env-shop"));
+    assert_eq!(sb.list_json().as_array().map(Vec::len), Some(2));
 }
 
 #[test]
