@@ -160,6 +160,35 @@ fn no_page_holds_the_password_unless_revealed() {
         assert!(!r.body.contains(&password), "{p} holds the password");
         assert_secure_headers(&r);
     }
+    // The old web UI's expiry JSON, with the `check` words.
+    let r = ui.get("/api/environments/prod/expiry", &c);
+    assert_eq!(r.header("content-type"), Some("application/json"), "{r}");
+    let j: serde_json::Value = serde_json::from_str(&r.body).expect("JSON");
+    assert_eq!(j["status"], "healthy", "{j}");
+    assert_eq!(j["is_expired"], false, "{j}");
+    assert_eq!(j["expires_days"], 90, "{j}");
+    // The old UI's PUT updates too (an Origin is still required).
+    let r = ui.post(
+        "/environments/prod",
+        &c,
+        "kind=postgres&host=db2.internal&port=5432&database=app&username=app&expires_days=90",
+    );
+    assert_eq!(r.status, 303, "{r}");
+    assert_eq!(sb.show_json("prod")["host"], "db2.internal");
+    let put = dbcreds_tests::http(
+        ui.port,
+        "PUT",
+        "/environments/prod",
+        &[
+            ("Host", &ui.host()),
+            ("Cookie", &cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some("kind=postgres&host=db3.internal&port=5432&database=app&username=app&expires_days=90"),
+    );
+    assert_eq!(put.status, 403, "a PUT without Origin:\n{put}");
+    assert_eq!(sb.show_json("prod")["host"], "db2.internal");
+
     // A test (a POST) and a form sent back with errors hold none either.
     let r = ui.post("/environments/prod/test", &c, "");
     assert_eq!(r.status, 200, "{r}");
