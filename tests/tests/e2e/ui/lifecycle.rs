@@ -77,3 +77,16 @@ fn a_missing_ui_binary_is_named() {
     sb.cli(&["ui", "--no-open"])
         .fails(exit::OTHER, &["cannot run /nonexistent/dbcreds-ui"]);
 }
+
+#[test]
+fn no_agent_to_start_is_exit_code_6_and_says_why() {
+    let sb = Sandbox::new().with_env("DBCREDS_AGENT_BIN", "/nonexistent/dbcreds-agent");
+    let out = sb.cli(&["ui", "--no-open"]);
+    out.code(exit::AGENT_UNREACHABLE);
+    assert_eq!(out.stdout, "", "no link without an agent:\n{out}");
+    assert!(
+        out.stderr
+            .starts_with("dbcreds ui: could not start dbcreds-agent: /nonexistent/dbcreds-agent"),
+        "{out}"
+    );
+}
