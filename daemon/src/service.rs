@@ -250,12 +250,9 @@ impl agent_server::Agent for Service {
             auth: r.auth,
             password_changed_at: r
                 .password_changed_at
-                .map(|secs| {
-                    chrono::DateTime::from_timestamp(secs, 0).ok_or_else(|| {
-                        AgentError::BadRequest(format!("password_changed_at {secs} is not a time"))
-                    })
-                })
-                .transpose()?,
+                .map(dbcreds::edit::password_changed_from_secs)
+                .transpose()
+                .map_err(AgentError::from)?,
         };
         let password_changed = patch.password.is_some() || patch.auth.is_some();
         let env = self.agent.update(&n, patch).await?;

@@ -23,14 +23,16 @@
 //! environments, searching files ([`data`]); the PostgreSQL and MariaDB
 //! servers and their test logins ([`databases`]), MariaDB accounts of
 //! one user for several hosts and test databases ([`mariadb`]); agents that do not
-//! answer: a stopped one and a silent socket ([`silent`]); the exit codes
-//! by name ([`exit`]).
+//! answer: a stopped one and a silent socket ([`silent`]); the web page
+//! and plain HTTP requests to it ([`ui`]), and a headless Chromium to drive
+//! it ([`browser`]); the exit codes by name ([`exit`]).
 //!
 //! Everything public is re-exported here (except [`exit`], used as
 //! `exit::LOCKED`).
 
 pub mod agent;
 pub mod bins;
+pub mod browser;
 pub mod data;
 pub mod databases;
 pub mod env_spec;
@@ -41,9 +43,11 @@ pub mod output;
 pub mod process;
 pub mod sandbox;
 pub mod silent;
+pub mod ui;
 
 pub use agent::{AgentProcess, AgentStartFailure};
 pub use bins::{bin, example, path_var, repo_path, support};
+pub use browser::{Browser, SCREENSHOTS_VAR};
 pub use data::{
     PASSPHRASE, PASSWORD_PREFIX, assert_no_file_holds, awkward_password, contains_bytes,
     exported_env, files_under, password_tail, read_or_empty, token, unique_password,
@@ -62,3 +66,4 @@ pub use process::{
 };
 pub use sandbox::{NO_BUS, SANDBOX_MARKER, Sandbox, has_event};
 pub use silent::{Silence, SilentSocket, Stopped};
+pub use ui::{HttpResponse, UiProcess, http};

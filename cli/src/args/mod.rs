@@ -362,6 +362,19 @@ version), the vault's integrity and the OS keyring (through the agent), and the 
 Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
     Doctor(StatusArgs),
 
+    /// Open the web page: environments, tests, rotations, the audit log, in a browser
+    #[command(after_help = "Examples:
+  dbcreds ui                         opens it in the browser (xdg-open / open)
+  dbcreds ui --no-open               prints the link instead
+  dbcreds ui --idle-timeout 1h
+
+The page is served by dbcreds-ui (found beside dbcreds, or on PATH, or at
+$DBCREDS_UI_BIN) on 127.0.0.1 at a random port, for the one browser that
+opens the printed link: the link works once. It stops after the idle time
+(default 15m), when the vault is locked other than from the page, when the
+agent stops, and on Ctrl-C.")]
+    Ui(UiArgs),
+
     /// Print a shell completion script
     #[command(after_help = "Examples:
   dbcreds completions bash > ~/.local/share/bash-completion/completions/dbcreds
@@ -417,6 +430,16 @@ pub enum AgentCommand {
 pub struct GenerateDocsArgs {
     /// Output directory; gets man/ and completions/ subdirectories
     pub dir: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Print the link without opening a browser
+    #[arg(long)]
+    pub no_open: bool,
+    /// Stop after this long without a request (30s, 15m, 2h; at most 24h)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_idle_timeout)]
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,7 @@ mod rotate;
 mod show;
 mod status;
 mod test;
+mod ui;
 mod update;
 
 /// Runs the parsed command on a current-thread runtime.
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Unlock(a) => lock::unlock(a).await,
         Command::Status(a) => status::run(a).await,
         Command::Doctor(a) => doctor::run(a.json).await,
+        Command::Ui(a) => ui::run(a),
         Command::Completions(a) => completions::run(a),
         Command::GenerateDocs(a) => completions::generate_docs(&a.dir),
         Command::Agent(a) => match (a.command, a.print_env) {

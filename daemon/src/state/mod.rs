@@ -341,7 +341,7 @@ impl Agent {
         let sealed = match &new_password {
             Some(p) => {
                 let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
-                env.password_updated_at = patch.password_changed_at.or(Some(now));
+                env.password_updated_at = Some(patch.password_changed_at.unwrap_or(now));
                 u.key
                     .seal(name.as_str().as_bytes(), p.expose_secret().as_bytes())
             }

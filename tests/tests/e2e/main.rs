@@ -42,5 +42,6 @@ mod rotate;
 mod rotate_accounts;
 mod secrecy;
 mod third_party;
+mod ui;
 mod unlockers;
 mod unresponsive;
