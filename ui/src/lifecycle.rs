@@ -16,6 +16,11 @@ use crate::state::AppState;
 /// secret, so it does not keep the vault unlocked).
 const POLL: Duration = Duration::from_secs(1);
 
+/// How long after a lock the agent's change stream may end for the lock
+/// to count as the agent stopping (it lets requests in flight finish for
+/// 300 ms, then closes every connection).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 /// Why the page stopped.
 #[derive(Debug)]
 pub enum Stop {
@@ -89,7 +94,7 @@ async fn agent(st: &AppState, mut unlocked: bool) -> Stop {
                     Ok(s) => {
                         let now_unlocked = s.state == LockState::Unlocked;
                         if unlocked && !now_unlocked && !st.locked_here() {
-                            return Stop::Locked;
+                            return locked_or_stopping(&mut watch).await;
                         }
                         if now_unlocked {
                             // However it was unlocked, the next lock is not ours.
@@ -101,6 +106,24 @@ async fn agent(st: &AppState, mut unlocked: bool) -> Stop {
             }
         }
     }
+}
+
+/// A stopping agent locks the vault first (SIGTERM zeroizes before it
+/// closes anything), so a lock may be the start of a shutdown: if the
+/// change stream ends soon after, the agent stopped.
+async fn locked_or_stopping(watch: &mut dbcreds::Watch) -> Stop {
+    let ended = async {
+        loop {
+            match watch.next().await {
+                Ok(Some(_)) => {}
+                Ok(None) => return Stop::AgentGone("it shut down".into()),
+                Err(e) => return Stop::AgentGone(e.to_string()),
+            }
+        }
+    };
+    tokio::time::timeout(SHUTDOWN_GRACE, ended)
+        .await
+        .unwrap_or(Stop::Locked)
 }
 
 #[cfg(unix)]
