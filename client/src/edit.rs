@@ -216,7 +216,7 @@ fn check_changed_at(at: DateTime<Utc>) -> Result<(), InvalidInput> {
     // is what "none" is on the wire).
     if at.timestamp() < 946_684_800 {
         return Err(field(
-            "password-changed",
+            "password change time",
             &format!(
                 "{} is before 2000: give the day the password really changed",
                 at.format("%Y-%m-%d")
@@ -225,7 +225,7 @@ fn check_changed_at(at: DateTime<Utc>) -> Result<(), InvalidInput> {
     }
     if at > Utc::now() {
         return Err(field(
-            "password-changed",
+            "password change time",
             &format!(
                 "{} is in the future: give the day the password really changed",
                 at.format("%Y-%m-%d")

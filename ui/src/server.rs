@@ -66,10 +66,12 @@ fn router(st: Arc<AppState>) -> Router {
 }
 
 /// The exit code for a failure to start: 6 when no agent could be reached
-/// or started (as the CLI says it), 1 otherwise.
+/// or started, 12 when there is no vault (as the CLI says them), 1
+/// otherwise.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    use dbcreds::Error;
+    use dbcreds::{Error, Reason};
     match e.downcast_ref::<Error>() {
+        Some(e) if e.reason() == Some(Reason::NotInitialized) => 12,
         Some(
             Error::AgentUnreachable { .. }
             | Error::AgentUnresponsive { .. }

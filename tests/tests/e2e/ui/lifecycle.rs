@@ -80,7 +80,15 @@ fn a_missing_ui_binary_is_named() {
 
 #[test]
 fn no_agent_to_start_is_exit_code_6_and_says_why() {
+    // Without a vault no agent is started at all: the CLI's exit code 12.
     let sb = Sandbox::new().with_env("DBCREDS_AGENT_BIN", "/nonexistent/dbcreds-agent");
+    let out = sb.cli(&["ui", "--no-open"]);
+    out.code(exit::NOT_INITIALIZED);
+    assert!(out.stderr.contains("dbcreds init"), "{out}");
+    // With a vault and no agent binary to start: 6.
+    let sb = Sandbox::with_passphrase_vault();
+    sb.cli(&["agent", "stop"]).ok();
+    let sb = sb.with_env("DBCREDS_AGENT_BIN", "/nonexistent/dbcreds-agent");
     let out = sb.cli(&["ui", "--no-open"]);
     out.code(exit::AGENT_UNREACHABLE);
     assert_eq!(out.stdout, "", "no link without an agent:\n{out}");
