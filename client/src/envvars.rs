@@ -65,7 +65,12 @@ pub const OPTION_PREFIX: &str = "OPT_";
 pub fn option_suffix(key: &str) -> Option<String> {
     key.chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        .then(|| format!("{OPTION_PREFIX}{}", key.to_ascii_uppercase().replace('-', "_")))
+        .then(|| {
+            format!(
+                "{OPTION_PREFIX}{}",
+                key.to_ascii_uppercase().replace('-', "_")
+            )
+        })
 }
 
 /// `DBCREDS_<ENV>_EXPIRES_AT` for `at`, as `dbcreds exec` sets it (RFC
@@ -209,13 +214,19 @@ impl Vars {
 
     fn kind(&self) -> Result<Option<DatabaseKind>> {
         self.get("KIND")
-            .map(|k| k.parse().map_err(|e: crate::InvalidInput| self.bad("KIND", e.to_string())))
+            .map(|k| {
+                k.parse()
+                    .map_err(|e: crate::InvalidInput| self.bad("KIND", e.to_string()))
+            })
             .transpose()
     }
 
     fn auth(&self) -> Result<Option<Auth>> {
         self.get("AUTH")
-            .map(|a| a.parse().map_err(|e: crate::InvalidInput| self.bad("AUTH", e.to_string())))
+            .map(|a| {
+                a.parse()
+                    .map_err(|e: crate::InvalidInput| self.bad("AUTH", e.to_string()))
+            })
             .transpose()
     }
 
@@ -298,9 +309,8 @@ impl Vars {
             env.auth = a;
         }
         if let Some(p) = self.get("PRODUCTION") {
-            env.production = parse_bool(p).ok_or_else(|| {
-                self.bad("PRODUCTION", format!("'{p}' is not true or false"))
-            })?;
+            env.production = parse_bool(p)
+                .ok_or_else(|| self.bad("PRODUCTION", format!("'{p}' is not true or false")))?;
         }
         if let Some(raw) = self.get("EXPIRES_AT") {
             let at = DateTime::parse_from_rfc3339(raw.trim())
@@ -335,10 +345,8 @@ impl Vars {
     /// True when `e` means the vault has no environment to lay the
     /// variables over.
     fn vault_lacks_it(&self, e: &Error) -> bool {
-        matches!(
-            e.reason(),
-            Some(Reason::NotFound | Reason::NotInitialized)
-        ) || matches!(e, Error::AgentUnreachable { .. } | Error::AgentStart(_))
+        matches!(e.reason(), Some(Reason::NotFound | Reason::NotInitialized))
+            || matches!(e, Error::AgentUnreachable { .. } | Error::AgentStart(_))
     }
 
     /// The error for a partial definition with nothing under it.

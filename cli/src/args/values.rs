@@ -3,9 +3,9 @@
 
 use std::ffi::OsStr;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::builder::{PossibleValue, TypedValueParser};
 use dbcreds::error::InvalidInput;
-use chrono::{DateTime, NaiveDate, Utc};
 use dbcreds::{Auth, DatabaseKind, EnvName};
 
 /// Longest password lifetime `--expires-days` accepts (100 years).

@@ -130,7 +130,11 @@ fn ask_kind() -> Result<DatabaseKind, Failure> {
     let names: Vec<&str> = DatabaseKind::ALL.iter().map(|k| k.as_str()).collect();
     loop {
         let answer = prompt::line(&format!("Kind ({})", names.join(", ")), Some("postgres"))?;
-        let answer = if answer.is_empty() { "postgres".into() } else { answer };
+        let answer = if answer.is_empty() {
+            "postgres".into()
+        } else {
+            answer
+        };
         match answer.parse() {
             Ok(k) => return Ok(k),
             Err(e) => output::warn(&e.to_string()),

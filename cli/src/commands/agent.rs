@@ -35,7 +35,9 @@ pub(super) enum Ended {
 pub async fn start() -> Result<(), Failure> {
     let (mut client, started) = match Client::connect().await {
         Ok(c) => (c, false),
-        Err(Error::AgentUnreachable { .. }) => (Client::connect_or_start_without_vault().await?, true),
+        Err(Error::AgentUnreachable { .. }) => {
+            (Client::connect_or_start_without_vault().await?, true)
+        }
         Err(e) => return Err(e.into()),
     };
     let st = client.status().await?;

@@ -157,7 +157,11 @@ fn applies(env: &Environment, format: ExportFormat) -> Result<(), Failure> {
             format!("is for PostgreSQL, and '{}' is {}", env.name, env.kind)
         }
         ExportFormat::Pgpass if !env.auth.uses_password() => {
-            format!("holds passwords, and '{}' {}", env.name, env.auth.describe())
+            format!(
+                "holds passwords, and '{}' {}",
+                env.name,
+                env.auth.describe()
+            )
         }
         _ => return Ok(()),
     };
@@ -277,7 +281,11 @@ mod tests {
         cert.auth = dbcreds::Auth::Cert;
         let err = render_export(&cert, "", ExportFormat::Pgpass).unwrap_err();
         assert!(err.message.contains("certificate"), "{}", err.message);
-        assert!(!render_export(&cert, "", ExportFormat::Libpq).unwrap().contains("password"));
+        assert!(
+            !render_export(&cert, "", ExportFormat::Libpq)
+                .unwrap()
+                .contains("password")
+        );
     }
 
     #[test]

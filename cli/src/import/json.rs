@@ -31,11 +31,7 @@ pub fn parse_named(text: &str, name: Option<&EnvName>) -> Result<Batch, SourceEr
     parse_at(text, name, Utc::now())
 }
 
-fn parse_at(
-    text: &str,
-    name: Option<&EnvName>,
-    now: DateTime<Utc>,
-) -> Result<Batch, SourceError> {
+fn parse_at(text: &str, name: Option<&EnvName>, now: DateTime<Utc>) -> Result<Batch, SourceError> {
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| SourceError::new("the JSON file", format!("it is not valid JSON ({e})")))?;
     let items: Vec<Value> = match doc {
@@ -184,7 +180,9 @@ fn object(
         )),
     }
     if let Some(a) = text(m, "auth") {
-        env.auth = a.parse().map_err(|e: dbcreds::InvalidInput| skip(e.to_string()))?;
+        env.auth = a
+            .parse()
+            .map_err(|e: dbcreds::InvalidInput| skip(e.to_string()))?;
     }
     let password = match m.get("password") {
         Some(Value::String(s)) => SecretString::from(s.as_str()),
@@ -333,15 +331,23 @@ mod tests {
     #[test]
     fn a_secret_store_shape_takes_its_name_from_the_flag() {
         // Seed 001's shape, and the RDS secret's (engine, dbname).
-        let seed = r#"{"host": "db", "port": 5432, "database": "app", "user": "app", "password": "pw"}"#;
+        let seed =
+            r#"{"host": "db", "port": 5432, "database": "app", "user": "app", "password": "pw"}"#;
         let name = EnvName::parse("prod").unwrap();
         let b = parse_at(seed, Some(&name), now()).unwrap();
         assert_eq!(b.skipped, vec![]);
         assert_eq!(b.entries[0].environment.name.as_str(), "prod");
-        assert!(parse_at(seed, None, now()).unwrap().skipped[0].reason.contains("--name"));
+        assert!(
+            parse_at(seed, None, now()).unwrap().skipped[0]
+                .reason
+                .contains("--name")
+        );
         let rds = r#"{"engine": "mysql", "host": "db", "port": 3306, "dbname": "shop", "username": "web", "password": "pw"}"#;
         let env = &parse_at(rds, Some(&name), now()).unwrap().entries[0].environment;
-        assert_eq!((env.kind, env.database.as_str()), (DatabaseKind::Mysql, "shop"));
+        assert_eq!(
+            (env.kind, env.database.as_str()),
+            (DatabaseKind::Mysql, "shop")
+        );
         let cert = r#"{"name": "c", "host": "db", "username": "u", "auth": "cert",
             "options": {"sslcert": "/c.pem", "sslkey": "/k.pem"}}"#;
         let b = parse_at(cert, None, now()).unwrap();

@@ -49,7 +49,10 @@ fn a_complete_definition_reads_every_field_and_option() {
     assert_eq!(env.kind, DatabaseKind::Mariadb);
     assert_eq!(env.port, 3307);
     assert!(env.production);
-    assert_eq!(env.options.get("ssl_mode").map(String::as_str), Some("REQUIRED"));
+    assert_eq!(
+        env.options.get("ssl_mode").map(String::as_str),
+        Some("REQUIRED")
+    );
     assert_eq!(cred.password().expose_secret(), "pw");
     assert_eq!(env.expiry(Utc::now()), crate::Expiry::Never);
 }
@@ -70,7 +73,11 @@ fn a_partial_definition_is_not_used_alone_and_names_what_is_missing() {
     )
     .unwrap_err()
     .to_string();
-    for var in ["DBCREDS_CI_HOST", "DBCREDS_CI_DATABASE", "DBCREDS_CI_USERNAME"] {
+    for var in [
+        "DBCREDS_CI_HOST",
+        "DBCREDS_CI_DATABASE",
+        "DBCREDS_CI_USERNAME",
+    ] {
         assert!(err.contains(var), "{err}");
     }
     assert!(!err.contains("DBCREDS_CI_PASSWORD"), "{err}");
@@ -84,7 +91,10 @@ fn a_partial_definition_overlays_the_vault_field_by_field() {
     assert_eq!(cred.environment().database, "vaultdb");
     assert_eq!(cred.password().expose_secret(), "vaultpw");
     assert_eq!(
-        cred.environment().options.get("sslmode").map(String::as_str),
+        cred.environment()
+            .options
+            .get("sslmode")
+            .map(String::as_str),
         Some("require")
     );
     // An empty option value removes the vault's option.
@@ -95,7 +105,10 @@ fn a_partial_definition_overlays_the_vault_field_by_field() {
         reason: Reason::Locked,
         message: "locked".into(),
     };
-    assert_eq!(finish(Some(&v), Err(locked)).unwrap_err().reason(), Some(Reason::Locked));
+    assert_eq!(
+        finish(Some(&v), Err(locked)).unwrap_err().reason(),
+        Some(Reason::Locked)
+    );
 }
 
 #[test]
@@ -115,7 +128,10 @@ fn auth_modes_need_no_password() {
     assert!(cred.password().expose_secret().is_empty());
     let lite = read(
         "lite",
-        &[("DBCREDS_LITE_KIND", "sqlite"), ("DBCREDS_LITE_DATABASE", "./dev.db")],
+        &[
+            ("DBCREDS_LITE_KIND", "sqlite"),
+            ("DBCREDS_LITE_DATABASE", "./dev.db"),
+        ],
     )
     .unwrap()
     .unwrap();
@@ -133,10 +149,21 @@ fn another_environment_with_the_same_variables_is_not_read() {
         .map(|(k, v)| (format!("DBCREDS_EU_PROD_{k}"), v.to_owned()))
         .chain([("DBCREDS_ENV".to_owned(), "eu-prod".to_owned())])
         .collect();
-    assert!(lookup_in(&name("eu-prod"), owned.clone()).unwrap().is_some());
-    assert!(lookup_in(&name("eu_prod"), owned.clone()).unwrap().is_none());
+    assert!(
+        lookup_in(&name("eu-prod"), owned.clone())
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        lookup_in(&name("eu_prod"), owned.clone())
+            .unwrap()
+            .is_none()
+    );
     // Without DBCREDS_ENV (a CI job's own variables) they count.
-    let ci: Vec<_> = owned.into_iter().filter(|(k, _)| k != "DBCREDS_ENV").collect();
+    let ci: Vec<_> = owned
+        .into_iter()
+        .filter(|(k, _)| k != "DBCREDS_ENV")
+        .collect();
     assert!(lookup_in(&name("eu_prod"), ci).unwrap().is_some());
 }
 
@@ -183,7 +210,11 @@ fn rendered_variables_read_back_the_same() {
     let mut lite = Environment::new(name("lite"), DatabaseKind::Sqlite);
     lite.database = "./dev.db".into();
     let rendered = crate::render::env_vars(&lite, "");
-    assert!(rendered.iter().all(|(k, _)| !k.ends_with("_PORT")), "{:?}", rendered);
+    assert!(
+        rendered.iter().all(|(k, _)| !k.ends_with("_PORT")),
+        "{:?}",
+        rendered
+    );
     let back = lookup_in(&name("lite"), rendered).unwrap().unwrap();
     assert_eq!(back.environment().database, "./dev.db");
     assert_eq!(back.environment().auth, Auth::None);

@@ -124,7 +124,10 @@ pub async fn rotate(
     let alphabet = password::alphabet(params.alphabet.as_deref()).map_err(invalid)?;
     let (env, current) = ops.agent.get(name).await?;
     if !env.auth.uses_password() {
-        return Err(AgentError::NoPassword(name.to_string(), env.auth.describe()));
+        return Err(AgentError::NoPassword(
+            name.to_string(),
+            env.auth.describe(),
+        ));
     }
     let user = Credential::new(env.clone(), current.clone());
     match env.kind {

@@ -76,7 +76,8 @@ fn an_environment_without_a_password_connects_execs_and_tests() {
     assert_eq!(show["auth"], "none");
     assert_eq!(show["expiry"], "never expires");
     assert_eq!(show["last_test"]["ok"], true);
-    sb.cli(&["rotate", "dev"]).fails(exit::NO_PASSWORD, &["dev"]);
+    sb.cli(&["rotate", "dev"])
+        .fails(exit::NO_PASSWORD, &["dev"]);
     // A password for a mode without one is refused, saying how to get one.
     sb.cli_stdin(&["update", "dev", "--password-stdin"], "pw\n")
         .fails(exit::USAGE, &["--auth password"]);
@@ -95,12 +96,19 @@ fn a_certificate_environment_carries_its_files_and_no_password() {
     sb.add(&spec).ok();
     let out = sb.cli(&["exec", "cert", "--", "env"]);
     out.ok();
-    assert!(out.stdout.contains("PGSSLCERT=/etc/dbcreds/client.crt"), "{out}");
+    assert!(
+        out.stdout.contains("PGSSLCERT=/etc/dbcreds/client.crt"),
+        "{out}"
+    );
     assert!(!out.stdout.contains("PGPASSWORD"), "{out}");
     assert!(!out.stdout.contains("DBCREDS_CERT_PASSWORD"), "{out}");
     assert!(out.stdout.contains("DBCREDS_CERT_AUTH=cert"), "{out}");
     let uri = sb.cli(&["get", "cert", "uri"]);
-    assert!(uri.line().starts_with("postgresql://app@db.internal:5432/app?"), "{uri}");
+    assert!(
+        uri.line()
+            .starts_with("postgresql://app@db.internal:5432/app?"),
+        "{uri}"
+    );
     sb.cli(&["export", "cert", "--format", "pgpass"])
         .fails(exit::USAGE, &["certificate"]);
     // Back to a password: it waits for one until it is given.
@@ -167,7 +175,15 @@ fn every_postgres_format_is_read_by_its_consumer() {
         .expect("chmod");
     let mut psql = std::process::Command::new("psql");
     psql.env("PGPASSFILE", &pgpass).args([
-        "-X", "-w", "-h", DB_HOST, "-U", &role.name, "-d", "postgres", "-tAc",
+        "-X",
+        "-w",
+        "-h",
+        DB_HOST,
+        "-U",
+        &role.name,
+        "-d",
+        "postgres",
+        "-tAc",
         "select current_user",
     ]);
     let out = run(psql, None);
@@ -222,14 +238,21 @@ fn partial_variables_overlay_the_vault_and_name_what_is_missing_without_one() {
         &["get", "prod", "uri"],
         &[("DBCREDS_PROD_OPT_SSLMODE", "require")],
     );
-    assert_eq!(out.line(), "postgresql://app:vault-pw@db.internal:5432/app?sslmode=require");
+    assert_eq!(
+        out.line(),
+        "postgresql://app:vault-pw@db.internal:5432/app?sslmode=require"
+    );
 
     // Where the vault has no such environment, the missing ones are named
     // (and the password, which is set, is not).
     sb.cli_env(&["get", "ci"], &[("DBCREDS_CI_PASSWORD", "pw")])
         .fails(
             exit::USAGE,
-            &["DBCREDS_CI_HOST", "DBCREDS_CI_DATABASE", "DBCREDS_CI_USERNAME"],
+            &[
+                "DBCREDS_CI_HOST",
+                "DBCREDS_CI_DATABASE",
+                "DBCREDS_CI_USERNAME",
+            ],
         );
 }
 
@@ -288,7 +311,12 @@ fn the_python_tool_as_it_shipped_is_imported_from_its_metadata() {
     }
     let prod = sb.show_json("prod");
     assert_eq!(
-        (prod["host"].as_str(), prod["port"].as_u64(), prod["database"].as_str(), prod["username"].as_str()),
+        (
+            prod["host"].as_str(),
+            prod["port"].as_u64(),
+            prod["database"].as_str(),
+            prod["username"].as_str()
+        ),
         (Some("db.internal"), Some(5432), Some("app"), Some("app"))
     );
     assert_eq!(prod["password_missing"], true);
@@ -342,11 +370,15 @@ fn interactive_add_checks_the_name_first_and_asks_again_after_a_typo() {
     // The name is taken: said before any prompt.
     let out = on_a_terminal(&sb, "add prod", "");
     assert_eq!(out.code, Some(exit::ALREADY_EXISTS), "{out}");
-    assert!(!out.stdout.contains("Password"), "asked before refusing:\n{out}");
+    assert!(
+        !out.stdout.contains("Password"),
+        "asked before refusing:\n{out}"
+    );
 
     // Kind, host, port, database, user; a mistyped repeat asks the password
     // again and keeps every field typed; then no test.
-    let typed = "mariadb\nshop.internal\n3307\nshop\nweb\nfirst-pw\nfirst-pq\nfirst-pw\nfirst-pw\nn\n";
+    let typed =
+        "mariadb\nshop.internal\n3307\nshop\nweb\nfirst-pw\nfirst-pq\nfirst-pw\nfirst-pw\nn\n";
     let out = on_a_terminal(&sb, "add shop", typed);
     assert_eq!(out.code, Some(0), "{out}");
     assert!(out.stdout.contains("Kind ("), "{out}");
@@ -355,8 +387,20 @@ fn interactive_add_checks_the_name_first_and_asks_again_after_a_typo() {
     assert!(out.stdout.contains("Test the connection now?"), "{out}");
     let shop = sb.show_json("shop");
     assert_eq!(
-        (shop["kind"].as_str(), shop["host"].as_str(), shop["port"].as_u64(), shop["database"].as_str(), shop["username"].as_str()),
-        (Some("mariadb"), Some("shop.internal"), Some(3307), Some("shop"), Some("web"))
+        (
+            shop["kind"].as_str(),
+            shop["host"].as_str(),
+            shop["port"].as_u64(),
+            shop["database"].as_str(),
+            shop["username"].as_str()
+        ),
+        (
+            Some("mariadb"),
+            Some("shop.internal"),
+            Some(3307),
+            Some("shop"),
+            Some("web")
+        )
     );
     sb.assert_password("shop", "first-pw");
 }
