@@ -20,7 +20,9 @@ pub mod v1 {
 /// older clients; the CLI compares it with the agent's and replaces an agent
 /// that speaks another one. 4: auth modes, environments waiting for a
 /// password, backdated password dates (an older agent would drop them).
-pub const PROTOCOL: u32 = 4;
+/// 5: policies and approvals (an older agent would ignore a `child_exe` and
+/// enforce no policy).
+pub const PROTOCOL: u32 = 5;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.
@@ -183,12 +185,14 @@ mod tests {
             action: "change".into(),
             current: Some("hunter2-old".into()),
             passphrase: Some("hunter2-new".into()),
+            approval: None,
         };
         assert!(!format!("{p:?}").contains("hunter2"));
         let b = BackupRequest {
             path: "/b".into(),
             passphrase: "hunter2-secret".into(),
             overwrite: false,
+            approval: None,
         };
         assert!(!format!("{b:?}").contains("hunter2"));
     }

@@ -349,6 +349,7 @@ fn patch() {
             description: opt(&mut g, 5000),
             expires_days: g.bool().then(|| g.u32()),
             options,
+            ..Patch::default()
         };
         let mut after = env.clone();
         match patch.apply(&mut after) {

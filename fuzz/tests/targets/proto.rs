@@ -124,6 +124,10 @@ fn update(r: v1::UpdateRequest, which: usize) -> bool {
         description: r.description,
         expires_days: r.expires_days,
         options: r.options.into_iter().collect(),
+        auth: r.auth,
+        password_changed_at: r
+            .password_changed_at
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0)),
     };
     if let Some(p) = &patch.password
         && edit::check_password(p).is_err()
@@ -271,6 +275,8 @@ fn requests() {
             0,
             &v1::GetRequest {
                 name: "prod".into(),
+                child_exe: "/usr/bin/psql".into(),
+                approval: Some(v1::Approval { id: 3, defer: true }),
             },
         ),
         tagged(
@@ -281,6 +287,7 @@ fn requests() {
                 alphabet: "abc".into(),
                 admin: Some("admin".into()),
                 resume: true,
+                approval: None,
             },
         ),
         tagged(
@@ -289,6 +296,7 @@ fn requests() {
                 name: Some("prod".into()),
                 since: 1,
                 limit: 5,
+                decisions: true,
             },
         ),
         tagged(
@@ -310,6 +318,7 @@ fn requests() {
                 environment: Some(env.clone()),
                 password: "s3cret".into(),
                 replace: true,
+                approval: None,
             },
         ),
         tagged(
@@ -382,6 +391,7 @@ fn structured_put_and_update() {
                     environment: Some(wire),
                     password: g.string(5000),
                     replace: g.bool(),
+                    approval: None,
                 };
                 let bytes = req.encode_to_vec();
                 put(v1::PutRequest::decode(bytes.as_slice()).unwrap())
@@ -410,6 +420,7 @@ fn structured_put_and_update() {
                     description: opt(&mut g, 5000),
                     expires_days: g.bool().then(|| g.u32()),
                     options: options.into_iter().collect(),
+                    ..Default::default()
                 };
                 let which = g.below(6);
                 let bytes = req.encode_to_vec();
