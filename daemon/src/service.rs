@@ -105,6 +105,7 @@ impl agent_server::Agent for Service {
             lock_after_secs: limits.lock_after.map(secs),
             max_unlocked_secs: limits.max_unlocked.map(secs),
             vault_error: s.vault_error,
+            forgotten: s.forgotten,
         }))
     }
 

@@ -123,38 +123,38 @@ impl Confirmations {
         if let Some(id) = approval.map(|a| a.id).filter(|id| *id != 0) {
             return self.use_grant(id, &ask, &caller);
         }
-        let via = self.via();
         let subject = subject(&ask);
+        let what = ask.what.clone();
         let (id, mut decided) = self.open(ask, caller, peer);
         if approval.is_some_and(|a| a.defer) {
             return Err(AgentError::ApprovalPending {
                 id,
-                message: format!("waiting for approval of {subject} ({via} {id})..."),
+                message: format!("waiting for approval of {subject} ({})...", self.via(id)),
             });
         }
         let outcome = wait(&mut decided).await;
-        self.finish(id, &subject, outcome, true)
+        self.finish(id, &what, outcome, true)
     }
 
     /// `AwaitApproval`: waits until request `id` of `caller` is decided.
     pub async fn await_decision(&self, id: u64, caller: &Caller) -> Result<(), AgentError> {
-        let (mut decided, subject) = {
+        let (mut decided, what) = {
             let inner = self.lock();
             let p = inner
                 .pending
                 .get(&id)
                 .filter(|p| same_process(&p.requester, caller))
                 .ok_or_else(|| not_yours(id))?;
-            (p.decided.subscribe(), subject(&p.ask))
+            (p.decided.subscribe(), p.ask.what.clone())
         };
         let outcome = wait(&mut decided).await;
-        self.finish(id, &subject, outcome, false)
+        self.finish(id, &what, outcome, false)
     }
 
     fn finish(
         &self,
         id: u64,
-        subject: &str,
+        what: &str,
         outcome: Decided,
         use_it: bool,
     ) -> Result<(), AgentError> {
@@ -166,11 +166,16 @@ impl Confirmations {
                 Ok(())
             }
             Decided::Refused(by) => Err(AgentError::ApprovalRefused(format!(
-                "{subject} was refused ({by})"
+                "the request to {what} was refused ({by})"
             ))),
             Decided::TimedOut => Err(AgentError::ApprovalRefused(format!(
-                "nobody approved {subject} within {}: approve it through the askpass dialog or `dbcreds approve` in another terminal (approval_timeout sets how long the agent waits)",
-                humantime::format_duration(self.settings.timeout)
+                "nobody approved the request to {what} within {}: {} (approval_timeout sets how long the agent waits)",
+                humantime::format_duration(self.settings.timeout),
+                if self.settings.askpass.is_some() {
+                    "answer the askpass dialog, or run `dbcreds approve` in another terminal"
+                } else {
+                    "run `dbcreds approve` in another terminal (no askpass program is set: DBCREDS_ASKPASS)"
+                }
             ))),
         }
     }
@@ -217,11 +222,12 @@ impl Confirmations {
         self.lock().sessions.retain(|(e, _), _| e != env);
     }
 
-    fn via(&self) -> &'static str {
+    /// Who can answer request `id`, for the waiting caller.
+    fn via(&self, id: u64) -> String {
         if self.settings.askpass.is_some() {
-            "askpass / `dbcreds approve`"
+            format!("askpass / `dbcreds approve {id}` in another terminal")
         } else {
-            "`dbcreds approve`"
+            format!("`dbcreds approve {id}` in another terminal")
         }
     }
 
@@ -406,19 +412,22 @@ fn check_answerer(answerer: &Caller, requester: &Caller) -> Result<(), AgentErro
             answerer.exe_words()
         ));
     }
+    match (&answerer.session, &requester.session) {
+        (Some(a), Some(r)) if a != r => {}
+        _ => {
+            return refuse(format!(
+                "the request came from this same session (pid {}): approve it from another terminal",
+                requester.pid
+            ));
+        }
+    }
     if !answerer.tty {
         return refuse(
-            "`dbcreds approve` must run on a terminal (this one has no controlling terminal)"
+            "`dbcreds approve` must run on a terminal (this process has no controlling terminal)"
                 .into(),
         );
     }
-    match (&answerer.session, &requester.session) {
-        (Some(a), Some(r)) if a != r => Ok(()),
-        _ => refuse(format!(
-            "the request came from this same session (pid {}): approve it from another terminal",
-            requester.pid
-        )),
-    }
+    Ok(())
 }
 
 fn not_yours(id: u64) -> AgentError {

@@ -72,6 +72,8 @@ pub struct StatusInfo {
     pub unlockers: Vec<Unlocker>,
     pub environments: u32,
     pub unlocked_at: Option<DateTime<Utc>>,
+    /// Secrets forgotten after their policy's `max_unlocked`.
+    pub forgotten: Vec<String>,
 }
 
 pub struct Agent {
@@ -184,6 +186,7 @@ impl Agent {
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
+                forgotten: vec![],
             },
             State::Broken(e) => StatusInfo {
                 state: match e {
@@ -194,6 +197,7 @@ impl Agent {
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
+                forgotten: vec![],
             },
             State::Open(o) => StatusInfo {
                 vault_error: String::new(),
@@ -205,6 +209,11 @@ impl Agent {
                 unlockers: o.unlockers.iter().map(|u| u.kind).collect(),
                 environments: u32::try_from(o.records.len()).unwrap_or(u32::MAX),
                 unlocked_at: o.unlocked.as_ref().map(|u| u.at),
+                forgotten: o
+                    .unlocked
+                    .as_ref()
+                    .map(|u| u.forgotten.keys().cloned().collect())
+                    .unwrap_or_default(),
             },
         }
     }
