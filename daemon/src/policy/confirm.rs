@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use super::askpass::{self, Answer};
 use super::caller::{Caller, Session};
+use super::words::{detail, prompt, subject};
 use crate::audit::AuditLog;
 use crate::error::AgentError;
 use crate::transport::Peer;
@@ -28,6 +29,9 @@ use crate::transport::Peer;
 const GRANT_TTL: Duration = Duration::from_secs(60);
 /// Decided entries are dropped this long after the decision.
 const KEEP_DECIDED: Duration = Duration::from_secs(120);
+/// Requests that may wait at once: beyond this a program asking in a loop
+/// is refused rather than opening dialog after dialog.
+const MAX_WAITING: usize = 32;
 
 /// Where the confirmations go and how long they wait.
 #[derive(Clone, Debug)]
@@ -125,7 +129,7 @@ impl Confirmations {
         }
         let subject = subject(&ask);
         let what = ask.what.clone();
-        let (id, mut decided) = self.open(ask, caller, peer);
+        let (id, mut decided) = self.open(ask, caller, peer)?;
         if approval.is_some_and(|a| a.defer) {
             return Err(AgentError::ApprovalPending {
                 id,
@@ -237,7 +241,7 @@ impl Confirmations {
         ask: Ask,
         requester: Caller,
         peer: Option<Peer>,
-    ) -> (u64, watch::Receiver<Option<Decided>>) {
+    ) -> Result<(u64, watch::Receiver<Option<Decided>>), AgentError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = watch::channel(None);
         let prompt = prompt(&ask, &requester);
@@ -248,6 +252,16 @@ impl Confirmations {
             inner
                 .pending
                 .retain(|_, p| p.decided_at.is_none_or(|t| t.elapsed() < KEEP_DECIDED) && !p.used);
+            let waiting = inner
+                .pending
+                .values()
+                .filter(|p| p.decided_at.is_none())
+                .count();
+            if waiting >= MAX_WAITING {
+                return Err(AgentError::ApprovalRefused(format!(
+                    "{waiting} requests wait for a confirmation already: answer them (`dbcreds approve`) before asking again"
+                )));
+            }
             inner.pending.insert(
                 id,
                 Pending {
@@ -263,7 +277,7 @@ impl Confirmations {
             );
         }
         tokio::spawn(self.clone().decide(id, prompt, rx.clone()));
-        (id, rx)
+        Ok((id, rx))
     }
 
     /// Asks the askpass program (if any) and waits, at most the timeout,
@@ -442,46 +456,4 @@ async fn wait(decided: &mut watch::Receiver<Option<Decided>>) -> Decided {
         // The entry went away undecided (cannot happen while its task runs).
         Err(_) => Decided::TimedOut,
     }
-}
-
-fn subject(ask: &Ask) -> String {
-    if ask.env == "*" {
-        format!("`{}` on the whole vault", ask.op)
-    } else {
-        format!("'{}'", ask.env)
-    }
-}
-
-/// The askpass question, as ssh-add -c words its own: who asks and what.
-fn prompt(ask: &Ask, who: &Caller) -> String {
-    let scope = match ask.session_for {
-        Some(d) => format!(
-            "Approving lets this session ({}) do it for {}.",
-            who.session
-                .as_ref()
-                .map_or_else(|| "unknown".to_owned(), ToString::to_string),
-            humantime::format_duration(d)
-        ),
-        None => "Approving allows this request only.".to_owned(),
-    };
-    format!(
-        "dbcreds: allow {} (pid {}) to {}?\n{}\n{}",
-        who.exe_words(),
-        who.pid,
-        ask.what,
-        who.cmdline_words(),
-        scope
-    )
-}
-
-/// The JSON a decision's audit event carries.
-fn detail(ask: &Ask, by: &str, valid: Option<Duration>, session: Option<&Session>) -> String {
-    serde_json::json!({
-        "request": ask.op,
-        "by": by,
-        "valid_secs": valid.map_or(0, |d| d.as_secs()),
-        "session": session.map(ToString::to_string).unwrap_or_default(),
-        "child_exe": ask.child.clone().unwrap_or_default(),
-    })
-    .to_string()
 }

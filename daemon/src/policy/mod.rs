@@ -3,14 +3,15 @@
 //! service calls it on every such path; it reads the policies from the
 //! state, checks the allow list against the caller the kernel names
 //! ([`caller`], [`rules`]), asks for confirmations ([`confirm`], through
-//! [`askpass`] or `dbcreds approve`), audits every decision, and forgets
-//! secrets after their `max_unlocked` ([`forget`]).
+//! [`askpass`] or `dbcreds approve`; their [`words`]), audits every
+//! decision, and forgets secrets after their `max_unlocked` ([`forget`]).
 
 mod askpass;
 mod caller;
 mod confirm;
 mod forget;
 mod rules;
+mod words;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,7 +118,9 @@ impl Guard {
         name: &EnvName,
         child: &str,
     ) -> Result<Option<Needed>, AgentError> {
-        let policy = effective(&self.agent.policy_view(name).await?);
+        let Some(PolicyRow { policy, .. }) = self.agent.effective_policy(name).await? else {
+            return Ok(None);
+        };
         if policy.confirm == Confirm::Never && policy.allow.is_empty() {
             return Ok(None);
         }

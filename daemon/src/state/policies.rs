@@ -53,6 +53,23 @@ impl Agent {
         Ok(view(o, &rec.env))
     }
 
+    /// The policy in force for `name`, without copying anything when none
+    /// applies (the path every `Get` takes); `NotFound` when there is no
+    /// such environment.
+    pub async fn effective_policy(&self, name: &EnvName) -> Result<Option<PolicyRow>> {
+        let state = self.state.read().await;
+        let o = open(&state)?;
+        let rec = o
+            .records
+            .get(name.as_str())
+            .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
+        Ok(match o.policies.get(name.as_str()) {
+            Some(own) => Some(own.clone()),
+            None if rec.env.production => o.policies.get(PRODUCTION_DEFAULT).cloned(),
+            None => None,
+        })
+    }
+
     /// Every environment's policies, by name, and the production default.
     pub async fn policy_views(&self) -> Result<(Vec<PolicyView>, Option<PolicyRow>)> {
         let state = self.state.read().await;
