@@ -233,7 +233,13 @@ impl agent_server::Agent for Service {
         if r.replace {
             let approval = r.approval.as_ref();
             self.guard
-                .change(peer.as_ref(), &env.name, "put", approval)
+                .change(
+                    peer.as_ref(),
+                    &env.name,
+                    "put",
+                    Some(env.production),
+                    approval,
+                )
                 .await?;
         }
         let env = self.agent.put(env, secret(r.password), r.replace).await?;
@@ -258,7 +264,7 @@ impl agent_server::Agent for Service {
         {
             let approval = r.approval.as_ref();
             self.guard
-                .change(peer.as_ref(), &n, "update", approval)
+                .change(peer.as_ref(), &n, "update", Some(production), approval)
                 .await?;
         }
         let patch = Patch {
@@ -299,7 +305,7 @@ impl agent_server::Agent for Service {
         let r = req.into_inner();
         let n = name(&r.name)?;
         self.guard
-            .change(peer.as_ref(), &n, "remove", r.approval.as_ref())
+            .change(peer.as_ref(), &n, "remove", None, r.approval.as_ref())
             .await?;
         self.agent.remove(&n).await?;
         self.events.send(n.as_str(), "remove", true);
@@ -332,7 +338,7 @@ impl agent_server::Agent for Service {
             resume: r.resume,
         };
         self.guard
-            .change(peer.as_ref(), &n, "rotate", r.approval.as_ref())
+            .change(peer.as_ref(), &n, "rotate", None, r.approval.as_ref())
             .await?;
         let (env, outcome) = self.ops.rotate(&n, params, peer.as_ref()).await?;
         Ok(Response::new(v1::RotateResponse {

@@ -194,15 +194,18 @@ impl Guard {
             .await
     }
 
-    /// Before a change that could undo what a confirm policy protects
-    /// (`rotate`, `remove`, `put` over it, `update` of its production
-    /// flag): asks when `name`'s policy confirms. A name that does not
-    /// exist passes (the operation says so, or creates it).
+    /// Before a change that could undo what a policy protects: `rotate`
+    /// and `remove` (and `put` over the environment) ask when its policy
+    /// confirms; `put` and `update` that set `production` to `production`
+    /// ask when that loosens the policy in force (the production default
+    /// would stop applying). A name that does not exist passes (the
+    /// operation says so, or creates it).
     pub async fn change(
         &self,
         peer: Option<&Peer>,
         name: &EnvName,
         op: &'static str,
+        production: Option<bool>,
         approval: Option<&v1::Approval>,
     ) -> Result<(), AgentError> {
         let view = match self.agent.policy_view(name).await {
@@ -210,7 +213,14 @@ impl Guard {
             Err(AgentError::NotFound(_)) => return Ok(()),
             Err(e) => return Err(e),
         };
-        if effective(&view).confirm == Confirm::Never {
+        let old = effective(&view);
+        let destroys = op != "update" && old.confirm != Confirm::Never;
+        let loosens = production.is_some_and(|p| {
+            let mut after = view.clone();
+            after.env.production = p;
+            rules::loosens(&old, &effective(&after))
+        });
+        if !destroys && !loosens {
             return Ok(());
         }
         let env = name.as_str();

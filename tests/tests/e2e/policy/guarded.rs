@@ -157,3 +157,23 @@ fn max_unlocked_forgets_one_secret_until_the_next_unlock() {
     sb.assert_password("prod", &prod);
     assert!(sb.json(&["status"])["forgotten"].is_null());
 }
+
+#[test]
+fn a_backup_is_every_secret_and_waits_for_a_confirmation_too() {
+    let (sb, ask, _) = guarded_sandbox("no");
+    sb.cli(&["policy", "set", "prod", "--allow", "psql"]).ok();
+    let file = sb.root().join("backup.db");
+    let path = file.to_str().expect("UTF-8 path");
+    let backup = || {
+        sb.cli_stdin(
+            &["backup", path, "--passphrase-stdin"],
+            "recovery-pass-1234\n",
+        )
+    };
+    refused(&backup(), &["refused"]);
+    assert!(!file.exists(), "nothing written");
+    assert!(ask.questions()[0].contains("write a backup of the whole vault"));
+    ask.answer("yes");
+    backup().ok();
+    assert!(file.exists());
+}
