@@ -46,7 +46,7 @@ impl Vault {
     /// Appends audit events in one transaction, as multi-row INSERTs: under
     /// load a batch costs a few round trips to SQLite's worker thread
     /// instead of one per event (docs/performance.md). The rows per INSERT
-    /// are powers of two up to [`AUDIT_ROWS_PER_INSERT`], so at most eight
+    /// are powers of two up to [`AUDIT_ROWS_PER_INSERT`], so at most seven
     /// statement shapes exist and each stays prepared in sqlx's cache.
     pub async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), VaultError> {
         if events.is_empty() {
