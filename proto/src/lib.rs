@@ -23,7 +23,9 @@ pub mod v1 {
 /// 5: `GetRequest.purpose` (audited as asked), `RotateRequest.hosts`
 /// (MySQL accounts to change) and the accounts and notes of a rotation (an
 /// older agent would ignore `hosts` and record every reveal as `get`).
-pub const PROTOCOL: u32 = 5;
+/// 6: policies and approvals (an older agent would ignore a `child_exe` and
+/// enforce no policy).
+pub const PROTOCOL: u32 = 6;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.
@@ -186,12 +188,14 @@ mod tests {
             action: "change".into(),
             current: Some("hunter2-old".into()),
             passphrase: Some("hunter2-new".into()),
+            approval: None,
         };
         assert!(!format!("{p:?}").contains("hunter2"));
         let b = BackupRequest {
             path: "/b".into(),
             passphrase: "hunter2-secret".into(),
             overwrite: false,
+            approval: None,
         };
         assert!(!format!("{b:?}").contains("hunter2"));
     }

@@ -109,6 +109,9 @@ pub struct AuditArgs {
     /// At most this many events, the newest [default: 1000]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: Option<u32>,
+    /// Only the decisions on confirmations (approved, refused, timed out, not allowed)
+    #[arg(long)]
+    pub decisions: bool,
     /// Print a JSON array
     #[arg(long)]
     pub json: bool,

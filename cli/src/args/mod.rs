@@ -9,6 +9,7 @@ use crate::exit::exit_code_table;
 
 mod data;
 mod env;
+mod policy;
 mod safety;
 mod values;
 mod vault;
@@ -18,6 +19,7 @@ pub use env::{
     AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
     ShowArgs, UpdateArgs,
 };
+pub use policy::{ApproveArgs, PolicyCommand, PolicySetArgs, PolicyTargetArgs};
 pub use safety::{BackupArgs, PassphraseCommand, RekeyArgs, RestoreArgs};
 pub use vault::{InitArgs, StatusArgs, UnlockArgs};
 
@@ -277,6 +279,7 @@ them. Other accounts are left alone and named.")]
   dbcreds audit                      the last 1000 events
   dbcreds audit prod --since 1d
   dbcreds audit --since 2026-01-31T00:00:00Z --json | jq '.[] | select(.outcome != \"ok\")'
+  dbcreds audit --decisions          confirmations: approved, refused, timed out, by whom
 
 A reveal is recorded as what it was for: get, get:uri, get:jdbc, get:libpq,
 exec or export.
@@ -333,6 +336,21 @@ the passphrase a new salt), in one SQLite transaction: if the agent dies at
 any moment, the vault opens with the old key or the new one, never a mix.
 Backups written before keep the old key and still restore.")]
     Rekey(RekeyArgs),
+
+    /// Set or show what an environment's secret may be revealed to, and how
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+
+    /// List the requests waiting for a confirmation, and approve or refuse one
+    #[command(after_help = "Examples:
+  dbcreds approve                    who asks for what (pid, executable, command line)
+  dbcreds approve 7                  let request 7 through
+  dbcreds approve --deny 7           refuse it
+
+Run it in another terminal than the request's: the agent takes an answer only
+from the dbcreds CLI on a terminal of another session. Used where no askpass
+program (DBCREDS_ASKPASS, SSH_ASKPASS) is set, or instead of its dialog.")]
+    Approve(ApproveArgs),
 
     /// Lock the vault: the agent forgets the key and every password
     Lock,

@@ -12,7 +12,7 @@ use dbcreds::{Credential, DatabaseKind, EnvName, render};
 use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
-use super::{check_expiry, credential};
+use super::{check_expiry, credential_for};
 use crate::args::ExecArgs;
 use crate::exit::{self, Failure};
 use crate::output;
@@ -23,8 +23,6 @@ pub const DBCREDS_ENV: &str = dbcreds::envvars::CURRENT_ENV;
 pub async fn run(a: ExecArgs) -> Result<(), Failure> {
     let current = std::env::var_os(DBCREDS_ENV).filter(|v| !v.is_empty());
     check_nesting(current.as_deref(), &a.name, a.force)?;
-    let cred = credential(&a.name, dbcreds::Purpose::Exec).await?;
-    check_expiry(cred.environment(), a.require_fresh)?;
 
     let (program, args) = match a.command.split_first() {
         Some((p, rest)) => (p.clone(), rest.to_vec()),
@@ -42,6 +40,13 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
             (shell, Vec::new())
         }
     };
+    // Found before anything is revealed, and named to the agent resolved
+    // (links followed) for the policy's allow list; then exactly that file
+    // is run, not whatever PATH finds a second time.
+    let found = find_program(&program).map_err(|e| launch_error(&program, &e))?;
+    let resolved = std::fs::canonicalize(&found).map_err(|e| launch_error(&program, &e))?;
+    let cred = credential_for(&a.name, dbcreds::Purpose::Exec, Some(&resolved)).await?;
+    check_expiry(cred.environment(), a.require_fresh)?;
 
     let mut plan = plan(&cred, current.as_deref().and_then(|c| c.to_str()));
     if matches!(
@@ -63,7 +68,13 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
         }
     }
 
-    let mut cmd = std::process::Command::new(&program);
+    let mut cmd = std::process::Command::new(&found);
+    #[cfg(unix)]
+    {
+        // argv[0] as typed: wrappers such as Debian's pg_wrapper read it.
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(&program);
+    }
     cmd.args(&args);
     for k in &plan.remove {
         cmd.env_remove(k);
@@ -275,6 +286,35 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
+/// Where `program` is, as `execvp` would find it: a name with a `/` as it
+/// stands (relative to here), any other through `PATH`.
+fn find_program(program: &OsStr) -> std::io::Result<PathBuf> {
+    let p = Path::new(program);
+    if p.components().count() > 1 || program.to_string_lossy().contains('/') {
+        return if p.exists() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(std::io::ErrorKind::NotFound.into())
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(p))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
 /// Turns a failure to start `program` into the shells' exit codes: 127
 /// when there is no such command, 126 when it cannot be run.
 fn launch_error(program: &OsStr, e: &std::io::Error) -> Failure {
@@ -387,6 +427,15 @@ mod tests {
         let p = plan(&lite, None);
         assert_eq!(get(&p, "DBCREDS_PROD_PORT"), None);
         assert_eq!(get(&p, "DBCREDS_PROD_KIND"), Some("sqlite"));
+    }
+
+    #[test]
+    fn programs_are_found_as_execvp_finds_them() {
+        let sh = find_program(OsStr::new("sh")).unwrap();
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
+        let err = find_program(OsStr::new("no-such-program-here")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        assert!(find_program(OsStr::new("./no/such")).is_err());
     }
 
     #[test]

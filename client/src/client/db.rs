@@ -88,18 +88,17 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn rotate(&mut self, name: &EnvName, opts: &RotateOptions) -> Result<Rotation> {
-        let r = self
-            .inner
-            .rotate(v1::RotateRequest {
+        let r: v1::RotateResponse = self
+            .approved(super::rpc::ROTATE, |approval| v1::RotateRequest {
                 name: name.to_string(),
                 length: opts.length.unwrap_or(0),
                 alphabet: opts.alphabet.clone().unwrap_or_default(),
                 admin: opts.admin.as_ref().map(ToString::to_string),
                 resume: opts.resume,
                 hosts: opts.hosts.clone(),
+                approval: Some(approval),
             })
-            .await?
-            .into_inner();
+            .await?;
         Ok(Rotation {
             environment: environment(r.environment)?,
             outcome: r.outcome,

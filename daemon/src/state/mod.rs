@@ -6,8 +6,10 @@
 mod access;
 mod backup;
 mod diagnose;
+mod forget;
 mod keys;
 mod passphrase;
+mod policies;
 mod rekey;
 mod unlock;
 
@@ -24,11 +26,12 @@ use tokio::sync::{Mutex, RwLock};
 use crate::error::{AgentError, Result};
 use crate::timers::{Limits, Timers};
 use crate::vault::crypto::DataKey;
-use crate::vault::{Record, UnlockerRow, Vault, VaultError};
+use crate::vault::{PolicyRow, Record, UnlockerRow, Vault, VaultError};
 
 pub use backup::{BackupDone, RestoreDone};
 pub use diagnose::Check;
 pub use passphrase::PassphraseChange;
+pub use policies::PolicyView;
 pub use rekey::RekeyDone;
 
 enum State {
@@ -43,6 +46,9 @@ struct OpenVault {
     key_check: Vec<u8>,
     unlockers: Vec<UnlockerRow>,
     records: BTreeMap<String, Record>,
+    /// Stored policies by environment (and `PRODUCTION_DEFAULT`); they work
+    /// while locked.
+    policies: BTreeMap<String, PolicyRow>,
     unlocked: Option<Unlocked>,
 }
 
@@ -50,6 +56,12 @@ struct Unlocked {
     key: DataKey,
     secrets: HashMap<String, SecretString>,
     at: DateTime<Utc>,
+    /// When each secret came into memory (unlock, put, update): a
+    /// policy's `max_unlocked` counts from there.
+    loaded: HashMap<String, tokio::time::Instant>,
+    /// Secrets dropped after their policy's `max_unlocked` (the limit that
+    /// applied); only an unlock brings them back.
+    forgotten: BTreeMap<String, std::time::Duration>,
 }
 
 /// A snapshot for `Status`.
@@ -60,6 +72,8 @@ pub struct StatusInfo {
     pub unlockers: Vec<Unlocker>,
     pub environments: u32,
     pub unlocked_at: Option<DateTime<Utc>>,
+    /// Secrets forgotten after their policy's `max_unlocked`.
+    pub forgotten: Vec<String>,
 }
 
 pub struct Agent {
@@ -80,6 +94,9 @@ pub struct Agent {
     /// Bumped on every unlock (and init), so work that needs the data key
     /// (finishing interrupted rotations) can wait for one.
     unlocks: tokio::sync::watch::Sender<u64>,
+    /// Told whenever secrets come into memory, so the policies' forget
+    /// timer finds the new deadlines.
+    loaded: tokio::sync::Notify,
 }
 
 impl VaultError {
@@ -135,6 +152,7 @@ impl Agent {
             auto_failure: std::sync::Mutex::new(None),
             timers: Timers::new(limits),
             unlocks: tokio::sync::watch::Sender::new(0),
+            loaded: tokio::sync::Notify::new(),
         }
     }
 
@@ -168,6 +186,7 @@ impl Agent {
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
+                forgotten: vec![],
             },
             State::Broken(e) => StatusInfo {
                 state: match e {
@@ -178,6 +197,7 @@ impl Agent {
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
+                forgotten: vec![],
             },
             State::Open(o) => StatusInfo {
                 vault_error: String::new(),
@@ -189,6 +209,11 @@ impl Agent {
                 unlockers: o.unlockers.iter().map(|u| u.kind).collect(),
                 environments: u32::try_from(o.records.len()).unwrap_or(u32::MAX),
                 unlocked_at: o.unlocked.as_ref().map(|u| u.at),
+                forgotten: o
+                    .unlocked
+                    .as_ref()
+                    .map(|u| u.forgotten.keys().cloned().collect())
+                    .unwrap_or_default(),
             },
         }
     }
@@ -239,6 +264,7 @@ impl Agent {
             return Err(AgentError::PasswordMissing(name.to_string()));
         }
         let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        u.check_not_forgotten(name.as_str())?;
         self.timers.touch();
         let secret = u
             .secrets
@@ -258,6 +284,7 @@ impl Agent {
         o.records
             .iter()
             .map(|(name, rec)| {
+                u.check_not_forgotten(name)?;
                 let secret = u
                     .secrets
                     .get(name)
@@ -306,8 +333,9 @@ impl Agent {
         let name = rec.env.name.to_string();
         let out = rec.env.clone();
         crate::memory::lock_in_ram(password.expose_secret().as_bytes());
-        u.secrets.insert(name.clone(), password);
+        u.insert(name.clone(), password);
         o.records.insert(name, rec);
+        self.loaded.notify_one();
         Ok(out)
     }
 
@@ -351,7 +379,8 @@ impl Agent {
         o.vault.upsert(&rec).await?;
         if let (Some(p), Some(u)) = (new_password, o.unlocked.as_mut()) {
             crate::memory::lock_in_ram(p.expose_secret().as_bytes());
-            u.secrets.insert(name.to_string(), p);
+            u.insert(name.to_string(), p);
+            self.loaded.notify_one();
         }
         let out = rec.env.clone();
         o.records.insert(name.to_string(), rec);
@@ -366,9 +395,12 @@ impl Agent {
         }
         o.vault.delete(name.as_str()).await?;
         o.records.remove(name.as_str());
+        o.policies.remove(name.as_str());
         if let Some(u) = o.unlocked.as_mut() {
             // Dropping the SecretString zeroes it.
             u.secrets.remove(name.as_str());
+            u.loaded.remove(name.as_str());
+            u.forgotten.remove(name.as_str());
         }
         Ok(())
     }
@@ -403,12 +435,14 @@ async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
     let (vault_id, key_check) = vault.identity().await?;
     let unlockers = vault.unlockers().await?;
     let records = vault.load().await?;
+    let policies = vault.load_policies().await?;
     Ok(OpenVault {
         vault,
         vault_id,
         key_check,
         unlockers,
         records,
+        policies,
         unlocked: None,
     })
 }

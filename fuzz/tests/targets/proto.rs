@@ -281,6 +281,8 @@ fn requests() {
             &v1::GetRequest {
                 name: "prod".into(),
                 purpose: "get:uri".into(),
+                child_exe: "/usr/bin/psql".into(),
+                approval: Some(v1::Approval { id: 3, defer: true }),
             },
         ),
         tagged(
@@ -292,6 +294,7 @@ fn requests() {
                 admin: Some("admin".into()),
                 resume: true,
                 hosts: vec!["%".into(), "localhost".into()],
+                approval: None,
             },
         ),
         tagged(
@@ -300,6 +303,7 @@ fn requests() {
                 name: Some("prod".into()),
                 since: 1,
                 limit: 5,
+                decisions: true,
             },
         ),
         tagged(
@@ -321,6 +325,7 @@ fn requests() {
                 environment: Some(env.clone()),
                 password: "s3cret".into(),
                 replace: true,
+                approval: None,
             },
         ),
         tagged(
@@ -393,6 +398,7 @@ fn structured_put_and_update() {
                     environment: Some(wire),
                     password: g.string(5000),
                     replace: g.bool(),
+                    approval: None,
                 };
                 let bytes = req.encode_to_vec();
                 put(v1::PutRequest::decode(bytes.as_slice()).unwrap())
@@ -433,6 +439,7 @@ fn structured_put_and_update() {
                             secs.wrapping_mul(1 << 20)
                         }
                     }),
+                    approval: None,
                 };
                 let which = g.below(6);
                 let bytes = req.encode_to_vec();

@@ -37,6 +37,7 @@ mod lifecycle;
 mod passphrase;
 mod peers;
 mod planted;
+mod policy;
 mod rekey;
 mod rotate;
 mod rotate_accounts;
