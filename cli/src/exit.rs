@@ -40,7 +40,10 @@ pub const KEYRING_UNAVAILABLE: u8 = 10;
 pub const EXPIRED: u8 = 11;
 /// There is no vault yet.
 pub const NOT_INITIALIZED: u8 = 12;
-/// The agent refused the caller (another user, or a file it may not touch).
+/// The agent refused the caller: another user, a file it may not touch, a
+/// program the environment's policy does not allow, or a confirmation that
+/// was refused or not answered in time (`Reason::ApprovalRefused`: the same
+/// code, since to a script both mean "not for you, not now").
 pub const PERMISSION_DENIED: u8 = 13;
 
 /// `dbcreds exec` refused to run inside `dbcreds exec` of another
@@ -89,7 +92,7 @@ macro_rules! exit_code_table {
   10  OS keyring unavailable
   11  password expired (get/export/exec --require-fresh; check: any expired)
   12  vault not initialized (run `dbcreds init`)
-  13  permission denied
+  13  permission denied (another user; a program the policy does not allow; a confirmation refused or not answered)
   14  exec refused inside `dbcreds exec` of another environment (use --force)
   15  database unreachable (test, rotate: wrong host or port, server down, connect timeout)
   16  database login failed (wrong password, or the server's access rules)
@@ -191,6 +194,7 @@ pub fn code_for_reason(reason: Reason) -> u8 {
         Reason::DatabaseError => DB_ERROR,
         Reason::RotationUnfinished => ROTATION_UNFINISHED,
         Reason::NoPassword => NO_PASSWORD,
+        Reason::ApprovalRefused => PERMISSION_DENIED,
         _ => OTHER,
     }
 }
@@ -341,6 +345,9 @@ mod tests {
             (Reason::DatabaseError, DB_ERROR),
             (Reason::RotationUnfinished, ROTATION_UNFINISHED),
             (Reason::NoPassword, NO_PASSWORD),
+            (Reason::ApprovalRefused, PERMISSION_DENIED),
+            // The client waits for it itself; it never reaches a user.
+            (Reason::ApprovalPending, OTHER),
         ];
         for (reason, code) in cases {
             assert_eq!(code_for(&agent(reason, "x")), code, "{reason:?}");

@@ -242,16 +242,20 @@ impl<'a> EnvJson<'a> {
     }
 }
 
-/// Where the password stands, in a few words for notes and tables:
-/// "expires in 90 days", "not set yet", "none (client certificate)".
+/// Where the password stands, in a few words for notes: "password expires
+/// in 90 days", "password not set yet: ...", "no password: a client
+/// certificate".
 pub fn password_state(env: &Environment, now: DateTime<Utc>) -> String {
     if env.password_missing {
-        return format!("not set yet: run `dbcreds update {} --password`", env.name);
+        return format!(
+            "password not set yet: run `dbcreds update {} --password`",
+            env.name
+        );
     }
     match env.auth {
-        dbcreds::Auth::Cert => "none (client certificate)".into(),
-        dbcreds::Auth::None => "none (--auth none)".into(),
-        _ => env.expiry(now).to_string(),
+        dbcreds::Auth::Cert => "no password: a client certificate".into(),
+        dbcreds::Auth::None => "no password: --auth none".into(),
+        _ => format!("password {}", env.expiry(now)),
     }
 }
 

@@ -156,7 +156,7 @@ impl Wanted {
                 });
             let origin = origin.cloned().unwrap_or_default();
             let fetched = if needs && reveal {
-                crate::commands::credential(&name)
+                crate::commands::credential(&name, dbcreds::Purpose::Export)
                     .await
                     .map(|c| Fetched::Revealed(Box::new(c)))
             } else {

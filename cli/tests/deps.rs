@@ -48,6 +48,29 @@ fn the_cli_built_alone_links_no_driver_keyring_or_vault_crypto() {
     assert_eq!(forbidden(tree.lines()), Vec::<String>::new());
 }
 
+/// The web page's crates: `dbcreds ui` runs the `dbcreds-ui` binary, so the
+/// CLI itself links no HTTP server and no templates.
+const WEB: &[&str] = &["axum", "maud", "dbcreds-ui"];
+
+#[test]
+fn the_cli_built_alone_links_no_web_server() {
+    let tree = cargo_tree(&["-p", "dbcreds-cli", "--prefix", "none"]);
+    let found: Vec<&str> = tree
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| WEB.contains(name))
+        .collect();
+    assert_eq!(found, Vec::<&str>::new());
+    // The check can see them: the web page's own tree has them.
+    let ui = cargo_tree(&["-p", "dbcreds-ui", "--prefix", "none"]);
+    for w in WEB {
+        assert!(
+            ui.lines().any(|l| l.split_whitespace().next() == Some(w)),
+            "{w} not in the tree of dbcreds-ui"
+        );
+    }
+}
+
 #[test]
 fn the_cli_of_a_workspace_build_links_none_either() {
     // Features unified over every member, as `cargo build --workspace`

@@ -8,6 +8,9 @@
 //!
 //! It prints the connection URI without the password, then the password's
 //! length: enough to show it works without putting the secret on a screen.
+//! A confirmation the environment's policy asked for and nobody gave is a
+//! typed error (`Reason::ApprovalRefused`): it exits 13 for that, as the CLI
+//! does, and 1 for anything else.
 
 use dbcreds::secrecy::ExposeSecret;
 
@@ -21,6 +24,10 @@ fn main() {
                 "password: {} characters",
                 cred.password().expose_secret().chars().count()
             );
+        }
+        Err(e) if e.reason() == Some(dbcreds::Reason::ApprovalRefused) => {
+            eprintln!("get {name}: not approved: {e}");
+            std::process::exit(13);
         }
         Err(e) => {
             eprintln!("get {name}: {e}");

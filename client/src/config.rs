@@ -27,6 +27,12 @@
 //! # (DBCREDS_AGENT_TIMEOUT). Requests that may wait on the keyring get
 //! # keyring_timeout + 20s; test and rotate 10 minutes.
 //! agent_timeout = "5s"
+//! # The program the agent asks confirmations with, run like `ssh-add -c`
+//! # runs SSH_ASKPASS (DBCREDS_ASKPASS; else SSH_ASKPASS; docs/security.md).
+//! askpass = "/usr/bin/ssh-askpass"
+//! # How long the agent waits for a confirmation before refusing
+//! # (DBCREDS_APPROVAL_TIMEOUT; default 60s).
+//! approval_timeout = "60s"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -225,6 +231,10 @@ pub struct Config {
     pub agent_connect_timeout: Option<Timeout>,
     /// Bound on a quick request to the agent.
     pub agent_timeout: Option<Timeout>,
+    /// The agent's askpass program for confirmations.
+    pub askpass: Option<PathBuf>,
+    /// How long the agent waits for a confirmation.
+    pub approval_timeout: Option<Timeout>,
 }
 
 /// Every key at its default: the idle lock and the hard cap on
@@ -245,6 +255,8 @@ impl Default for Config {
             keyring_timeout: None,
             agent_connect_timeout: None,
             agent_timeout: None,
+            askpass: None,
+            approval_timeout: None,
         }
     }
 }
@@ -308,8 +320,9 @@ impl Config {
 
     /// Applies `DBCREDS_SOCK`, `DBCREDS_LOCK_AFTER`, `DBCREDS_MAX_UNLOCKED`,
     /// `DBCREDS_DEFAULT_EXPIRES_DAYS`, `DBCREDS_UNLOCKER`,
-    /// `DBCREDS_KEYRING_TIMEOUT`, `DBCREDS_AGENT_CONNECT_TIMEOUT` and
-    /// `DBCREDS_AGENT_TIMEOUT` from `var`.
+    /// `DBCREDS_KEYRING_TIMEOUT`, `DBCREDS_AGENT_CONNECT_TIMEOUT`,
+    /// `DBCREDS_AGENT_TIMEOUT`, `DBCREDS_ASKPASS` and
+    /// `DBCREDS_APPROVAL_TIMEOUT` from `var`.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parse<T: std::str::FromStr<Err = String>>(
             var: &'static str,
@@ -356,6 +369,12 @@ impl Config {
         if let Some(v) = var("DBCREDS_AGENT_TIMEOUT").filter(|v| !v.is_empty()) {
             self.agent_timeout = Some(parse("DBCREDS_AGENT_TIMEOUT", v)?);
         }
+        if let Some(v) = var("DBCREDS_ASKPASS").filter(|v| !v.is_empty()) {
+            self.askpass = Some(v.into());
+        }
+        if let Some(v) = var("DBCREDS_APPROVAL_TIMEOUT").filter(|v| !v.is_empty()) {
+            self.approval_timeout = Some(parse("DBCREDS_APPROVAL_TIMEOUT", v)?);
+        }
         Ok(())
     }
 }
@@ -376,6 +395,8 @@ mod tests {
             keyring_timeout = "3s"
             agent_connect_timeout = "1s"
             agent_timeout = "4s"
+            askpass = "/usr/bin/ssh-askpass"
+            approval_timeout = "30s"
             "#,
         )
         .unwrap();
@@ -395,6 +416,8 @@ mod tests {
             cfg.agent_connect_timeout,
             Some(Timeout(Duration::from_secs(1)))
         );
+        assert_eq!(cfg.askpass, Some(PathBuf::from("/usr/bin/ssh-askpass")));
+        assert_eq!(cfg.approval_timeout, Some(Timeout(Duration::from_secs(30))));
         assert!(toml::from_str::<Config>("agent_timeout = \"0\"").is_err());
     }
 

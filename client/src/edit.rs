@@ -216,16 +216,16 @@ fn check_changed_at(at: DateTime<Utc>) -> Result<(), InvalidInput> {
     // is what "none" is on the wire).
     if at.timestamp() < 946_684_800 {
         return Err(field(
-            "password-changed",
+            "password change time",
             &format!(
                 "{} is before 2000: give the day the password really changed",
                 at.format("%Y-%m-%d")
             ),
         ));
     }
-    if at > Utc::now() + chrono::Duration::minutes(5) {
+    if at > Utc::now() {
         return Err(field(
-            "password-changed",
+            "password change time",
             &format!(
                 "{} is in the future: give the day the password really changed",
                 at.format("%Y-%m-%d")
@@ -233,6 +233,33 @@ fn check_changed_at(at: DateTime<Utc>) -> Result<(), InvalidInput> {
         ));
     }
     Ok(())
+}
+
+/// A "password last changed" time must not be in the future: an expiry
+/// counted from a time to come would hide an old password.
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// assert!(dbcreds::edit::check_password_changed(Utc::now() - Duration::days(3)).is_ok());
+/// assert!(dbcreds::edit::check_password_changed(Utc::now() + Duration::days(3)).is_err());
+/// ```
+pub fn check_password_changed(at: DateTime<Utc>) -> Result<(), InvalidInput> {
+    check_changed_at(at)
+}
+
+/// The "password last changed" time of an update request (Unix seconds).
+///
+/// ```
+/// assert!(dbcreds::edit::password_changed_from_secs(1_700_000_000).is_ok());
+/// assert!(dbcreds::edit::password_changed_from_secs(i64::MAX).is_err());
+/// ```
+pub fn password_changed_from_secs(secs: i64) -> Result<DateTime<Utc>, InvalidInput> {
+    DateTime::from_timestamp(secs, 0).ok_or_else(|| {
+        field(
+            "password change time",
+            &format!("{secs} is not a time dbcreds can store"),
+        )
+    })
 }
 
 /// A password must be non-empty, at most [`MAX_PASSWORD_BYTES`], and free
@@ -518,5 +545,27 @@ mod tests {
         p.check().unwrap();
         p.password = Some(SecretString::from("x".repeat(MAX_PASSWORD_BYTES + 1)));
         assert!(p.check().unwrap_err().to_string().contains("password"));
+    }
+
+    #[test]
+    fn a_password_change_time_is_set_and_never_in_the_future() {
+        let at = Utc::now() - chrono::Duration::days(40);
+        let p = Patch {
+            password_changed_at: Some(at),
+            ..Patch::default()
+        };
+        p.check().unwrap();
+        let mut e = env();
+        p.apply(&mut e).unwrap();
+        assert_eq!(e.password_updated_at, Some(at));
+        let p = Patch {
+            password_changed_at: Some(Utc::now() + chrono::Duration::days(1)),
+            ..Patch::default()
+        };
+        let err = p.check().unwrap_err().to_string();
+        assert!(err.contains("in the future"), "{err}");
+        let mut e = env();
+        assert!(p.apply(&mut e).is_err());
+        assert_eq!(e.password_updated_at, None);
     }
 }

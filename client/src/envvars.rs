@@ -96,6 +96,9 @@ pub struct Vars {
 }
 
 /// Where an environment comes from, by the rule above.
+// Made once per call and consumed at once: boxing the large variant would
+// buy nothing but an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Source {
     /// The variables define it completely.
     Vars(Box<Credential>),

@@ -12,6 +12,10 @@ use thiserror::Error as ThisError;
 /// Metadata key that carries the machine-readable [`Reason`] of a failure.
 pub const REASON_KEY: &str = "dbcreds-reason";
 
+/// Metadata key of an `approval_pending` status: the id of the pending
+/// request, to wait on ([`crate::Client`] does) and to send again with.
+pub const APPROVAL_ID_KEY: &str = "dbcreds-approval-id";
+
 /// Input that breaks the model's rules. Each message names the problem and
 /// the fix.
 ///
@@ -104,10 +108,16 @@ pub enum Reason {
     /// none (`none`, `cert`), or it is waiting for one (imported from
     /// metadata alone).
     NoPassword,
+    /// A confirmation the environment's policy asks for was refused, or
+    /// nobody answered in time (`dbcreds approve`, the askpass program).
+    ApprovalRefused,
+    /// The request waits for a confirmation (only with `Approval.defer`;
+    /// [`crate::Client`] waits for it itself and never returns this).
+    ApprovalPending,
 }
 
 impl Reason {
-    const TABLE: [(Reason, &'static str); 19] = [
+    const TABLE: [(Reason, &'static str); 21] = [
         (Reason::Invalid, "invalid"),
         (Reason::NotFound, "not_found"),
         (Reason::AlreadyExists, "already_exists"),
@@ -127,6 +137,8 @@ impl Reason {
         (Reason::DatabaseError, "database_error"),
         (Reason::RotationUnfinished, "rotation_unfinished"),
         (Reason::NoPassword, "no_password"),
+        (Reason::ApprovalRefused, "approval_refused"),
+        (Reason::ApprovalPending, "approval_pending"),
     ];
 
     /// The wire spelling.
@@ -153,13 +165,15 @@ impl Reason {
             Self::WrongPassphrase => Code::Unauthenticated,
             Self::VaultCorrupt => Code::DataLoss,
             Self::KeyringUnavailable => Code::Unavailable,
-            Self::PermissionDenied => Code::PermissionDenied,
+            Self::PermissionDenied | Self::ApprovalRefused => Code::PermissionDenied,
             Self::Internal => Code::Internal,
             Self::Unreachable | Self::TlsFailed => Code::Unavailable,
             Self::LoginFailed => Code::Unauthenticated,
             Self::Unsupported => Code::Unimplemented,
             Self::DatabaseError => Code::Aborted,
-            Self::RotationUnfinished | Self::NoPassword => Code::FailedPrecondition,
+            Self::RotationUnfinished | Self::NoPassword | Self::ApprovalPending => {
+                Code::FailedPrecondition
+            }
         }
     }
 

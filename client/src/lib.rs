@@ -29,14 +29,16 @@ pub mod error;
 pub mod legacy;
 pub mod model;
 pub mod paths;
+pub mod policy;
 pub mod render;
 pub mod tls;
 pub mod transport;
 pub mod unlocker;
 
-pub use client::audit::{AuditEvent, AuditPage, AuditQuery, Change, ChangeKind, Watch};
+pub use client::audit::{AuditEvent, AuditPage, AuditQuery, Change, ChangeKind, Decision, Watch};
 pub use client::db::{RotateOptions, Rotation};
-pub use client::env::CheckEntry;
+pub use client::env::{CheckEntry, Purpose};
+pub use client::policy::Policies;
 pub use client::safety::{BackupWritten, PassphraseAction, Rekeyed, Restored};
 pub use client::vault::{Diagnosis, Initialized, LockState, Status};
 pub use client::{Client, get, is_locked};

@@ -417,7 +417,10 @@ fn option_value(v: &str) -> String {
 /// plus `ssl-ca`, `ssl-cert`, `ssl-key` from the options `ssl-ca`/`sslrootcert`,
 /// `ssl-cert`/`sslcert`, `ssl-key`/`sslkey`. An `ssl-mode` (or `sslmode`)
 /// option becomes `ssl`/`ssl-verify-server-cert` in the `[client-mariadb]`
-/// group MariaDB's clients read, and `loose-ssl-mode` for MySQL's.
+/// group MariaDB's clients read, and `loose-ssl-mode` for MySQL's. The
+/// database goes in the `[mysql]` group, which only the `mysql`/`mariadb`
+/// command-line client reads (both MySQL's and MariaDB's): `mysqldump` and
+/// `mysqladmin` read `[client]` too and reject a `database` option there.
 /// `dbcreds exec` points `MYSQL_HOME` at the directory holding it; the
 /// password travels in `MYSQL_PWD`.
 ///
@@ -428,6 +431,8 @@ fn option_value(v: &str) -> String {
 /// env.username = "web#1".into();
 /// let cnf = render::mysql_option_file(&env);
 /// assert!(cnf.starts_with("[client]\nuser=\"web#1\"\nhost=\"127.0.0.1\"\nport=3306\n"));
+/// env.database = "shop".into();
+/// assert!(render::mysql_option_file(&env).ends_with("[mysql]\ndatabase=\"shop\"\n"));
 /// ```
 pub fn mysql_option_file(env: &Environment) -> String {
     let opt = |keys: &[&str]| keys.iter().find_map(|k| env.options.get(*k));
@@ -467,6 +472,12 @@ pub fn mysql_option_file(env: &Environment) -> String {
                 out.push('\n');
             }
         }
+    }
+    if !env.database.is_empty() {
+        out.push_str(&format!(
+            "[mysql]\ndatabase={}\n",
+            option_value(&env.database)
+        ));
     }
     out
 }

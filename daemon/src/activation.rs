@@ -32,6 +32,9 @@ pub fn take_listener() -> Option<io::Result<Listener>> {
     // SAFETY: systemd guarantees fd 3 is open and ours when LISTEN_PID is
     // our pid and LISTEN_FDS >= 1; nothing else in this process owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(SD_LISTEN_FDS_START) };
+    // systemd passes it inheritable; the programs the agent runs (an
+    // askpass) must not get the listening socket.
+    let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC);
     let listener =
         interprocess::os::unix::uds_local_socket::tokio::Listener::try_from(fd).map(|mut l| {
             // systemd keeps the socket file: never unlink it on exit.

@@ -131,6 +131,31 @@ impl AuditLog {
             client_uid: peer.uid,
             client_exe: peer.exe,
             outcome: outcome.to_owned(),
+            detail: None,
+        })
+        .await;
+    }
+
+    /// Records a decision on a confirmation about `environment`, asked by
+    /// `peer`: `outcome` (approved, refused, timed_out, not_allowed) and
+    /// `detail`, the JSON of what, by whom, for how long.
+    pub async fn record_decision(
+        &self,
+        peer: Option<&Peer>,
+        environment: &str,
+        outcome: &str,
+        detail: String,
+    ) {
+        let peer = peer.cloned().unwrap_or_default();
+        self.record(AuditEvent {
+            at: chrono::Utc::now(),
+            environment: environment.to_owned(),
+            operation: crate::vault::DECISION,
+            client_pid: peer.pid,
+            client_uid: peer.uid,
+            client_exe: peer.exe,
+            outcome: outcome.to_owned(),
+            detail: Some(detail),
         })
         .await;
     }

@@ -81,6 +81,22 @@ pub enum AgentError {
     /// Removing an unlocker would leave none that works.
     #[error("{0}")]
     LastUnlocker(String),
+    /// The policy's allow list does not name the program that would get
+    /// the secret; the message names it and the list.
+    #[error("{0}")]
+    NotAllowed(String),
+    /// A confirmation was refused, or nobody answered in time.
+    #[error("{0}")]
+    ApprovalRefused(String),
+    /// The request waits for a confirmation (the client asked not to wait
+    /// in the call): `id` is what it waits on and sends again.
+    #[error("{message}")]
+    ApprovalPending { id: u64, message: String },
+    /// The secret was forgotten after the policy's `max_unlocked`.
+    #[error(
+        "the password of '{0}' was forgotten {1} after the unlock (its policy's max_unlocked): run `dbcreds unlock`"
+    )]
+    Forgotten(String, String),
     /// A file the caller named could not be read or written; the message
     /// names it (paths are no secret).
     #[error("cannot {what} {path}: {source}")]
@@ -106,7 +122,10 @@ impl AgentError {
             Self::Invalid(_) | Self::BadRequest(_) => Reason::Invalid,
             Self::NotFound(_) => Reason::NotFound,
             Self::AlreadyExists(_) => Reason::AlreadyExists,
-            Self::Locked | Self::LockedBecause(_) => Reason::Locked,
+            Self::Locked | Self::LockedBecause(_) | Self::Forgotten(..) => Reason::Locked,
+            Self::NotAllowed(_) => Reason::PermissionDenied,
+            Self::ApprovalRefused(_) => Reason::ApprovalRefused,
+            Self::ApprovalPending { .. } => Reason::ApprovalPending,
             Self::NotInitialized => Reason::NotInitialized,
             Self::PasswordMissing(_) | Self::NoPassword(..) => Reason::NoPassword,
             Self::AlreadyInitialized(_) => Reason::AlreadyInitialized,
@@ -141,7 +160,15 @@ impl From<AgentError> for tonic::Status {
             }
             other => other.to_string(),
         };
-        reason.status(message)
+        let mut status = reason.status(message);
+        if let AgentError::ApprovalPending { id, .. } = &e
+            && let Ok(v) = id.to_string().parse()
+        {
+            status
+                .metadata_mut()
+                .insert(dbcreds::error::APPROVAL_ID_KEY, v);
+        }
+        status
     }
 }
 

@@ -9,9 +9,11 @@
 //! Modules, from the socket inwards: `transport` (bind, peer checks,
 //! accept) → `server` (tonic) → `service` (gRPC ↔ model) → `state` (the
 //! vault's state machine) and `dbops` (connection tests, rotation) →
-//! `vault` (SQLite storage, crypto); `audit` and `events` are written by
-//! the service and dbops; `error` is the one error type and its gRPC
-//! mapping.
+//! `vault` (SQLite storage, crypto); `policy` (allow lists, confirmations,
+//! per-environment forgetting) sits between the service and the state on
+//! every path that reveals or changes what a policy protects; `audit` and
+//! `events` are written by the service and dbops; `error` is the one error
+//! type and its gRPC mapping.
 
 // Takes ownership of the listening fd systemd passed (fd 3).
 #[allow(unsafe_code)]
@@ -27,6 +29,7 @@ mod lockfile;
 // The global allocator that wipes freed memory, and mlock.
 #[allow(unsafe_code)]
 pub mod memory;
+mod policy;
 pub mod run;
 pub mod server;
 mod service;

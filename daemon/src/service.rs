@@ -13,11 +13,14 @@ use crate::audit::AuditLog;
 use crate::dbops::{DbOps, RotateParams};
 use crate::error::AgentError;
 use crate::events::{ChangeStream, Events};
+use crate::policy::Guard;
 use crate::state::Agent;
 use crate::transport::Peer;
 use dbcreds::edit::Patch;
 use dbcreds::unlocker::InitUnlocker;
 
+mod misc;
+mod policy;
 mod safety;
 
 pub struct Service {
@@ -25,6 +28,8 @@ pub struct Service {
     audit: AuditLog,
     ops: Arc<DbOps>,
     events: Events,
+    /// Every path that reveals or changes what a policy protects asks it.
+    guard: Guard,
 }
 
 /// The most audit events one `Audit` reply carries.
@@ -38,11 +43,13 @@ impl Service {
         let events = Events::new();
         let ops = DbOps::new(agent.clone(), audit.clone(), events.clone());
         ops.spawn_recovery();
+        let guard = Guard::new(agent.clone(), audit.clone());
         Self {
             agent,
             audit,
             ops,
             events,
+            guard,
         }
     }
 
@@ -59,6 +66,27 @@ impl Service {
 
 fn name(raw: &str) -> Result<EnvName, Status> {
     EnvName::parse(raw).map_err(|e| AgentError::from(e).into())
+}
+
+/// The audit operation for a `Get`'s purpose (what the client says the
+/// password is for); anything off this list is refused, so the log holds
+/// only known words. Clients that do not say are recorded as `get`.
+fn get_operation(purpose: &str) -> Result<&'static str, Status> {
+    Ok(match purpose {
+        "" | "get" => "get",
+        "get:uri" => "get:uri",
+        "get:jdbc" => "get:jdbc",
+        "get:libpq" => "get:libpq",
+        "exec" => "exec",
+        "export" => "export",
+        other => {
+            return Err(AgentError::BadRequest(format!(
+                "unknown purpose {:?} for Get: one of get, get:uri, get:jdbc, get:libpq, exec, export (or none)",
+                other.chars().take(64).collect::<String>()
+            ))
+            .into());
+        }
+    })
 }
 
 fn secret(s: String) -> SecretString {
@@ -98,6 +126,7 @@ impl agent_server::Agent for Service {
             lock_after_secs: limits.lock_after.map(secs),
             max_unlocked_secs: limits.max_unlocked.map(secs),
             vault_error: s.vault_error,
+            forgotten: s.forgotten,
         }))
     }
 
@@ -176,17 +205,38 @@ impl agent_server::Agent for Service {
 
     async fn get(&self, req: Request<v1::GetRequest>) -> Result<Response<v1::GetResponse>, Status> {
         let peer = req.extensions().get::<Peer>().cloned();
-        let n = name(&req.get_ref().name)?;
-        match self.agent.get(&n).await {
+        let r = req.into_inner();
+        let n = name(&r.name)?;
+        let op = get_operation(&r.purpose)?;
+        // The allow list before the secret is fetched; the confirmation
+        // after, so nobody is asked about a locked vault.
+        let revealed = match self
+            .guard
+            .before_reveal(peer.as_ref(), &n, &r.child_exe)
+            .await
+        {
+            Ok(needed) => match self.agent.get(&n).await {
+                Ok(found) => self
+                    .guard
+                    .confirm(needed, r.approval.as_ref())
+                    .await
+                    .map(|()| found),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match revealed {
             Ok((env, password)) => {
-                self.audit(peer.as_ref(), n.as_str(), "get", "ok").await;
+                self.audit(peer.as_ref(), n.as_str(), op, "ok").await;
                 Ok(Response::new(v1::GetResponse {
                     environment: reply_env(&env),
                     password: password.expose_secret().to_owned(),
                 }))
             }
+            // The request comes again once approved; that one is audited.
+            Err(e @ AgentError::ApprovalPending { .. }) => Err(e.into()),
             Err(e) => {
-                self.audit(peer.as_ref(), n.as_str(), "get", e.reason().as_str())
+                self.audit(peer.as_ref(), n.as_str(), op, e.reason().as_str())
                     .await;
                 Err(e.into())
             }
@@ -194,6 +244,7 @@ impl agent_server::Agent for Service {
     }
 
     async fn put(&self, req: Request<v1::PutRequest>) -> Result<Response<v1::PutResponse>, Status> {
+        let peer = req.extensions().get::<Peer>().cloned();
         let r = req.into_inner();
         let wire = r.environment.ok_or_else(|| {
             Status::from(AgentError::BadRequest(
@@ -201,7 +252,20 @@ impl agent_server::Agent for Service {
             ))
         })?;
         let env = Environment::try_from(wire).map_err(AgentError::from)?;
+        if r.replace {
+            let approval = r.approval.as_ref();
+            self.guard
+                .change(
+                    peer.as_ref(),
+                    &env.name,
+                    "put",
+                    Some(env.production),
+                    approval,
+                )
+                .await?;
+        }
         let env = self.agent.put(env, secret(r.password), r.replace).await?;
+        self.guard.environments_changed();
         self.events.send(env.name.as_str(), "put", true);
         Ok(Response::new(v1::PutResponse {
             environment: reply_env(&env),
@@ -212,8 +276,19 @@ impl agent_server::Agent for Service {
         &self,
         req: Request<v1::UpdateRequest>,
     ) -> Result<Response<v1::UpdateResponse>, Status> {
+        let peer = req.extensions().get::<Peer>().cloned();
         let r = req.into_inner();
         let n = name(&r.name)?;
+        // The production flag decides whether the production default
+        // applies: turning it off is a change a confirm policy guards.
+        if let Some(production) = r.production
+            && self.agent.describe(&n).await?.production != production
+        {
+            let approval = r.approval.as_ref();
+            self.guard
+                .change(peer.as_ref(), &n, "update", Some(production), approval)
+                .await?;
+        }
         let patch = Patch {
             kind: r.kind,
             host: r.host,
@@ -228,15 +303,13 @@ impl agent_server::Agent for Service {
             auth: r.auth,
             password_changed_at: r
                 .password_changed_at
-                .map(|secs| {
-                    chrono::DateTime::from_timestamp(secs, 0).ok_or_else(|| {
-                        AgentError::BadRequest(format!("password_changed_at {secs} is not a time"))
-                    })
-                })
-                .transpose()?,
+                .map(dbcreds::edit::password_changed_from_secs)
+                .transpose()
+                .map_err(AgentError::from)?,
         };
         let password_changed = patch.password.is_some() || patch.auth.is_some();
         let env = self.agent.update(&n, patch).await?;
+        self.guard.environments_changed();
         self.events.send(n.as_str(), "update", password_changed);
         Ok(Response::new(v1::UpdateResponse {
             environment: reply_env(&env),
@@ -247,7 +320,12 @@ impl agent_server::Agent for Service {
         &self,
         req: Request<v1::RemoveRequest>,
     ) -> Result<Response<v1::RemoveResponse>, Status> {
-        let n = name(&req.get_ref().name)?;
+        let peer = req.extensions().get::<Peer>().cloned();
+        let r = req.into_inner();
+        let n = name(&r.name)?;
+        self.guard
+            .change(peer.as_ref(), &n, "remove", None, r.approval.as_ref())
+            .await?;
         self.agent.remove(&n).await?;
         self.events.send(n.as_str(), "remove", true);
         Ok(Response::new(v1::RemoveResponse {}))
@@ -277,12 +355,18 @@ impl agent_server::Agent for Service {
             alphabet: (!r.alphabet.is_empty()).then_some(r.alphabet),
             admin: r.admin.as_deref().map(name).transpose()?,
             resume: r.resume,
+            hosts: r.hosts,
         };
-        let (env, outcome) = self.ops.rotate(&n, params, peer.as_ref()).await?;
+        self.guard
+            .change(peer.as_ref(), &n, "rotate", None, r.approval.as_ref())
+            .await?;
+        let rotated = self.ops.rotate(&n, params, peer.as_ref()).await?;
         Ok(Response::new(v1::RotateResponse {
-            environment: reply_env(&env),
-            outcome: outcome.as_str().into(),
-            detail: outcome.words(&n),
+            environment: reply_env(&rotated.env),
+            outcome: rotated.outcome.as_str().into(),
+            detail: rotated.words(),
+            accounts: rotated.accounts,
+            notes: rotated.notes,
         }))
     }
 
@@ -290,36 +374,7 @@ impl agent_server::Agent for Service {
         &self,
         req: Request<v1::AuditRequest>,
     ) -> Result<Response<v1::AuditResponse>, Status> {
-        let r = req.into_inner();
-        let env = r.name.as_deref().map(name).transpose()?;
-        let limit = match r.limit {
-            0 => AUDIT_DEFAULT,
-            n => n.min(AUDIT_MAX),
-        };
-        // Reveals answered a moment ago may still be queued for the writer.
-        self.audit.flush().await;
-        let vault = self.agent.vault_or_error().await?;
-        let rows = vault
-            .audit_events(env.as_ref().map(EnvName::as_str), r.since, limit)
-            .await
-            .map_err(AgentError::from)?;
-        let (pruned, pruned_before) = vault.audit_pruned().await.map_err(AgentError::from)?;
-        Ok(Response::new(v1::AuditResponse {
-            pruned,
-            pruned_before,
-            events: rows
-                .into_iter()
-                .map(|e| v1::AuditEvent {
-                    at: e.at,
-                    environment: e.environment,
-                    operation: e.operation,
-                    client_pid: e.client_pid,
-                    client_uid: e.client_uid,
-                    client_exe: e.client_exe.unwrap_or_default(),
-                    outcome: e.outcome,
-                })
-                .collect(),
-        }))
+        misc::audit(self, req).await
     }
 
     async fn watch(
@@ -352,32 +407,7 @@ impl agent_server::Agent for Service {
         &self,
         req: Request<v1::ReadLegacyKeyringRequest>,
     ) -> Result<Response<v1::ReadLegacyKeyringResponse>, Status> {
-        let peer = req.extensions().get::<Peer>().cloned();
-        // Only the Python tool's entries: a valid environment name can never
-        // spell this vault's own key entry (`vault:<id>`).
-        let n = name(&req.get_ref().environment)?;
-        let user = dbcreds::legacy::keyring_user(&n);
-        let service = dbcreds::legacy::KEYRING_SERVICE;
-        match crate::keyring::fetch_secret(service, &user).await {
-            Ok(secret) => {
-                let outcome = if secret.is_some() { "ok" } else { "not_found" };
-                self.audit(peer.as_ref(), n.as_str(), "import", outcome)
-                    .await;
-                Ok(Response::new(v1::ReadLegacyKeyringResponse {
-                    secret: secret.map(|s| s.to_vec()),
-                }))
-            }
-            Err(e) => {
-                self.audit(
-                    peer.as_ref(),
-                    n.as_str(),
-                    "import",
-                    dbcreds::Reason::KeyringUnavailable.as_str(),
-                )
-                .await;
-                Err(legacy_keyring_status(&e))
-            }
-        }
+        misc::read_legacy_keyring(self, req).await
     }
 
     // Backups, restores, passphrase changes and re-keys: in `safety`.
@@ -416,26 +446,50 @@ impl agent_server::Agent for Service {
     ) -> Result<Response<v1::RekeyResponse>, Status> {
         safety::rekey(self, req).await
     }
-}
 
-/// A keyring failure while importing: the generic keyring messages point
-/// at `dbcreds init`, which is no help here.
-fn legacy_keyring_status(e: &crate::keyring::KeyringError) -> Status {
-    use crate::keyring::KeyringError;
-    let message = match e {
-        KeyringError::Unavailable(why) => format!(
-            "no OS keyring answered ({why}): run the import where the Python dbcreds ran, \
-             in a session whose login keyring is unlocked"
-        ),
-        KeyringError::Timeout(limit) => format!(
-            "the OS keyring did not answer within {limit:?} (is the login keyring locked?): \
-             unlock it and run the import again"
-        ),
-        // NoEntry/BadKey speak of the vault's key; here they can only mean
-        // the entry changed under us.
-        _ => "the OS keyring failed while the entry was read: run the import again".to_owned(),
-    };
-    dbcreds::Reason::KeyringUnavailable.status(message)
+    // Policies and approvals: in `policy`.
+
+    async fn get_policy(
+        &self,
+        req: Request<v1::GetPolicyRequest>,
+    ) -> Result<Response<v1::PolicyInfo>, Status> {
+        policy::get(self, req).await
+    }
+
+    async fn set_policy(
+        &self,
+        req: Request<v1::SetPolicyRequest>,
+    ) -> Result<Response<v1::PolicyInfo>, Status> {
+        policy::set(self, req).await
+    }
+
+    async fn list_policies(
+        &self,
+        req: Request<v1::ListPoliciesRequest>,
+    ) -> Result<Response<v1::ListPoliciesResponse>, Status> {
+        policy::list(self, req).await
+    }
+
+    async fn list_approvals(
+        &self,
+        req: Request<v1::ListApprovalsRequest>,
+    ) -> Result<Response<v1::ListApprovalsResponse>, Status> {
+        policy::approvals(self, req).await
+    }
+
+    async fn answer_approval(
+        &self,
+        req: Request<v1::AnswerApprovalRequest>,
+    ) -> Result<Response<v1::AnswerApprovalResponse>, Status> {
+        policy::answer(self, req).await
+    }
+
+    async fn await_approval(
+        &self,
+        req: Request<v1::AwaitApprovalRequest>,
+    ) -> Result<Response<v1::AwaitApprovalResponse>, Status> {
+        policy::await_approval(self, req).await
+    }
 }
 
 /// Where `env`'s password stands on `now`, for `Check`.

@@ -170,6 +170,67 @@ async fn update_and_remove() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_change_time_is_recorded_backdated_and_never_future() {
+    use chrono::{Duration, Utc};
+    let mut a = start().await;
+    let c = &mut a.client;
+    c.init(InitUnlocker::Only(Unlocker::Passphrase), Some(&pass("pw")))
+        .await
+        .unwrap();
+    c.put(&prod(), &pass("one"), false).await.unwrap();
+    let name: EnvName = "prod".parse().unwrap();
+    // Whole seconds: the wire carries Unix seconds.
+    let at = Utc::now() - Duration::days(100);
+    let at = chrono::DateTime::from_timestamp(at.timestamp(), 0).unwrap();
+    let env = c
+        .update(
+            &name,
+            Patch {
+                password_changed_at: Some(at),
+                ..Patch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.password_updated_at, Some(at));
+    assert!(
+        env.expiry(Utc::now()).is_expired(),
+        "{:?}",
+        env.expiry(Utc::now())
+    );
+    // With a new password too, the given time wins over "now".
+    let env = c
+        .update(
+            &name,
+            Patch {
+                password: Some(pass("two")),
+                password_changed_at: Some(at),
+                ..Patch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.password_updated_at, Some(at));
+    let future = c
+        .update(
+            &name,
+            Patch {
+                password_changed_at: Some(Utc::now() + Duration::days(2)),
+                ..Patch::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(future.reason(), Some(Reason::Invalid));
+    assert!(future.to_string().contains("in the future"), "{future}");
+    assert_eq!(
+        c.describe(&name).await.unwrap().password_updated_at,
+        Some(at)
+    );
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_agent_on_the_same_socket_is_refused() {
     let a = start().await;
     let err = transport::bind(&a.dir.path().join("agent.sock"))

@@ -20,9 +20,14 @@ pub mod v1 {
 /// older clients; the CLI compares it with the agent's and replaces an agent
 /// that speaks another one. 4: auth modes, environments waiting for a
 /// password, backdated password dates (an older agent would drop them).
-/// 5: `Watch` with vault events (lock, unlock), which an older agent would
+/// 5: `GetRequest.purpose` (audited as asked), `RotateRequest.hosts`
+/// (MySQL accounts to change) and the accounts and notes of a rotation (an
+/// older agent would ignore `hosts` and record every reveal as `get`).
+/// 6: policies and approvals (an older agent would ignore a `child_exe` and
+/// enforce no policy).
+/// 7: `Watch` with vault events (lock, unlock), which an older agent would
 /// ignore, leaving a watcher waiting for a first message.
-pub const PROTOCOL: u32 = 5;
+pub const PROTOCOL: u32 = 7;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.
@@ -185,12 +190,14 @@ mod tests {
             action: "change".into(),
             current: Some("hunter2-old".into()),
             passphrase: Some("hunter2-new".into()),
+            approval: None,
         };
         assert!(!format!("{p:?}").contains("hunter2"));
         let b = BackupRequest {
             path: "/b".into(),
             passphrase: "hunter2-secret".into(),
             overwrite: false,
+            approval: None,
         };
         assert!(!format!("{b:?}").contains("hunter2"));
     }

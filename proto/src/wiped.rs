@@ -161,6 +161,7 @@ mod tests {
             }),
             password: "hunter2".into(),
             replace: true,
+            approval: None,
         };
         put.zeroize();
         assert!(put.password.is_empty());

@@ -70,6 +70,7 @@ fn wiped_messages_leave_no_secret_in_freed_memory() {
                 environment: Some(v1::Environment::default()),
                 password: secret(),
                 replace: false,
+                approval: None,
             }))
         }),
         0
@@ -104,6 +105,7 @@ fn wiped_messages_leave_no_secret_in_freed_memory() {
                 environment: None,
                 password: secret(),
                 replace: true,
+                approval: None,
             });
             let mut bytes = msg.encode_to_vec();
             drop(msg);

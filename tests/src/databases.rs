@@ -163,7 +163,8 @@ impl Server for MariaDb {
     }
 
     fn drop_sql(name: &str) -> String {
-        format!("DROP USER IF EXISTS '{name}'@'%'")
+        // Every account of the name a test may have added (crate::mariadb).
+        crate::mariadb::drop_all_accounts_sql(name)
     }
 
     fn login(name: &str, password: &str) -> Output {

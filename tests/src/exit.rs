@@ -28,7 +28,8 @@ pub const KEYRING_UNAVAILABLE: i32 = 10;
 pub const EXPIRED: i32 = 11;
 /// There is no vault yet.
 pub const NOT_INITIALIZED: i32 = 12;
-/// The agent refused the caller (another user).
+/// The agent refused the caller: another user, a program the policy does
+/// not allow, a confirmation refused or not answered in time.
 pub const PERMISSION_DENIED: i32 = 13;
 /// `exec` inside `dbcreds exec` of another environment without `--force`.
 pub const NESTED: i32 = 14;

@@ -21,28 +21,34 @@
 //! [`Sandbox`] and the agents in it ([`sandbox`], [`agent`]); [`EnvSpec`],
 //! an environment for [`Sandbox::add`] ([`env_spec`]); passwords, exported
 //! environments, searching files ([`data`]); the PostgreSQL and MariaDB
-//! servers and their test logins ([`databases`]); agents that do not
-//! answer: a stopped one and a silent socket ([`silent`]); the exit codes
-//! by name ([`exit`]).
+//! servers and their test logins ([`databases`]), MariaDB accounts of
+//! one user for several hosts and test databases ([`mariadb`]); agents that do not
+//! answer: a stopped one and a silent socket ([`silent`]); the web page
+//! and plain HTTP requests to it ([`ui`]), and a headless Chromium to drive
+//! it ([`browser`]); the exit codes by name ([`exit`]).
 //!
 //! Everything public is re-exported here (except [`exit`], used as
 //! `exit::LOCKED`).
 
 pub mod agent;
 pub mod bins;
+pub mod browser;
 pub mod data;
 pub mod databases;
 pub mod display;
 pub mod env_spec;
 pub mod exit;
 pub mod keyring;
+pub mod mariadb;
 pub mod output;
 pub mod process;
 pub mod sandbox;
 pub mod silent;
+pub mod ui;
 
 pub use agent::{AgentProcess, AgentStartFailure};
 pub use bins::{bin, example, path_var, repo_path, support};
+pub use browser::{Browser, SCREENSHOTS_VAR};
 pub use data::{
     PASSPHRASE, PASSWORD_PREFIX, assert_no_file_holds, awkward_password, contains_bytes,
     exported_env, files_under, password_tail, read_or_empty, token, unique_password,
@@ -54,6 +60,7 @@ pub use databases::{
 pub use display::XServer;
 pub use env_spec::EnvSpec;
 pub use keyring::{Frozen, KeyringSession};
+pub use mariadb::{MariaTestDb, mariadb_as};
 pub use output::{Output, run, run_args, run_parallel};
 pub use process::{
     COMMAND_TIMEOUT, EXIT_TIMEOUT, READY_TIMEOUT, TimedOut, all_pids, first_line, in_ci, is_root,
@@ -61,3 +68,4 @@ pub use process::{
 };
 pub use sandbox::{NO_BUS, SANDBOX_MARKER, Sandbox, has_event};
 pub use silent::{Silence, SilentSocket, Stopped};
+pub use ui::{HttpResponse, UiProcess, http};

@@ -13,6 +13,8 @@
 #    reloads the server and checks that the rule is live;
 #  - creates the group role `dbcreds_trust` with a `trust` rule on 127.0.0.1
 #    (first in pg_hba.conf), for environments that log in without a password;
+#  - makes a test CA, has the server trust it for client certificates, and
+#    creates `dbcreds_cert` with a `cert` rule over TLS on 127.0.0.1;
 #  - MariaDB needs nothing: the tests create users `IDENTIFIED BY` a password.
 #
 # Needs root (it edits pg_hba.conf and starts servers); as another user it
@@ -118,6 +120,46 @@ refused() {
 wait_until "the scram-sha-256 rule for dbcreds_test" refused
 psql_admin "DROP ROLE IF EXISTS $probe_role"
 say "PostgreSQL $pg_version on 127.0.0.1:$pg_port: ready; dbcreds_test members need their password"
+
+# Members of dbcreds_cert log in with a client certificate (the `--auth cert`
+# tests): a test CA (kept under /var/lib/dbcreds-test-ca, its key root's
+# alone) that the server trusts for client certificates, and a `cert` rule
+# over TLS on 127.0.0.1. The tests sign a certificate per role with it.
+ca_dir=/var/lib/dbcreds-test-ca
+if [ ! -s "$ca_dir/ca.crt" ] || [ ! -s "$ca_dir/ca.key" ]; then
+    say "making the test CA in $ca_dir"
+    install -d -m 0755 "$ca_dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dbcreds test CA" \
+        -keyout "$ca_dir/ca.key" -out "$ca_dir/ca.crt" >/dev/null 2>&1 || die "openssl could not make the test CA"
+    chmod 0600 "$ca_dir/ca.key"
+fi
+pg_ca=/etc/postgresql/$pg_version/main/dbcreds-test-ca.crt
+install -m 0644 -o postgres -g postgres "$ca_dir/ca.crt" "$pg_ca"
+[ "$(psql_admin "SHOW ssl")" = "on" ] || die "PostgreSQL runs without TLS: the client-certificate tests need ssl = on"
+if [ "$(psql_admin "SHOW ssl_ca_file")" != "$pg_ca" ]; then
+    psql_admin "ALTER SYSTEM SET ssl_ca_file = '$pg_ca'" >/dev/null
+fi
+psql_admin "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbcreds_cert') THEN
+        CREATE ROLE dbcreds_cert NOLOGIN;
+    END IF;
+END \$\$"
+cert_rule='hostssl    all    +dbcreds_cert    127.0.0.1/32    cert'
+if ! grep -q '^hostssl[[:space:]]\+all[[:space:]]\++dbcreds_cert[[:space:]]' "$hba"; then
+    say "adding the dbcreds_cert cert rule at the top of $hba"
+    tmp=$(mktemp "$hba.XXXXXX")
+    {
+        echo "# dbcreds tests: members of dbcreds_cert log in with a client certificate (tests/support/databases.sh)"
+        echo "$cert_rule"
+        cat "$hba"
+    } >"$tmp"
+    chown --reference="$hba" "$tmp"
+    chmod --reference="$hba" "$tmp"
+    mv "$tmp" "$hba"
+fi
+psql_admin "SELECT pg_reload_conf()" >/dev/null
+wait_until "the test CA as ssl_ca_file" sh -c "[ \"\$(runuser -u postgres -- psql -X -p $pg_port -d postgres -tAc 'SHOW ssl_ca_file')\" = '$pg_ca' ]"
+say "PostgreSQL: dbcreds_cert members log in with a certificate of $ca_dir/ca.crt"
 
 # --- MariaDB -----------------------------------------------------------------
 

@@ -80,6 +80,16 @@ pub struct RotateArgs {
     /// Change the password through this environment's (admin) credentials
     #[arg(long, value_name = "ENV", value_parser = parse_name, conflicts_with = "resume")]
     pub admin: Option<EnvName>,
+    /// MySQL/MariaDB: change exactly the accounts 'USER'@'HOST' of these hosts
+    /// [default: the one the environment logs in to, and every other account
+    /// of the user with the same password]
+    #[arg(
+        long,
+        value_name = "HOST,...",
+        value_delimiter = ',',
+        conflicts_with = "resume"
+    )]
+    pub hosts: Vec<String>,
     /// Finish or roll back an interrupted rotation instead of starting one
     #[arg(long)]
     pub resume: bool,
@@ -99,6 +109,9 @@ pub struct AuditArgs {
     /// At most this many events, the newest [default: 1000]
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub limit: Option<u32>,
+    /// Only the decisions on confirmations (approved, refused, timed out, not allowed)
+    #[arg(long)]
+    pub decisions: bool,
     /// Print a JSON array
     #[arg(long)]
     pub json: bool,

@@ -18,7 +18,7 @@ pub struct AddArgs {
     #[arg(value_parser = parse_name)]
     pub name: EnvName,
     /// Database kind [default: postgres; asked on a terminal]
-    #[arg(short, long, alias = "type", value_parser = KindParser)]
+    #[arg(short, long, visible_alias = "type", visible_short_alias = 't', value_parser = KindParser)]
     pub kind: Option<DatabaseKind>,
     /// Host name or address (Snowflake: the account locator)
     #[arg(long)]
@@ -94,6 +94,16 @@ impl Field {
     pub fn reveals_password(self) -> bool {
         matches!(self, Self::Password | Self::Uri | Self::Jdbc | Self::Libpq)
     }
+
+    /// What the agent's audit log records for a `get` of this field.
+    pub fn purpose(self) -> dbcreds::Purpose {
+        match self {
+            Self::Uri => dbcreds::Purpose::GetUri,
+            Self::Jdbc => dbcreds::Purpose::GetJdbc,
+            Self::Libpq => dbcreds::Purpose::GetLibpq,
+            _ => dbcreds::Purpose::Get,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -132,7 +142,7 @@ pub struct UpdateArgs {
     #[arg(value_parser = parse_name)]
     pub name: EnvName,
     /// New database kind
-    #[arg(short, long, alias = "type", value_parser = KindParser)]
+    #[arg(short, long, visible_alias = "type", visible_short_alias = 't', value_parser = KindParser)]
     pub kind: Option<DatabaseKind>,
     /// New host
     #[arg(long)]

@@ -10,6 +10,7 @@ use crate::exit::exit_code_table;
 mod apps;
 mod data;
 mod env;
+mod policy;
 mod safety;
 mod values;
 mod vault;
@@ -20,6 +21,7 @@ pub use env::{
     AddArgs, CheckArgs, ExecArgs, ExportArgs, ExportFormat, Field, GetArgs, ListArgs, RemoveArgs,
     ShowArgs, UpdateArgs,
 };
+pub use policy::{ApproveArgs, PolicyCommand, PolicySetArgs, PolicyTargetArgs};
 pub use safety::{BackupArgs, PassphraseCommand, RekeyArgs, RestoreArgs};
 pub use vault::{InitArgs, StatusArgs, UnlockArgs};
 
@@ -80,6 +82,7 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
 #[command(
     name = "dbcreds",
     version,
+    disable_version_flag = true,
     about = "Database credentials for named environments, served by the dbcreds agent",
     long_about = "Database credentials for named environments (dev, staging, prod), served by the \
                   per-user dbcreds agent. DBCREDS_<ENV>_HOST/_PORT/_DATABASE/_USERNAME/_PASSWORD/_KIND \
@@ -100,6 +103,9 @@ fn verb_of(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
     )
 )]
 pub struct Cli {
+    /// Print version (`-v` as in the Python dbcreds)
+    #[arg(short = 'V', visible_short_alias = 'v', long, action = clap::ArgAction::Version)]
+    version: Option<bool>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -197,7 +203,8 @@ PostgreSQL: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD, PGSSLMODE and
 PGSSLROOTCERT/PGSSLCERT/PGSSLKEY (from the options) are set.
 MySQL/MariaDB: MYSQL_HOST, MYSQL_TCP_PORT and MYSQL_PWD are set, and
 MYSQL_HOME names a my.cnf (in the runtime dir, no password in it) that
-carries the user, which no variable can. A ~/.my.cnf still wins over it.
+carries the user and the database, which no variable can. A ~/.my.cnf
+still wins over it.
 Every kind: DATABASE_URL, DBCREDS_ENV=NAME and DBCREDS_<NAME>_*.
 
 The command replaces dbcreds (exec), so its exit code and signals are its
@@ -317,6 +324,7 @@ snowflake), 19 other server error.")]
   dbcreds rotate prod --length 48
   dbcreds rotate prod --admin prod-admin    through an admin role that may ALTER the user
   dbcreds rotate prod --resume              finish or roll back an interrupted rotation
+  dbcreds rotate shop --hosts %,localhost   MySQL/MariaDB: exactly these accounts of the user
 
 The new password is stored as pending before the server is touched, set on
 the server (PostgreSQL: ALTER ROLE with a SCRAM-SHA-256 verifier; MariaDB:
@@ -325,7 +333,12 @@ password is never in the SQL), verified by logging in, then promoted; the
 old one is kept as previous. If the agent dies midway, `--resume` (or the
 agent's next unlock) probes the pending, current and previous passwords and
 keeps the one the server takes. A failed rotation changes no stored
-password. `dbcreds get prod` prints the new password afterwards.")]
+password. `dbcreds get prod` prints the new password afterwards.
+
+MySQL/MariaDB: one statement changes the account the environment logs in to
+and every other account of the user name with the same password (found in
+mysql.user, which needs SELECT on it), or those of --hosts; the output names
+them. Other accounts are left alone and named.")]
     Rotate(RotateArgs),
 
     /// Show the audit log: who read, tested or rotated what, and when
@@ -333,6 +346,10 @@ password. `dbcreds get prod` prints the new password afterwards.")]
   dbcreds audit                      the last 1000 events
   dbcreds audit prod --since 1d
   dbcreds audit --since 2026-01-31T00:00:00Z --json | jq '.[] | select(.outcome != \"ok\")'
+  dbcreds audit --decisions          confirmations: approved, refused, timed out, by whom
+
+A reveal is recorded as what it was for: get, get:uri, get:jdbc, get:libpq,
+exec or export.
 
 --since takes a duration back from now (30m, 12h, 7d, 2w) or a time
 (RFC 3339, or a date YYYY-MM-DD in UTC). Works while the vault is locked.")]
@@ -387,6 +404,21 @@ any moment, the vault opens with the old key or the new one, never a mix.
 Backups written before keep the old key and still restore.")]
     Rekey(RekeyArgs),
 
+    /// Set or show what an environment's secret may be revealed to, and how
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+
+    /// List the requests waiting for a confirmation, and approve or refuse one
+    #[command(after_help = "Examples:
+  dbcreds approve                    who asks for what (pid, executable, command line)
+  dbcreds approve 7                  let request 7 through
+  dbcreds approve --deny 7           refuse it
+
+Run it in another terminal than the request's: the agent takes an answer only
+from the dbcreds CLI on a terminal of another session. Used where no askpass
+program (DBCREDS_ASKPASS, SSH_ASKPASS) is set, or instead of its dialog.")]
+    Approve(ApproveArgs),
+
     /// Lock the vault: the agent forgets the key and every password
     Lock,
 
@@ -415,6 +447,19 @@ version), the vault's integrity and the OS keyring (through the agent), and the 
 Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
     Doctor(StatusArgs),
 
+    /// Open the web page: environments, tests, rotations, the audit log, in a browser
+    #[command(after_help = "Examples:
+  dbcreds ui                         opens it in the browser (xdg-open / open)
+  dbcreds ui --no-open               prints the link instead
+  dbcreds ui --idle-timeout 1h
+
+The page is served by dbcreds-ui (found beside dbcreds, or on PATH, or at
+$DBCREDS_UI_BIN) on 127.0.0.1 at a random port, for the one browser that
+opens the printed link: the link works once. It stops after the idle time
+(default 15m), when the vault is locked other than from the page, when the
+agent stops, and on Ctrl-C.")]
+    Ui(UiArgs),
+
     /// Print a shell completion script
     #[command(after_help = "Examples:
   dbcreds completions bash > ~/.local/share/bash-completion/completions/dbcreds
@@ -427,8 +472,31 @@ Never starts an agent. Exits 0 when nothing is wrong, 1 otherwise.")]
     GenerateDocs(GenerateDocsArgs),
 
     /// Start, stop or inspect the agent
+    #[command(after_help = "Examples:
+  dbcreds agent start
+  dbcreds agent restart                        after an upgrade
+  eval \"$(dbcreds agent --print-env)\"          like ssh-agent: DBCREDS_SOCK for this shell
+  eval (dbcreds agent --print-env fish)")]
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+pub struct AgentArgs {
+    /// Start an agent unless one answers, and print the shell commands that
+    /// point clients at it (DBCREDS_SOCK, DBCREDS_AGENT_PID), for `eval`
+    #[arg(long, value_name = "SHELL", num_args = 0..=1, default_missing_value = "sh")]
+    pub print_env: Option<PrintEnvShell>,
     #[command(subcommand)]
-    Agent(AgentCommand),
+    pub command: Option<AgentCommand>,
+}
+
+/// The shell `--print-env` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PrintEnvShell {
+    Sh,
+    Csh,
+    Fish,
 }
 
 #[derive(Debug, Subcommand)]
@@ -447,6 +515,16 @@ pub enum AgentCommand {
 pub struct GenerateDocsArgs {
     /// Output directory; gets man/ and completions/ subdirectories
     pub dir: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    /// Print the link without opening a browser
+    #[arg(long)]
+    pub no_open: bool,
+    /// Stop after this long without a request (30s, 15m, 2h; at most 24h)
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_idle_timeout)]
+    pub idle_timeout: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]

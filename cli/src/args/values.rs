@@ -61,6 +61,24 @@ pub fn parse_expires_days(raw: &str) -> Result<ExpiresDays, InvalidInput> {
     }
 }
 
+/// Parses `dbcreds ui --idle-timeout`: a duration from 1 s to 24 h (the
+/// page must stop some time).
+pub fn parse_idle_timeout(raw: &str) -> Result<std::time::Duration, InvalidInput> {
+    let bad = |why: String| InvalidInput::Field {
+        field: "--idle-timeout".into(),
+        why,
+    };
+    let d = humantime::parse_duration(raw.trim()).map_err(|e| {
+        bad(format!(
+            "'{raw}' is not a duration ({e}): use for example 30s, 15m or 2h"
+        ))
+    })?;
+    if d < std::time::Duration::from_secs(1) || d > std::time::Duration::from_secs(24 * 3600) {
+        return Err(bad(format!("'{raw}' is outside 1s to 24h")));
+    }
+    Ok(d)
+}
+
 /// Parses `--option KEY=VALUE`. The value may be empty (on `update` that
 /// removes the option) and may itself contain `=`.
 pub fn parse_option(raw: &str) -> Result<(String, String), InvalidInput> {

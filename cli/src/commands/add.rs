@@ -53,7 +53,7 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
     let saved = client.put(&env, &password, a.force).await?;
     drop(password);
     output::note(&format!(
-        "{} {}: {} (password {}).",
+        "{} {}: {} ({}).",
         if a.force { "Saved" } else { "Added" },
         saved.name,
         dbcreds::render::uri(&saved, None),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use dbcreds::{Client, Error};
 
+use crate::args::PrintEnvShell;
 use crate::exit::Failure;
 use crate::output;
 
@@ -53,6 +54,28 @@ pub async fn start() -> Result<(), Failure> {
         st.agent_version
     ));
     Ok(())
+}
+
+/// `dbcreds agent --print-env [SHELL]`: starts an agent unless one answers
+/// and prints what `dbcreds-agent --print-env` prints, for `eval` (like
+/// `ssh-agent -s`).
+pub async fn print_env(shell: PrintEnvShell) -> Result<(), Failure> {
+    // Asked for an agent, as `agent start` is: one starts without a vault.
+    let mut client = Client::connect_or_start_without_vault().await?;
+    let pid = client.status().await?.pid;
+    let sock = dbcreds::render::shell_quote(&client.socket().display().to_string());
+    let text = match shell {
+        PrintEnvShell::Sh => format!(
+            "DBCREDS_SOCK={sock}; export DBCREDS_SOCK;\nDBCREDS_AGENT_PID={pid}; export DBCREDS_AGENT_PID;\necho Agent pid {pid};\n"
+        ),
+        PrintEnvShell::Csh => format!(
+            "setenv DBCREDS_SOCK {sock};\nsetenv DBCREDS_AGENT_PID {pid};\necho Agent pid {pid};\n"
+        ),
+        PrintEnvShell::Fish => format!(
+            "set -gx DBCREDS_SOCK {sock};\nset -gx DBCREDS_AGENT_PID {pid};\necho Agent pid {pid};\n"
+        ),
+    };
+    output::stdout(&text)
 }
 
 pub async fn stop() -> Result<(), Failure> {

@@ -13,7 +13,7 @@ pub async fn run(a: CheckArgs) -> Result<(), Failure> {
     let mut client = Client::connect_or_start().await?;
     let mut entries = client.check().await?;
     let now = Utc::now();
-    entries.sort_by_key(|e| (rank(e.expiry), e.environment.name.clone()));
+    entries.sort_by_key(|e| (rank(e), e.environment.name.clone()));
     if a.json {
         output::json(&report(&entries, now))?;
     } else if entries.is_empty() {
@@ -47,9 +47,12 @@ pub async fn run(a: CheckArgs) -> Result<(), Failure> {
     }
 }
 
-/// Worst first: expired, expiring, fresh, never.
-fn rank(e: Expiry) -> u8 {
-    match e {
+/// Worst first: waiting for a password, expired, expiring, fresh, never.
+fn rank(e: &CheckEntry) -> u8 {
+    if e.environment.password_missing {
+        return 0;
+    }
+    1 + match e.expiry {
         Expiry::Expired { .. } => 0,
         Expiry::Soon { .. } => 1,
         Expiry::Fresh { .. } => 2,
@@ -57,10 +60,14 @@ fn rank(e: Expiry) -> u8 {
     }
 }
 
-/// The word for a state: `expired`, `expiring` (within 14 days) or
-/// `healthy` (more than 14 days left, or never expires).
-fn status(e: Expiry) -> &'static str {
-    match e {
+/// The word for a state: `no_password` (waiting for one), `expired`,
+/// `expiring` (within 14 days) or `healthy` (more than 14 days left, or
+/// never expires).
+fn status(e: &CheckEntry) -> &'static str {
+    if e.environment.password_missing {
+        return "no_password";
+    }
+    match e.expiry {
         Expiry::Expired { .. } => "expired",
         Expiry::Soon { .. } => "expiring",
         _ => "healthy",
@@ -70,14 +77,21 @@ fn status(e: Expiry) -> &'static str {
 fn text(entries: &[CheckEntry], quiet: bool, color: bool) -> String {
     let rows: Vec<Vec<Cell>> = entries
         .iter()
-        .filter(|e| !quiet || rank(e.expiry) < 2)
+        .filter(|e| !quiet || rank(e) < 3)
         .map(|e| {
             let env = &e.environment;
             let paint = output::expiry_paint(e.expiry);
             vec![
-                (status(e.expiry).to_uppercase(), paint),
+                (status(e).replace('_', " ").to_uppercase(), paint),
                 (env.name.to_string(), Paint::Bold),
-                (e.expiry.to_string(), paint),
+                (
+                    if env.password_missing {
+                        format!("not set: `dbcreds update {} --password`", env.name)
+                    } else {
+                        e.expiry.to_string()
+                    },
+                    paint,
+                ),
                 (
                     env.password_expires_at()
                         .map(|t| t.format("%Y-%m-%d").to_string())
@@ -94,18 +108,28 @@ fn text(entries: &[CheckEntry], quiet: bool, color: bool) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let count = |s: &str| entries.iter().filter(|e| status(e.expiry) == s).count();
+    let count = |s: &str| entries.iter().filter(|e| status(e) == s).count();
     let mut out = output::table(
         &["STATUS", "NAME", "EXPIRY", "EXPIRES ON", "PROD"],
         &rows,
         color,
     );
+    // --quiet: what needs doing, and nothing else (no summary).
+    if quiet {
+        return out;
+    }
     out.push_str(&format!(
         "{} expired, {} expiring within {EXPIRING_SOON_DAYS} days, {} healthy.\n",
         count("expired"),
         count("expiring"),
         count("healthy")
     ));
+    if count("no_password") > 0 {
+        out.push_str(&format!(
+            "{} without a password yet: set it with `dbcreds update NAME --password`.\n",
+            count("no_password")
+        ));
+    }
     out
 }
 
@@ -140,7 +164,7 @@ fn report(entries: &[CheckEntry], now: DateTime<Utc>) -> Report<'_> {
             let env = &e.environment;
             Line {
                 name: env.name.as_str(),
-                status: status(e.expiry),
+                status: status(e),
                 expiry: e.expiry.to_string(),
                 days_left: match e.expiry {
                     Expiry::Fresh { days_left } | Expiry::Soon { days_left } => Some(days_left),
@@ -184,7 +208,7 @@ mod tests {
             mk("staging", 80, Some(90)),
             mk("local", 1000, None),
         ];
-        out.sort_by_key(|e| (rank(e.expiry), e.environment.name.clone()));
+        out.sort_by_key(|e| (rank(e), e.environment.name.clone()));
         out
     }
 
@@ -202,7 +226,9 @@ mod tests {
         assert!(lines[4].contains("never expires"), "{t}");
         assert_eq!(lines[5], "1 expired, 1 expiring within 14 days, 2 healthy.");
         let q = text(&e, true, false);
-        assert_eq!(q.lines().count(), 4, "{q}");
+        // Header, prod, staging: no summary line (issue 10.13).
+        assert_eq!(q.lines().count(), 3, "{q}");
+        assert!(!q.contains("healthy"), "{q}");
         assert!(!q.contains("dev"));
         assert!(!q.contains('\x1b'));
         assert_eq!(text(&e[2..], true, false), "");

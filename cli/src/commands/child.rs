@@ -64,6 +64,35 @@ pub fn program(command: &[OsString], what: &str) -> (OsString, Vec<OsString>) {
     (shell, Vec::new())
 }
 
+/// Where `program` is, as `execvp` would find it: a name with a `/` as it
+/// stands (relative to here), any other through `PATH`.
+pub fn find_program(program: &OsStr) -> std::io::Result<std::path::PathBuf> {
+    let p = std::path::Path::new(program);
+    if p.components().count() > 1 || program.to_string_lossy().contains('/') {
+        return if p.exists() {
+            Ok(p.to_path_buf())
+        } else {
+            Err(std::io::ErrorKind::NotFound.into())
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(p))
+        .find(|candidate| is_executable(candidate))
+        .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+}
+
+#[cfg(unix)]
+fn is_executable(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &std::path::Path) -> bool {
+    p.is_file()
+}
+
 /// Turns a failure to start `program` into the shells' exit codes: 127
 /// when there is no such command, 126 when it cannot be run.
 pub fn launch_error(program: &OsStr, e: &std::io::Error) -> Failure {
@@ -124,6 +153,15 @@ mod tests {
         let f = check_nesting(Some(OsStr::new("staging")), &both, false).unwrap_err();
         assert!(f.message.contains("run prod inside"), "{}", f.message);
         assert!(check_nesting(Some(OsStr::new("x")), &[], false).is_ok());
+    }
+
+    #[test]
+    fn programs_are_found_as_execvp_finds_them() {
+        let sh = find_program(OsStr::new("sh")).unwrap();
+        assert!(sh.is_absolute() && sh.ends_with("sh"), "{}", sh.display());
+        let err = find_program(OsStr::new("no-such-program-here")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        assert!(find_program(OsStr::new("./no/such")).is_err());
     }
 
     #[test]

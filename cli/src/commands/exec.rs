@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
 use super::child::{self, DBCREDS_ENV};
-use super::{check_expiry, credential};
+use super::{check_expiry, credential_for};
 use crate::args::ExecArgs;
 use crate::exit::Failure;
 
@@ -20,20 +20,33 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
     let current = child::current_env();
     child::check_nesting(current.as_deref(), std::slice::from_ref(&a.name), a.force)?;
     let outer = current.as_deref().and_then(|c| c.to_str());
+    let (program, args) = child::program(&a.command, &format!("the connection of '{}'", a.name));
+    // Found before anything is revealed, and named to the agent resolved
+    // (links followed) for the policy's allow list; then exactly that file
+    // is run, not whatever PATH finds a second time.
+    let found = child::find_program(&program).map_err(|e| child::launch_error(&program, &e))?;
+    let resolved = std::fs::canonicalize(&found).map_err(|e| child::launch_error(&program, &e))?;
     if a.supervise.supervises() {
-        let (program, args) =
-            child::program(&a.command, &format!("the connection of '{}'", a.name));
         return Err(super::supervised(
-            async || prepare(&a, outer).await.map(|p| p.into_launch(&a.name)),
-            program,
+            async || {
+                prepare(&a, outer, &resolved)
+                    .await
+                    .map(|p| p.into_launch(&a.name))
+            },
+            found.into_os_string(),
             args,
             &a.supervise,
         )
         .await);
     }
-    let plan = prepare(&a, outer).await?;
-    let (program, args) = child::program(&a.command, &format!("the connection of '{}'", a.name));
-    let mut cmd = std::process::Command::new(&program);
+    let plan = prepare(&a, outer, &resolved).await?;
+    let mut cmd = std::process::Command::new(&found);
+    #[cfg(unix)]
+    {
+        // argv[0] as typed: wrappers such as Debian's pg_wrapper read it.
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(&program);
+    }
     cmd.args(&args);
     for k in &plan.remove {
         cmd.env_remove(k);
@@ -45,10 +58,11 @@ pub async fn run(a: ExecArgs) -> Result<(), Failure> {
     Err(child::launch(cmd, &program))
 }
 
-/// Reads the credential and works out the child's environment (writing
+/// Reads the credential (for the program `resolved`, which the policy's
+/// allow list must name) and works out the child's environment (writing
 /// the MySQL option file it needs).
-async fn prepare(a: &ExecArgs, outer: Option<&str>) -> Result<Plan, Failure> {
-    let cred = credential(&a.name).await?;
+async fn prepare(a: &ExecArgs, outer: Option<&str>, resolved: &Path) -> Result<Plan, Failure> {
+    let cred = credential_for(&a.name, dbcreds::Purpose::Exec, Some(resolved)).await?;
     check_expiry(cred.environment(), a.require_fresh)?;
     let mut plan = plan(&cred, outer);
     if matches!(

@@ -30,7 +30,7 @@ pub async fn run(a: ExportArgs) -> Result<(), Failure> {
     let Some(name) = a.name.as_ref().filter(|_| !a.all) else {
         return export_all(&a).await;
     };
-    let cred = credential(name).await?;
+    let cred = credential(name, dbcreds::Purpose::Export).await?;
     check_expiry(cred.environment(), a.require_fresh)?;
     let text = render_export(
         cred.environment(),

@@ -23,7 +23,7 @@ pub async fn fetch(
     require_fresh: bool,
 ) -> Result<Zeroizing<String>, Failure> {
     if field.reveals_password() {
-        let cred = super::credential(name).await?;
+        let cred = super::credential(name, field.purpose()).await?;
         let env = cred.environment();
         if field == Field::Password && !env.auth.uses_password() {
             return Err(no_password(env));

@@ -173,7 +173,7 @@ pub async fn run(a: ImportArgs) -> Result<(), Failure> {
 
 async fn connect(slot: &mut Option<Client>) -> Result<&mut Client, Failure> {
     if slot.is_none() {
-        *slot = Some(Client::connect_or_start().await?);
+        *slot = Some(super::noticing(Client::connect_or_start().await?));
     }
     slot.as_mut()
         .ok_or_else(|| Failure::other("no agent connection"))

@@ -1,7 +1,10 @@
 //! `dbcreds list`: the environments as a table or JSON. Never a password.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use dbcreds::Environment;
+use dbcreds::policy::PolicyInfo;
 
 use crate::args::ListArgs;
 use crate::exit::Failure;
@@ -10,19 +13,36 @@ use crate::output::{self, Cell, EnvJson, Paint};
 pub async fn run(a: ListArgs) -> Result<(), Failure> {
     let mut client = super::connect().await?;
     let envs = client.list().await?;
+    // The policies in force; an agent without them (older) shows none.
+    let policies: HashMap<String, PolicyInfo> = match client.policies().await {
+        Ok(all) => all
+            .environments
+            .into_iter()
+            .filter_map(|p| Some((p.name.clone()?.to_string(), p)))
+            .collect(),
+        Err(_) => HashMap::new(),
+    };
     let now = Utc::now();
     if a.json {
-        let docs: Vec<EnvJson<'_>> = envs.iter().map(|e| EnvJson::new(e, now)).collect();
+        let mut docs = Vec::with_capacity(envs.len());
+        for e in &envs {
+            let mut doc = serde_json::to_value(EnvJson::new(e, now))
+                .map_err(|err| Failure::other(format!("cannot encode JSON: {err}")))?;
+            if let (Some(p), Some(map)) = (policies.get(e.name.as_str()), doc.as_object_mut()) {
+                map.insert("policy".into(), super::policy::json_of(p));
+            }
+            docs.push(doc);
+        }
         return output::json(&docs);
     }
     if envs.is_empty() {
         output::note("No environments yet: add one with `dbcreds add NAME`.");
         return Ok(());
     }
-    output::stdout(&table(&envs, now, output::color_stdout()))
+    output::stdout(&table(&envs, &policies, now, output::color_stdout()))
 }
 
-const HEADER: [&str; 10] = [
+const HEADER: [&str; 11] = [
     "NAME",
     "KIND",
     "HOST",
@@ -30,12 +50,27 @@ const HEADER: [&str; 10] = [
     "DATABASE",
     "USER",
     "PROD",
+    "POLICY",
     "LAST TEST",
     "PASSWORD AGE",
     "EXPIRY",
 ];
 
-fn table(envs: &[Environment], now: DateTime<Utc>, color: bool) -> String {
+/// The POLICY cell: what restricts the secret, and whether it was forgotten.
+fn policy_cell(p: Option<&PolicyInfo>) -> Cell {
+    match p {
+        Some(p) if p.forgotten => ("forgotten".into(), Paint::Yellow),
+        Some(p) if !p.policy.is_open() => (p.policy.summary(), Paint::Yellow),
+        _ => ("-".into(), Paint::Plain),
+    }
+}
+
+fn table(
+    envs: &[Environment],
+    policies: &HashMap<String, PolicyInfo>,
+    now: DateTime<Utc>,
+    color: bool,
+) -> String {
     let plain = |s: String| -> Cell { (s, Paint::Plain) };
     let dash = || "-".to_string();
     let rows: Vec<Vec<Cell>> = envs
@@ -66,6 +101,7 @@ fn table(envs: &[Environment], now: DateTime<Utc>, color: bool) -> String {
                 } else {
                     plain(String::new())
                 },
+                policy_cell(policies.get(e.name.as_str())),
                 match (&e.last_test, &e.rotation) {
                     (_, Some(state)) => (format!("rotation {state}"), Paint::Yellow),
                     (Some(t), None) if t.ok => (t.summary(), Paint::Green),
@@ -102,7 +138,7 @@ mod tests {
         let mut local = Environment::new(EnvName::parse("local").unwrap(), DatabaseKind::Sqlite);
         local.database = "./dev.db".into();
         local.expires_days = None;
-        let text = table(&[local, prod], now, false);
+        let text = table(&[local, prod], &HashMap::new(), now, false);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("NAME   KIND"), "{text}");

@@ -46,6 +46,7 @@ pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
                 Failure::usage("no passphrase on standard input"),
             )?;
             return match client.unlock(Some(&pass)).await {
+                Ok(how) if !status.forgotten.is_empty() => done(how),
                 Ok(_) => {
                     output::note("The vault is unlocked already (and the passphrase is right).");
                     Ok(())
@@ -57,10 +58,13 @@ pub async fn unlock(a: UnlockArgs) -> Result<(), Failure> {
                 Err(e) => Err(e.into()),
             };
         }
-        LockState::Unlocked => {
+        LockState::Unlocked if status.forgotten.is_empty() => {
             output::note("The vault is unlocked already.");
             return Ok(());
         }
+        // Unlocked, but secrets were forgotten after their policy's
+        // max_unlocked: an unlocker brings them back, as after a lock.
+        LockState::Unlocked => {}
         LockState::Uninitialized => {
             return Err(Failure::new(
                 exit::NOT_INITIALIZED,

@@ -10,6 +10,7 @@ use crate::output;
 
 mod add;
 mod agent;
+mod approve;
 mod audit;
 mod backup;
 mod check;
@@ -27,6 +28,7 @@ mod keys;
 mod list;
 mod lock;
 mod passphrase;
+mod policy;
 mod remove;
 mod rotate;
 mod run;
@@ -36,6 +38,7 @@ mod services;
 mod show;
 mod status;
 mod test;
+mod ui;
 mod update;
 
 pub(crate) use child::launch_error;
@@ -71,16 +74,26 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(a) => backup::restore(a).await,
         Command::Passphrase(c) => keys::passphrase(c).await,
         Command::Rekey(a) => keys::rekey(a).await,
+        Command::Policy(c) => policy::run(c).await,
+        Command::Approve(a) => approve::run(a).await,
         Command::Lock => lock::lock().await,
         Command::Unlock(a) => lock::unlock(a).await,
         Command::Status(a) => status::run(a).await,
         Command::Doctor(a) => doctor::run(a.json).await,
+        Command::Ui(a) => ui::run(a),
         Command::Completions(a) => completions::run(a),
         Command::GenerateDocs(a) => completions::generate_docs(&a.dir),
-        Command::Agent(AgentCommand::Start) => agent::start().await,
-        Command::Agent(AgentCommand::Stop) => agent::stop().await,
-        Command::Agent(AgentCommand::Restart) => agent::restart().await,
-        Command::Agent(AgentCommand::Status(a)) => status::run(a).await,
+        Command::Agent(a) => match (a.command, a.print_env) {
+            (Some(AgentCommand::Start), _) => agent::start().await,
+            (Some(AgentCommand::Stop), _) => agent::stop().await,
+            (Some(AgentCommand::Restart), _) => agent::restart().await,
+            (Some(AgentCommand::Status(a)), _) => status::run(a).await,
+            (None, Some(shell)) => agent::print_env(shell).await,
+            // clap shows the help first (arg_required_else_help).
+            (None, None) => Err(Failure::usage(
+                "dbcreds agent needs start, stop, restart, status or --print-env",
+            )),
+        },
     }
 }
 
@@ -122,18 +135,40 @@ pub(crate) async fn supervised(
 }
 
 /// The credential for `name`: `DBCREDS_<NAME>_*` variables first (then no
-/// agent is asked), else the agent, started if none runs.
-pub(crate) async fn credential(name: &EnvName) -> Result<Credential, Failure> {
+/// agent is asked), else the agent, started if none runs; `purpose` is
+/// what the agent's audit log records.
+pub(crate) async fn credential(
+    name: &EnvName,
+    purpose: dbcreds::Purpose,
+) -> Result<Credential, Failure> {
+    credential_for(name, purpose, None).await
+}
+
+/// [`credential`] for `dbcreds exec`: the agent is told the program that
+/// gets the secret (`child`, resolved), for the policy's allow list.
+/// Variables that define the environment need no agent and no policy:
+/// they are the caller's own.
+pub(crate) async fn credential_for(
+    name: &EnvName,
+    purpose: dbcreds::Purpose,
+    child: Option<&std::path::Path>,
+) -> Result<Credential, Failure> {
     use dbcreds::envvars::{Source, finish};
     let overlay = match dbcreds::envvars::source(name)? {
         Source::Vars(cred) => return Ok(*cred),
         Source::Agent(overlay) => overlay,
     };
     let fetched = match dbcreds::Client::connect_or_start().await {
-        Ok(client) => fetch_raw(client, name).await,
+        Ok(client) => fetch_raw(noticing(client), name, purpose, child).await,
         Err(e) => Err(e),
     };
     Ok(finish(overlay.as_ref(), fetched)?)
+}
+
+/// `client`, saying on stderr (once per request) when a request waits for
+/// a confirmation.
+pub(crate) fn noticing(client: dbcreds::Client) -> dbcreds::Client {
+    client.on_approval_wait(|line| output::note(&format!("dbcreds: {line}")))
 }
 
 /// The vault's environment `name` without its password, with any
@@ -158,12 +193,28 @@ pub(crate) async fn describe(name: &EnvName) -> Result<(Environment, bool), Fail
 
 /// `Get` through `client`, replacing a stale agent and retrying once when
 /// the failure could mean one.
-async fn fetch_raw(mut client: dbcreds::Client, name: &EnvName) -> dbcreds::Result<Credential> {
-    match client.get(name).await {
+async fn fetch_raw(
+    mut client: dbcreds::Client,
+    name: &EnvName,
+    purpose: dbcreds::Purpose,
+    child: Option<&std::path::Path>,
+) -> dbcreds::Result<Credential> {
+    async fn get(
+        c: &mut dbcreds::Client,
+        name: &EnvName,
+        purpose: dbcreds::Purpose,
+        child: Option<&std::path::Path>,
+    ) -> dbcreds::Result<Credential> {
+        match child {
+            Some(child) => c.get_for_child(name, child).await,
+            None => c.get_for(name, purpose).await,
+        }
+    }
+    match get(&mut client, name, purpose, child).await {
         // The hot path asks nothing else; only a failure that could mean
         // "an agent of another version" earns a protocol check.
         Err(e) if may_be_stale(&e) => match replace_if_stale(client).await {
-            Ok(mut fresh) => fresh.get(name).await,
+            Ok(fresh) => get(&mut noticing(fresh), name, purpose, child).await,
             Err(_) => Err(e),
         },
         other => other,
@@ -178,13 +229,17 @@ fn may_be_stale(e: &dbcreds::Error) -> bool {
 /// speaks this client's protocol, replacing an agent of another version
 /// transparently (as atuin does with its daemon).
 pub(crate) async fn connect() -> Result<dbcreds::Client, Failure> {
-    replace_if_stale(dbcreds::Client::connect_or_start().await?).await
+    Ok(noticing(
+        replace_if_stale(dbcreds::Client::connect_or_start().await?).await?,
+    ))
 }
 
 /// [`connect`] for `init` and `restore`, which make the vault: it starts
 /// an agent where none exists yet.
 pub(crate) async fn connect_without_vault() -> Result<dbcreds::Client, Failure> {
-    replace_if_stale(dbcreds::Client::connect_or_start_without_vault().await?).await
+    Ok(noticing(
+        replace_if_stale(dbcreds::Client::connect_or_start_without_vault().await?).await?,
+    ))
 }
 
 async fn replace_if_stale(mut client: dbcreds::Client) -> Result<dbcreds::Client, Failure> {

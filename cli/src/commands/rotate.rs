@@ -16,6 +16,8 @@ struct RotateJson<'a> {
     outcome: &'a str,
     detail: &'a str,
     password_updated_at: Option<String>,
+    accounts: &'a [String],
+    notes: &'a [String],
 }
 
 pub async fn run(a: RotateArgs) -> Result<(), Failure> {
@@ -25,6 +27,7 @@ pub async fn run(a: RotateArgs) -> Result<(), Failure> {
         alphabet: a.alphabet,
         admin: a.admin,
         resume: a.resume,
+        hosts: a.hosts,
     };
     let label = if a.resume {
         format!("resuming the rotation of '{}'...", a.name)
@@ -50,7 +53,12 @@ pub async fn run(a: RotateArgs) -> Result<(), Failure> {
             outcome: &r.outcome,
             detail: &r.detail,
             password_updated_at: r.environment.password_updated_at.map(output::rfc3339),
+            accounts: &r.accounts,
+            notes: &r.notes,
         });
+    }
+    for n in &r.notes {
+        output::note(&format!("dbcreds: note: {n}"));
     }
     output::stdout_line(&r.detail)
 }

@@ -1,6 +1,7 @@
 //! `dbcreds show NAME`: everything but the password.
 
 use chrono::{DateTime, Utc};
+use dbcreds::policy::{PolicyInfo, PolicyTarget};
 use dbcreds::{Environment, Expiry};
 
 use crate::args::ShowArgs;
@@ -9,14 +10,46 @@ use crate::output::{self, EnvJson, Paint};
 
 pub async fn run(a: ShowArgs) -> Result<(), Failure> {
     let (env, from_vars) = super::describe(&a.name).await?;
+    let policy = if from_vars {
+        None
+    } else {
+        policy_of(&env).await
+    };
     let now = Utc::now();
     if a.json {
-        return output::json(&EnvJson::new(&env, now));
+        let mut doc = serde_json::to_value(EnvJson::new(&env, now))
+            .map_err(|e| Failure::other(format!("cannot encode JSON: {e}")))?;
+        if let (Some(p), Some(map)) = (&policy, doc.as_object_mut()) {
+            map.insert("policy".into(), super::policy::json_of(p));
+        }
+        return output::json(&doc);
     }
-    output::stdout(&human(&env, from_vars, now, output::color_stdout()))
+    output::stdout(&human(
+        &env,
+        from_vars,
+        policy.as_ref(),
+        now,
+        output::color_stdout(),
+    ))
 }
 
-fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) -> String {
+/// The policy in force, from the agent `describe` reached; `None` from an
+/// agent that has no policies (an older one).
+async fn policy_of(env: &Environment) -> Option<PolicyInfo> {
+    let mut client = dbcreds::Client::connect().await.ok()?;
+    client
+        .policy(&PolicyTarget::Env(env.name.clone()))
+        .await
+        .ok()
+}
+
+fn human(
+    env: &Environment,
+    from_vars: bool,
+    policy: Option<&PolicyInfo>,
+    now: DateTime<Utc>,
+    color: bool,
+) -> String {
     let mut rows: Vec<(&str, String, Paint)> = vec![
         ("name", env.name.to_string(), Paint::Bold),
         ("kind", env.kind.to_string(), Paint::Plain),
@@ -119,6 +152,9 @@ fn human(env: &Environment, from_vars: bool, now: DateTime<Utc>, color: bool) ->
             Paint::Yellow,
         ));
     }
+    if let Some(p) = policy {
+        rows.extend(super::policy::rows(p));
+    }
 
     let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0) + 1;
     let mut out = String::new();
@@ -148,7 +184,7 @@ mod tests {
         env.options.insert("sslmode".into(), "require".into());
         env.password_updated_at = Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
         let now = Utc.with_ymd_and_hms(2026, 4, 3, 0, 0, 0).unwrap();
-        let text = human(&env, false, now, false);
+        let text = human(&env, false, None, now, false);
         assert!(
             text.contains("expiry:       expired 2 days ago (2026-04-01)\n"),
             "{text}"

@@ -40,6 +40,10 @@ struct StatusJson<'a> {
     /// `too_new`.
     #[serde(skip_serializing_if = "Option::is_none")]
     vault_error: Option<&'a str>,
+    /// Environments whose secret was forgotten after their policy's
+    /// max_unlocked (`dbcreds unlock` brings them back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forgotten: Option<&'a [String]>,
 }
 
 pub async fn run(a: StatusArgs) -> Result<(), Failure> {
@@ -64,6 +68,7 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
                     idle_lock_in_secs: None,
                     hard_lock_in_secs: None,
                     vault_error: None,
+                    forgotten: None,
                 })?;
             }
             return Err(e.into());
@@ -89,6 +94,7 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
             idle_lock_in_secs: st.idle_lock_in_secs,
             hard_lock_in_secs: st.hard_lock_in_secs,
             vault_error: (!st.vault_error.is_empty()).then_some(st.vault_error.as_str()),
+            forgotten: (!st.forgotten.is_empty()).then_some(st.forgotten.as_slice()),
         })?;
     } else {
         output::stdout(&human(&st, &socket, output::color_stdout()))?;
@@ -181,7 +187,7 @@ fn human(st: &Status, socket: &str, color: bool) -> String {
         let names: Vec<&str> = st.unlockers.iter().map(|u| u.as_str()).collect();
         names.join(", ")
     };
-    let rows = [
+    let mut rows = vec![
         (
             "agent",
             format!(
@@ -197,6 +203,16 @@ fn human(st: &Status, socket: &str, color: bool) -> String {
         ("environments", st.environments.to_string(), Paint::Plain),
         ("locks in", locks_in(st), Paint::Plain),
     ];
+    if !st.forgotten.is_empty() {
+        rows.push((
+            "forgotten",
+            format!(
+                "{} (max_unlocked of their policy; `dbcreds unlock` brings them back)",
+                st.forgotten.join(", ")
+            ),
+            Paint::Yellow,
+        ));
+    }
     let mut out = String::new();
     for (k, v, p) in rows {
         out.push_str(&format!("{:<13} {}\n", format!("{k}:"), p.apply(&v, color)));

@@ -58,7 +58,7 @@ pub async fn run(a: UpdateArgs) -> Result<(), Failure> {
     patch.password = password;
     let updated = client.update(&a.name, patch).await?;
     output::note(&format!(
-        "Updated {}: {} (password {}).",
+        "Updated {}: {} ({}).",
         updated.name,
         dbcreds::render::uri(&updated, None),
         output::password_state(&updated, chrono::Utc::now())
@@ -125,6 +125,7 @@ mod tests {
         match Cli::try_parse_from(all) {
             Ok(Cli {
                 command: Command::Update(u),
+                ..
             }) => u,
             other => panic!("{other:?}"),
         }

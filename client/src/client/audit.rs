@@ -18,6 +18,8 @@ pub struct AuditQuery {
     pub since: Option<DateTime<Utc>>,
     /// At most this many, the newest (default 1000, at most 10000).
     pub limit: Option<u32>,
+    /// Only the decisions on confirmations (operation `decision`).
+    pub decisions: bool,
 }
 
 /// Audit events and what the agent's retention (365 days, the newest
@@ -49,8 +51,40 @@ pub struct AuditEvent {
     pub client_uid: Option<u32>,
     /// The client's executable.
     pub client_exe: Option<String>,
-    /// `ok`, or the failure's reason.
+    /// `ok`, or the failure's reason; for a decision `approved`,
+    /// `refused`, `timed_out` or `not_allowed`.
     pub outcome: String,
+    /// Operation `decision`: what was decided, by whom, for how long.
+    pub decision: Option<Decision>,
+}
+
+/// A confirmation's outcome, from the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Decision {
+    /// The operation asked for (`get`, `export`, `rotate`, ...).
+    pub request: String,
+    /// Who answered (`askpass <path>`, `pid <n> (<exe>)`); `None`: nobody
+    /// (timed out, or the allow list refused).
+    pub by: Option<String>,
+    /// How long the approval holds for the session; `None`: this request only.
+    pub valid_for: Option<std::time::Duration>,
+    /// The requester's session.
+    pub session: String,
+    /// `dbcreds exec`: the program the secret went to.
+    pub child_exe: Option<String>,
+}
+
+impl From<v1::AuditDecision> for Decision {
+    fn from(d: v1::AuditDecision) -> Self {
+        Decision {
+            request: d.request,
+            by: Some(d.by).filter(|b| !b.is_empty()),
+            valid_for: (d.valid_secs > 0).then(|| std::time::Duration::from_secs(d.valid_secs)),
+            session: d.session,
+            child_exe: Some(d.child_exe).filter(|c| !c.is_empty()),
+        }
+    }
 }
 
 /// What happened to an environment, as [`Watch`] reports it.
@@ -147,6 +181,7 @@ impl Client {
                 name: q.name.as_ref().map(ToString::to_string),
                 since: q.since.map_or(0, |t| t.timestamp()),
                 limit: q.limit.unwrap_or(0),
+                decisions: q.decisions,
             })
             .await?
             .into_inner();
@@ -162,6 +197,7 @@ impl Client {
                     client_uid: e.client_uid,
                     client_exe: (!e.client_exe.is_empty()).then_some(e.client_exe),
                     outcome: e.outcome,
+                    decision: e.decision.map(Decision::from),
                 })
             })
             .collect();

@@ -26,6 +26,10 @@ pub struct RotateOptions {
     pub admin: Option<EnvName>,
     /// Finish or roll back an interrupted rotation instead of starting one.
     pub resume: bool,
+    /// MySQL/MariaDB: change exactly the accounts `'user'@'HOST'` of these
+    /// hosts. Empty: the account the environment logs in to and every other
+    /// account of the user name with the same password.
+    pub hosts: Vec<String>,
 }
 
 /// What a rotation did.
@@ -39,6 +43,11 @@ pub struct Rotation {
     pub outcome: String,
     /// The outcome in words.
     pub detail: String,
+    /// MySQL/MariaDB: the accounts whose password was set, `'user'@'host'`.
+    pub accounts: Vec<String>,
+    /// What the user should know beside the outcome (accounts left alone,
+    /// or not looked up), one sentence each.
+    pub notes: Vec<String>,
 }
 
 impl Client {
@@ -79,21 +88,23 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn rotate(&mut self, name: &EnvName, opts: &RotateOptions) -> Result<Rotation> {
-        let r = self
-            .inner
-            .rotate(v1::RotateRequest {
+        let r: v1::RotateResponse = self
+            .approved(super::rpc::ROTATE, |approval| v1::RotateRequest {
                 name: name.to_string(),
                 length: opts.length.unwrap_or(0),
                 alphabet: opts.alphabet.clone().unwrap_or_default(),
                 admin: opts.admin.as_ref().map(ToString::to_string),
                 resume: opts.resume,
+                hosts: opts.hosts.clone(),
+                approval: Some(approval),
             })
-            .await?
-            .into_inner();
+            .await?;
         Ok(Rotation {
             environment: environment(r.environment)?,
             outcome: r.outcome,
             detail: r.detail,
+            accounts: r.accounts,
+            notes: r.notes,
         })
     }
 }

@@ -1,6 +1,8 @@
 //! Environments: reading, storing, changing and removing them, where their
 //! passwords stand, and the Python tool's keyring entries for importing.
 
+use std::path::Path;
+
 use dbcreds_proto::{Wiped, v1};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
@@ -48,38 +50,118 @@ impl CheckEntry {
 
 /// The wire request for `patch`; its password goes straight into the
 /// [`Wiped`] message.
-fn update_request(name: &EnvName, patch: Patch) -> Wiped<v1::UpdateRequest> {
+fn update_request(
+    name: &EnvName,
+    patch: &Patch,
+    approval: v1::Approval,
+) -> Wiped<v1::UpdateRequest> {
     Wiped(v1::UpdateRequest {
         name: name.to_string(),
         password: patch
             .password
             .as_ref()
             .map(|p| p.expose_secret().to_owned()),
-        kind: patch.kind,
-        host: patch.host,
+        kind: patch.kind.clone(),
+        host: patch.host.clone(),
         port: patch.port,
-        database: patch.database,
-        username: patch.username,
+        database: patch.database.clone(),
+        username: patch.username.clone(),
         production: patch.production,
-        description: patch.description,
+        description: patch.description.clone(),
         expires_days: patch.expires_days,
-        options: patch.options.into_iter().collect(),
-        auth: patch.auth,
+        options: patch
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        auth: patch.auth.clone(),
         password_changed_at: patch.password_changed_at.map(|t| t.timestamp()),
+        approval: Some(approval),
     })
+}
+
+/// What a password is fetched for, as the agent's audit log records it
+/// ([`Client::get_for`]): `get`, `get:uri`, `get:jdbc`, `get:libpq`,
+/// `exec`, `export`.
+///
+/// ```
+/// assert_eq!(dbcreds::Purpose::GetUri.as_str(), "get:uri");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Purpose {
+    /// The password itself (what [`Client::get`] records).
+    Get,
+    /// A connection URI with the password (`dbcreds get NAME uri`).
+    GetUri,
+    /// A JDBC URL with the password (`dbcreds get NAME jdbc`).
+    GetJdbc,
+    /// A libpq connection string with the password (`dbcreds get NAME libpq`).
+    GetLibpq,
+    /// The environment of a command (`dbcreds exec`).
+    Exec,
+    /// An export format (`dbcreds export`).
+    Export,
+}
+
+impl Purpose {
+    /// The wire value (`GetRequest.purpose`), which is also the audit
+    /// event's operation.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::GetUri => "get:uri",
+            Self::GetJdbc => "get:jdbc",
+            Self::GetLibpq => "get:libpq",
+            Self::Exec => "exec",
+            Self::Export => "export",
+        }
+    }
 }
 
 impl Client {
     /// One environment with its password. The agent records the reveal in
-    /// its audit log.
+    /// its audit log (as `get`). When the environment's policy asks for a
+    /// confirmation, this waits for it ([`Client::on_approval_wait`]); a
+    /// refusal is [`crate::Reason::ApprovalRefused`], a program its allow
+    /// list does not name [`crate::Reason::PermissionDenied`].
     pub async fn get(&mut self, name: &EnvName) -> Result<Credential> {
-        let mut r = self
-            .inner
-            .get(v1::GetRequest {
-                name: name.to_string(),
+        self.get_for(name, Purpose::Get).await
+    }
+
+    /// [`Client::get`], telling the agent what the password is for, which
+    /// its audit log records as the operation.
+    pub async fn get_for(&mut self, name: &EnvName, purpose: Purpose) -> Result<Credential> {
+        self.get_request(name, purpose, "").await
+    }
+
+    /// [`Client::get`] for `dbcreds exec`: the secret goes to the program
+    /// `child` (a canonical path), which the policy's allow list must name.
+    /// The agent takes this word only from the dbcreds CLI binary itself.
+    pub async fn get_for_child(&mut self, name: &EnvName, child: &Path) -> Result<Credential> {
+        let child = child.to_str().ok_or_else(|| {
+            Error::Invalid(crate::InvalidInput::Field {
+                field: "command".into(),
+                why: format!("'{}' is not UTF-8", child.display()),
             })
-            .await?
-            .into_inner();
+        })?;
+        self.get_request(name, Purpose::Exec, child).await
+    }
+
+    async fn get_request(
+        &mut self,
+        name: &EnvName,
+        purpose: Purpose,
+        child: &str,
+    ) -> Result<Credential> {
+        let mut r: v1::GetResponse = self
+            .approved(rpc::GET, |approval| v1::GetRequest {
+                name: name.to_string(),
+                purpose: purpose.as_str().to_owned(),
+                child_exe: child.to_owned(),
+                approval: Some(approval),
+            })
+            .await?;
         let env = environment(r.environment.take())?;
         let password = SecretString::from(std::mem::take(&mut r.password));
         Ok(Credential::new(env, password))
@@ -113,12 +195,16 @@ impl Client {
         password: &SecretString,
         replace: bool,
     ) -> Result<Environment> {
-        let req = Wiped(v1::PutRequest {
-            environment: Some(env.into()),
-            password: password.expose_secret().to_owned(),
-            replace,
-        });
-        let r: v1::PutResponse = self.send_wiped(rpc::PUT, req).await?;
+        let r: v1::PutResponse = self
+            .approved(rpc::PUT, |approval| {
+                Wiped(v1::PutRequest {
+                    environment: Some(env.into()),
+                    password: password.expose_secret().to_owned(),
+                    replace,
+                    approval: Some(approval),
+                })
+            })
+            .await?;
         environment(r.environment)
     }
 
@@ -135,16 +221,21 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn update(&mut self, name: &EnvName, patch: Patch) -> Result<Environment> {
-        let req = update_request(name, patch);
-        let r: v1::UpdateResponse = self.send_wiped(rpc::UPDATE, req).await?;
+        let r: v1::UpdateResponse = self
+            .approved(rpc::UPDATE, |approval| {
+                update_request(name, &patch, approval)
+            })
+            .await?;
         environment(r.environment)
     }
 
-    /// Deletes an environment and its password.
+    /// Deletes an environment and its password (after a confirmation,
+    /// when its policy asks for them).
     pub async fn remove(&mut self, name: &EnvName) -> Result<()> {
-        self.inner
-            .remove(v1::RemoveRequest {
+        let _: v1::RemoveResponse = self
+            .approved(rpc::REMOVE, |approval| v1::RemoveRequest {
                 name: name.to_string(),
+                approval: Some(approval),
             })
             .await?;
         Ok(())
@@ -223,7 +314,11 @@ mod tests {
             ..Patch::default()
         };
         patch.options.insert("sslmode".into(), String::new());
-        let req = update_request(&EnvName::parse("prod").unwrap(), patch);
+        let req = update_request(
+            &EnvName::parse("prod").unwrap(),
+            &patch,
+            crate::client::approval::first(),
+        );
         assert_eq!(req.name, "prod");
         assert_eq!(req.kind.as_deref(), Some("mysql"));
         assert_eq!(req.port, Some(3307));

@@ -16,11 +16,15 @@ use crate::error::{Error, Reason, Result};
 use crate::model::{Credential, EnvName, Environment};
 use crate::transport::{Connection, Timeouts};
 
+mod approval;
 pub(crate) mod audit;
 pub(crate) mod db;
 pub(crate) mod env;
+pub(crate) mod policy;
 pub(crate) mod safety;
 pub(crate) mod vault;
+
+use approval::Notice;
 
 /// A connection to a running agent.
 ///
@@ -40,6 +44,8 @@ pub struct Client {
     grpc: Grpc<Connection>,
     conn: Connection,
     socket: PathBuf,
+    /// Told when a request waits for a confirmation ([`Client::on_approval_wait`]).
+    notice: Notice,
 }
 
 /// The origin gives every request the :scheme and :authority HTTP/2 wants;
@@ -94,6 +100,7 @@ impl Client {
             grpc,
             conn,
             socket: socket.to_owned(),
+            notice: Notice::default(),
         })
     }
 
@@ -165,22 +172,32 @@ impl Client {
         Req: prost::Message + Zeroize + Send + 'static,
         Resp: prost::Message + Default + Send + 'static,
     {
+        Ok(self.unary(path, req).await?)
+    }
+
+    /// Sends `req` to the RPC at `path` and hands back the raw status on
+    /// failure (the approval flow reads its metadata).
+    async fn unary<Req, Resp>(
+        &mut self,
+        path: &'static str,
+        req: Req,
+    ) -> std::result::Result<Resp, tonic::Status>
+    where
+        Req: prost::Message + Send + 'static,
+        Resp: prost::Message + Default + Send + 'static,
+    {
         let request = tonic::Request::new(req);
         self.grpc
             .ready()
             .await
             // As the generated methods say it.
-            .map_err(|e| {
-                Error::from(tonic::Status::unknown(format!(
-                    "Service was not ready: {e}"
-                )))
-            })?;
+            .map_err(|e| tonic::Status::unknown(format!("Service was not ready: {e}")))?;
         let response = self
             .grpc
             .unary(
                 request,
                 http::uri::PathAndQuery::from_static(path),
-                SmallBufferCodec::<Wiped<Req>, Resp>::default(),
+                SmallBufferCodec::<Req, Resp>::default(),
             )
             .await?;
         Ok(response.into_inner())
@@ -206,6 +223,11 @@ mod rpc {
     pub const RESTORE: &str = "/dbcreds.v1.Agent/Restore";
     pub const PASSPHRASE: &str = "/dbcreds.v1.Agent/Passphrase";
     pub const REKEY: &str = "/dbcreds.v1.Agent/Rekey";
+    pub const GET: &str = "/dbcreds.v1.Agent/Get";
+    pub const REMOVE: &str = "/dbcreds.v1.Agent/Remove";
+    pub const ROTATE: &str = "/dbcreds.v1.Agent/Rotate";
+    pub const EXPORT_ALL: &str = "/dbcreds.v1.Agent/ExportAll";
+    pub const SET_POLICY: &str = "/dbcreds.v1.Agent/SetPolicy";
 }
 
 /// The environment a reply must carry.
@@ -265,6 +287,11 @@ mod tests {
             (super::rpc::RESTORE, "Restore"),
             (super::rpc::PASSPHRASE, "Passphrase"),
             (super::rpc::REKEY, "Rekey"),
+            (super::rpc::GET, "Get"),
+            (super::rpc::REMOVE, "Remove"),
+            (super::rpc::ROTATE, "Rotate"),
+            (super::rpc::EXPORT_ALL, "ExportAll"),
+            (super::rpc::SET_POLICY, "SetPolicy"),
         ] {
             assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
         }

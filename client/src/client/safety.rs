@@ -100,12 +100,17 @@ impl Client {
         passphrase: &SecretString,
         overwrite: bool,
     ) -> Result<BackupWritten> {
-        let req = Wiped(v1::BackupRequest {
-            path: wire_path(path)?,
-            passphrase: secret(passphrase),
-            overwrite,
-        });
-        let r: v1::BackupResponse = self.send_wiped(rpc::BACKUP, req).await?;
+        let path = wire_path(path)?;
+        let r: v1::BackupResponse = self
+            .approved(rpc::BACKUP, |approval| {
+                Wiped(v1::BackupRequest {
+                    path: path.clone(),
+                    passphrase: secret(passphrase),
+                    overwrite,
+                    approval: Some(approval),
+                })
+            })
+            .await?;
         Ok(BackupWritten {
             path: r.path,
             environments: r.environments,
@@ -123,13 +128,18 @@ impl Client {
         force: bool,
         keyring: bool,
     ) -> Result<Restored> {
-        let req = Wiped(v1::RestoreRequest {
-            path: wire_path(path)?,
-            passphrase: secret(passphrase),
-            force,
-            keyring,
-        });
-        let r: v1::RestoreResponse = self.send_wiped(rpc::RESTORE, req).await?;
+        let path = wire_path(path)?;
+        let r: v1::RestoreResponse = self
+            .approved(rpc::RESTORE, |approval| {
+                Wiped(v1::RestoreRequest {
+                    path: path.clone(),
+                    passphrase: secret(passphrase),
+                    force,
+                    keyring,
+                    approval: Some(approval),
+                })
+            })
+            .await?;
         let state = r.state().into();
         Ok(Restored {
             vault_path: r.vault_path,
@@ -147,11 +157,11 @@ impl Client {
     /// Every environment with its password, sorted by name. Each reveal is
     /// in the agent's audit log.
     pub async fn export_all(&mut self) -> Result<Vec<Credential>> {
-        let mut r = self
-            .inner
-            .export_all(v1::ExportAllRequest {})
-            .await?
-            .into_inner();
+        let mut r: v1::ExportAllResponse = self
+            .approved(rpc::EXPORT_ALL, |approval| v1::ExportAllRequest {
+                approval: Some(approval),
+            })
+            .await?;
         r.environments
             .iter_mut()
             .map(|e| {
@@ -166,18 +176,20 @@ impl Client {
     /// vault's unlockers afterwards.
     pub async fn passphrase(&mut self, action: PassphraseAction<'_>) -> Result<Vec<Unlocker>> {
         let (name, current, new) = match action {
-            PassphraseAction::Add(p) => ("add", None, Some(secret(p))),
-            PassphraseAction::Change { current, new } => {
-                ("change", Some(secret(current)), Some(secret(new)))
-            }
+            PassphraseAction::Add(p) => ("add", None, Some(p)),
+            PassphraseAction::Change { current, new } => ("change", Some(current), Some(new)),
             PassphraseAction::Remove => ("remove", None, None),
         };
-        let req = Wiped(v1::PassphraseRequest {
-            action: name.into(),
-            current,
-            passphrase: new,
-        });
-        let r: v1::PassphraseResponse = self.send_wiped(rpc::PASSPHRASE, req).await?;
+        let r: v1::PassphraseResponse = self
+            .approved(rpc::PASSPHRASE, |approval| {
+                Wiped(v1::PassphraseRequest {
+                    action: name.into(),
+                    current: current.map(secret),
+                    passphrase: new.map(secret),
+                    approval: Some(approval),
+                })
+            })
+            .await?;
         Ok(unlocker_names(r.unlockers))
     }
 

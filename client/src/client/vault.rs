@@ -92,6 +92,10 @@ pub struct Status {
     /// The hard cap's setting in seconds; `None` when off (or an agent too
     /// old to say).
     pub max_unlocked_secs: Option<i64>,
+    /// Environments whose secret was forgotten after their policy's
+    /// `max_unlocked` while the vault stayed unlocked: an unlock brings
+    /// them back.
+    pub forgotten: Vec<String>,
 }
 
 /// What [`Client::init`] created.
@@ -131,6 +135,7 @@ impl Client {
         Ok(Status {
             state: r.state().into(),
             vault_error: r.vault_error,
+            forgotten: r.forgotten,
             agent_version: r.agent_version,
             protocol: r.protocol,
             unlockers: unlockers(r.unlockers),

@@ -22,6 +22,11 @@ pub const DEFAULT_KEYRING_TIMEOUT: Duration = Duration::from_secs(10);
 /// most 300 s) up to a few times. An agent that stops answering is still
 /// found within seconds, by [`PING_AFTER`] and [`PING_TIMEOUT`].
 pub const DEFAULT_DATABASE_TIMEOUT: Duration = Duration::from_secs(600);
+/// Default bound on waiting for a confirmation (`AwaitApproval`): the
+/// agent refuses one nobody answered within its `approval_timeout`
+/// (default 60 s) and ends the wait itself, so this only has to be longer.
+/// An agent that stops answering is found by the pings, as above.
+pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(600);
 /// While a request is open and nothing came from the agent for this long,
 /// the client pings it...
 pub const PING_AFTER: Duration = Duration::from_secs(1);
@@ -38,6 +43,7 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// assert_eq!(t.for_rpc("/dbcreds.v1.Agent/Status"), Duration::from_secs(5));
 /// assert_eq!(t.for_rpc("/dbcreds.v1.Agent/Get"), Duration::from_secs(30));
 /// assert_eq!(t.for_rpc("/dbcreds.v1.Agent/Rotate"), Duration::from_secs(600));
+/// assert_eq!(t.for_rpc("/dbcreds.v1.Agent/AwaitApproval"), Duration::from_secs(600));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -50,6 +56,8 @@ pub struct Timeouts {
     pub slow: Duration,
     /// `test` and `rotate`.
     pub database: Duration,
+    /// Waiting for a person to confirm a request (`AwaitApproval`).
+    pub approval: Duration,
 }
 
 impl Default for Timeouts {
@@ -59,6 +67,7 @@ impl Default for Timeouts {
             request: DEFAULT_REQUEST_TIMEOUT,
             slow: DEFAULT_KEYRING_TIMEOUT + SLOW_MARGIN,
             database: DEFAULT_DATABASE_TIMEOUT,
+            approval: DEFAULT_APPROVAL_TIMEOUT,
         }
     }
 }
@@ -76,7 +85,18 @@ fn slow_bound(request: Duration, keyring: Option<crate::config::Limit>) -> Durat
 /// RPCs that only read the agent's memory (or, for `Watch`, open a stream
 /// whose first reply comes at once).
 const QUICK_RPCS: &[&str] = &[
-    "Status", "List", "Describe", "Check", "Audit", "Lock", "Remove", "Watch",
+    "Status",
+    "List",
+    "Describe",
+    "Check",
+    "Audit",
+    "Lock",
+    "Remove",
+    "Watch",
+    "GetPolicy",
+    "ListPolicies",
+    "ListApprovals",
+    "AnswerApproval",
 ];
 /// RPCs that connect to a database.
 const DATABASE_RPCS: &[&str] = &["Test", "Rotate"];
@@ -137,6 +157,8 @@ impl Timeouts {
             self.request
         } else if DATABASE_RPCS.contains(&method) {
             self.database.max(self.request)
+        } else if method == "AwaitApproval" {
+            self.approval.max(self.request)
         } else {
             self.slow
         }

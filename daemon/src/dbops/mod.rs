@@ -4,6 +4,7 @@
 //! (`crate::vault::rotation`); outcomes go to the audit log, password
 //! changes to the change stream ([`crate::events`]).
 
+mod accounts;
 pub mod connect;
 pub mod password;
 pub mod rotate;
@@ -22,7 +23,7 @@ use crate::events::Events;
 use crate::state::Agent;
 use crate::transport::Peer;
 
-pub use rotate::{Outcome, RotateParams};
+pub use rotate::{RotateParams, Rotated};
 
 pub struct DbOps {
     agent: Arc<Agent>,
@@ -108,7 +109,7 @@ impl DbOps {
         name: &EnvName,
         params: RotateParams,
         peer: Option<&Peer>,
-    ) -> Result<(dbcreds::Environment, Outcome)> {
+    ) -> Result<Rotated> {
         let _gate = self.rotation_gate.lock().await;
         let op = if params.resume {
             "rotate-resume"
@@ -129,10 +130,10 @@ impl DbOps {
         name: &EnvName,
         op: &'static str,
         peer: Option<&Peer>,
-        result: &Result<(dbcreds::Environment, Outcome)>,
+        result: &Result<Rotated>,
     ) {
         let outcome = match result {
-            Ok((_, o)) => {
+            Ok(Rotated { outcome: o, .. }) => {
                 if o.changed_password() {
                     self.events.send(name.as_str(), "rotate", true);
                 }
@@ -185,8 +186,8 @@ impl DbOps {
             tracing::info!(environment = %name, "finishing an interrupted password rotation");
             let result = rotate::settle(self, &name).await;
             match &result {
-                Ok((_, o)) => {
-                    tracing::info!(environment = %name, outcome = o.as_str(), "interrupted rotation settled")
+                Ok(r) => {
+                    tracing::info!(environment = %name, outcome = r.outcome.as_str(), "interrupted rotation settled")
                 }
                 Err(e) => {
                     tracing::warn!(environment = %name, error = %e, "interrupted rotation left for `dbcreds rotate --resume`")

@@ -26,7 +26,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::connect::{self, Login};
 use super::set_password::{Set, set_on_server};
-use super::{DbOps, password};
+use super::{DbOps, accounts, password};
 use crate::error::{AgentError, DbError, Result};
 use crate::testhooks::failpoint;
 use crate::vault::rotation::{RotationState, pending_aad, previous_aad};
@@ -39,6 +39,40 @@ pub struct RotateParams {
     pub alphabet: Option<String>,
     pub admin: Option<EnvName>,
     pub resume: bool,
+    /// MySQL/MariaDB: the hosts of the accounts to change (empty: found).
+    pub hosts: Vec<String>,
+}
+
+/// What a rotation did.
+#[derive(Debug)]
+pub struct Rotated {
+    pub env: Environment,
+    pub outcome: Outcome,
+    /// MySQL/MariaDB: the accounts whose password was set, `'user'@'host'`.
+    pub accounts: Vec<String>,
+    /// What the user should know beside the outcome.
+    pub notes: Vec<String>,
+}
+
+impl Rotated {
+    fn new((env, outcome): (Environment, Outcome)) -> Self {
+        Self {
+            env,
+            outcome,
+            accounts: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The outcome in words, with the accounts changed.
+    pub fn words(&self) -> String {
+        let w = self.outcome.words(&self.env.name);
+        match self.accounts.as_slice() {
+            [] => w,
+            [one] => format!("{w} (account {one})"),
+            many => format!("{w} (accounts {})", many.join(", ")),
+        }
+    }
 }
 
 /// How a rotation ended.
@@ -114,14 +148,11 @@ where
 }
 
 /// Starts a rotation of `name` (see the module's documentation).
-pub async fn rotate(
-    ops: &DbOps,
-    name: &EnvName,
-    params: &RotateParams,
-) -> Result<(Environment, Outcome)> {
+pub async fn rotate(ops: &DbOps, name: &EnvName, params: &RotateParams) -> Result<Rotated> {
     // Everything that can be refused is checked before anything is stored.
     let length = password::length(params.length).map_err(invalid)?;
     let alphabet = password::alphabet(params.alphabet.as_deref()).map_err(invalid)?;
+    let hosts = accounts::check_hosts(&params.hosts).map_err(invalid)?;
     let (env, current) = ops.agent.get(name).await?;
     if !env.auth.uses_password() {
         return Err(AgentError::NoPassword(
@@ -131,7 +162,13 @@ pub async fn rotate(
     }
     let user = Credential::new(env.clone(), current.clone());
     match env.kind {
-        DatabaseKind::Postgres | DatabaseKind::Mysql | DatabaseKind::Mariadb => {}
+        DatabaseKind::Mysql | DatabaseKind::Mariadb => {}
+        DatabaseKind::Postgres if hosts.is_empty() => {}
+        DatabaseKind::Postgres => {
+            return Err(invalid(format!(
+                "--hosts names MySQL/MariaDB accounts, but '{name}' is a PostgreSQL database: a role has one password, leave --hosts out"
+            )));
+        }
         DatabaseKind::Sqlite => {
             return Err(DbError {
                 reason: Reason::Unsupported,
@@ -190,8 +227,8 @@ pub async fn rotate(
     failpoint("rotate:after_pending");
 
     // 2. Set it on the server.
-    match set_on_server(&user, admin.as_ref(), &new).await {
-        Ok(()) => {}
+    let applied = match set_on_server(&user, admin.as_ref(), &new, &hosts).await {
+        Ok(a) => a,
         Err(Set::Untouched(e)) => {
             // The statement never ran (or the server refused it whole): the
             // server has the current password still; drop the pending one.
@@ -208,9 +245,12 @@ pub async fn rotate(
         Err(Set::Unknown(e)) => {
             // Whether the server took it is unknown: ask it.
             tracing::warn!(environment = %name, error = %e, "rotation: the server's answer was lost; probing");
-            return settle_or(ops, name, e).await;
+            let partial = (e.reason == Reason::DatabaseError).then(|| e.message.clone());
+            let mut r = settle_or(ops, name, e).await?;
+            r.notes.extend(partial);
+            return Ok(r);
         }
-    }
+    };
     tracing::info!(environment = %name, "rotation: the server accepted the new password");
     failpoint("rotate:after_server");
     write(ops, name, |v| async move {
@@ -225,7 +265,9 @@ pub async fn rotate(
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(environment = %name, error = %e, "rotation: login with the new password failed; probing");
-            return settle_or(ops, name, e).await;
+            let mut r = settle_or(ops, name, e).await?;
+            r.notes.extend(applied.notes);
+            return Ok(r);
         }
     };
     write(ops, name, |v| async move {
@@ -255,14 +297,19 @@ pub async fn rotate(
     )
     .await?;
     tracing::info!(environment = %name, "rotation: new password promoted to current");
-    Ok((env, Outcome::Rotated))
+    Ok(Rotated {
+        env,
+        outcome: Outcome::Rotated,
+        accounts: applied.accounts,
+        notes: applied.notes,
+    })
 }
 
 /// After a failure whose effect on the server is unknown: settle by
 /// probing, and if even that cannot decide, report the original failure
 /// (with the rotation left for `--resume`).
-async fn settle_or(ops: &DbOps, name: &EnvName, first: DbError) -> Result<(Environment, Outcome)> {
-    match settle(ops, name).await {
+async fn settle_or(ops: &DbOps, name: &EnvName, first: DbError) -> Result<Rotated> {
+    match settle(ops, name).await.map(|r| (r.env, r.outcome)) {
         Ok((env, Outcome::RolledBack)) => {
             let _ = env;
             Err(DbError {
@@ -275,8 +322,8 @@ async fn settle_or(ops: &DbOps, name: &EnvName, first: DbError) -> Result<(Envir
             .into())
         }
         // The server had the new password after all: the rotation is done.
-        Ok((env, Outcome::Finished)) => Ok((env, Outcome::Rotated)),
-        Ok(other) => Ok(other),
+        Ok((env, Outcome::Finished)) => Ok(Rotated::new((env, Outcome::Rotated))),
+        Ok(other) => Ok(Rotated::new(other)),
         Err(_) => Err(DbError {
             reason: first.reason,
             message: format!(
@@ -330,7 +377,11 @@ async fn promote(
 /// pending, the current and the previous password, in that order; the first
 /// that logs in wins. A probe that cannot tell (server unreachable, TLS
 /// failure) stops the search: nothing is changed, and the error says so.
-pub async fn settle(ops: &DbOps, name: &EnvName) -> Result<(Environment, Outcome)> {
+pub async fn settle(ops: &DbOps, name: &EnvName) -> Result<Rotated> {
+    settle_inner(ops, name).await.map(Rotated::new)
+}
+
+async fn settle_inner(ops: &DbOps, name: &EnvName) -> Result<(Environment, Outcome)> {
     let vault = ops.agent.vault_or_error().await?;
     let row = vault.rotation(name.as_str()).await?;
     let (env, current) = ops.agent.get(name).await?;

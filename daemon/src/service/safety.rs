@@ -54,6 +54,10 @@ pub(super) async fn backup(
 ) -> Result<Response<v1::BackupResponse>, Status> {
     let peer = req.extensions().get::<Peer>().cloned();
     let r = req.into_inner();
+    // A backup is every secret under a passphrase the caller chose.
+    s.guard
+        .whole_vault(peer.as_ref(), "backup", r.approval.as_ref())
+        .await?;
     let result = match required(Some(r.passphrase), "recovery passphrase") {
         Ok(pass) => {
             s.agent
@@ -78,6 +82,12 @@ pub(super) async fn restore(
     let peer = req.extensions().get::<Peer>().cloned();
     let r = req.into_inner();
     let pass = required(Some(r.passphrase), "recovery passphrase")?;
+    if r.force {
+        // The backup's policies replace these.
+        s.guard
+            .whole_vault(peer.as_ref(), "restore", r.approval.as_ref())
+            .await?;
+    }
     // No rotation may write into the vault while it is swapped.
     let result = {
         let _paused = s.ops.pause_rotations().await;
@@ -107,6 +117,9 @@ pub(super) async fn export_all(
     req: Request<v1::ExportAllRequest>,
 ) -> Result<Response<v1::ExportAllResponse>, Status> {
     let peer = req.extensions().get::<Peer>().cloned();
+    s.guard
+        .whole_vault(peer.as_ref(), "export", req.get_ref().approval.as_ref())
+        .await?;
     let result = s.agent.export_all().await;
     if result.is_err() {
         s.audit_vault(peer.as_ref(), "export", &result).await;
@@ -132,6 +145,12 @@ pub(super) async fn passphrase(
 ) -> Result<Response<v1::PassphraseResponse>, Status> {
     let peer = req.extensions().get::<Peer>().cloned();
     let r = req.into_inner();
+    if r.action == "add" {
+        // A passphrase of the caller's choosing opens every secret offline.
+        s.guard
+            .whole_vault(peer.as_ref(), "passphrase-add", r.approval.as_ref())
+            .await?;
+    }
     let (operation, change) = match r.action.as_str() {
         "add" => (
             "passphrase-add",

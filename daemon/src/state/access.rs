@@ -46,7 +46,12 @@ impl Agent {
             .load_one(name.as_str())
             .await?
             .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
-        if let Some(u) = o.unlocked.as_mut() {
+        // A forgotten secret stays forgotten: a rotation is no unlock.
+        if let Some(u) = o
+            .unlocked
+            .as_mut()
+            .filter(|u| !u.forgotten.contains_key(name.as_str()))
+        {
             let one = BTreeMap::from([(name.to_string(), rec.clone())]);
             u.secrets.extend(decrypt_all(&u.key, &one)?);
         }

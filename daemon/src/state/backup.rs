@@ -292,11 +292,7 @@ impl Agent {
         };
         // The passphrase opened it: it is unlocked.
         let secrets = decrypt_all(&opened.key, &o.records)?;
-        o.unlocked = Some(Unlocked {
-            key: opened.key,
-            secrets,
-            at: Utc::now(),
-        });
+        o.unlocked = Some(Unlocked::new(opened.key, secrets));
         let done = RestoreDone {
             vault_path: self.vault_path.clone(),
             environments: o.records.len(),

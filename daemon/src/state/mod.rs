@@ -6,8 +6,10 @@
 mod access;
 mod backup;
 mod diagnose;
+mod forget;
 mod keys;
 mod passphrase;
+mod policies;
 mod rekey;
 mod unlock;
 
@@ -24,11 +26,12 @@ use tokio::sync::{Mutex, RwLock};
 use crate::error::{AgentError, Result};
 use crate::timers::{Limits, Timers};
 use crate::vault::crypto::DataKey;
-use crate::vault::{Record, UnlockerRow, Vault, VaultError};
+use crate::vault::{PolicyRow, Record, UnlockerRow, Vault, VaultError};
 
 pub use backup::{BackupDone, RestoreDone};
 pub use diagnose::Check;
 pub use passphrase::PassphraseChange;
+pub use policies::PolicyView;
 pub use rekey::RekeyDone;
 
 enum State {
@@ -43,6 +46,9 @@ struct OpenVault {
     key_check: Vec<u8>,
     unlockers: Vec<UnlockerRow>,
     records: BTreeMap<String, Record>,
+    /// Stored policies by environment (and `PRODUCTION_DEFAULT`); they work
+    /// while locked.
+    policies: BTreeMap<String, PolicyRow>,
     unlocked: Option<Unlocked>,
 }
 
@@ -50,6 +56,12 @@ struct Unlocked {
     key: DataKey,
     secrets: HashMap<String, SecretString>,
     at: DateTime<Utc>,
+    /// When each secret came into memory (unlock, put, update): a
+    /// policy's `max_unlocked` counts from there.
+    loaded: HashMap<String, tokio::time::Instant>,
+    /// Secrets dropped after their policy's `max_unlocked` (the limit that
+    /// applied); only an unlock brings them back.
+    forgotten: BTreeMap<String, std::time::Duration>,
 }
 
 /// A snapshot for `Status`.
@@ -60,6 +72,8 @@ pub struct StatusInfo {
     pub unlockers: Vec<Unlocker>,
     pub environments: u32,
     pub unlocked_at: Option<DateTime<Utc>>,
+    /// Secrets forgotten after their policy's `max_unlocked`.
+    pub forgotten: Vec<String>,
 }
 
 pub struct Agent {
@@ -82,6 +96,9 @@ pub struct Agent {
     unlocks: tokio::sync::watch::Sender<u64>,
     /// Whether the vault is unlocked, for `Watch`'s vault events.
     unlocked_now: tokio::sync::watch::Sender<bool>,
+    /// Told whenever secrets come into memory, so the policies' forget
+    /// timer finds the new deadlines.
+    loaded: tokio::sync::Notify,
 }
 
 impl VaultError {
@@ -138,6 +155,7 @@ impl Agent {
             timers: Timers::new(limits),
             unlocks: tokio::sync::watch::Sender::new(0),
             unlocked_now: tokio::sync::watch::Sender::new(false),
+            loaded: tokio::sync::Notify::new(),
         }
     }
 
@@ -171,6 +189,7 @@ impl Agent {
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
+                forgotten: vec![],
             },
             State::Broken(e) => StatusInfo {
                 state: match e {
@@ -181,6 +200,7 @@ impl Agent {
                 unlockers: vec![],
                 environments: 0,
                 unlocked_at: None,
+                forgotten: vec![],
             },
             State::Open(o) => StatusInfo {
                 vault_error: String::new(),
@@ -192,6 +212,11 @@ impl Agent {
                 unlockers: o.unlockers.iter().map(|u| u.kind).collect(),
                 environments: u32::try_from(o.records.len()).unwrap_or(u32::MAX),
                 unlocked_at: o.unlocked.as_ref().map(|u| u.at),
+                forgotten: o
+                    .unlocked
+                    .as_ref()
+                    .map(|u| u.forgotten.keys().cloned().collect())
+                    .unwrap_or_default(),
             },
         }
     }
@@ -242,6 +267,7 @@ impl Agent {
             return Err(AgentError::PasswordMissing(name.to_string()));
         }
         let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+        u.check_not_forgotten(name.as_str())?;
         self.timers.touch();
         let secret = u
             .secrets
@@ -261,6 +287,7 @@ impl Agent {
         o.records
             .iter()
             .map(|(name, rec)| {
+                u.check_not_forgotten(name)?;
                 let secret = u
                     .secrets
                     .get(name)
@@ -309,8 +336,9 @@ impl Agent {
         let name = rec.env.name.to_string();
         let out = rec.env.clone();
         crate::memory::lock_in_ram(password.expose_secret().as_bytes());
-        u.secrets.insert(name.clone(), password);
+        u.insert(name.clone(), password);
         o.records.insert(name, rec);
+        self.loaded.notify_one();
         Ok(out)
     }
 
@@ -344,7 +372,7 @@ impl Agent {
         let sealed = match &new_password {
             Some(p) => {
                 let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
-                env.password_updated_at = patch.password_changed_at.or(Some(now));
+                env.password_updated_at = Some(patch.password_changed_at.unwrap_or(now));
                 u.key
                     .seal(name.as_str().as_bytes(), p.expose_secret().as_bytes())
             }
@@ -354,7 +382,8 @@ impl Agent {
         o.vault.upsert(&rec).await?;
         if let (Some(p), Some(u)) = (new_password, o.unlocked.as_mut()) {
             crate::memory::lock_in_ram(p.expose_secret().as_bytes());
-            u.secrets.insert(name.to_string(), p);
+            u.insert(name.to_string(), p);
+            self.loaded.notify_one();
         }
         let out = rec.env.clone();
         o.records.insert(name.to_string(), rec);
@@ -369,9 +398,12 @@ impl Agent {
         }
         o.vault.delete(name.as_str()).await?;
         o.records.remove(name.as_str());
+        o.policies.remove(name.as_str());
         if let Some(u) = o.unlocked.as_mut() {
             // Dropping the SecretString zeroes it.
             u.secrets.remove(name.as_str());
+            u.loaded.remove(name.as_str());
+            u.forgotten.remove(name.as_str());
         }
         Ok(())
     }
@@ -406,12 +438,14 @@ async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
     let (vault_id, key_check) = vault.identity().await?;
     let unlockers = vault.unlockers().await?;
     let records = vault.load().await?;
+    let policies = vault.load_policies().await?;
     Ok(OpenVault {
         vault,
         vault_id,
         key_check,
         unlockers,
         records,
+        policies,
         unlocked: None,
     })
 }

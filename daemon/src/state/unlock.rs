@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-use chrono::Utc;
 use dbcreds::Unlocker;
 use dbcreds::unlocker::InitUnlocker;
 use secrecy::{ExposeSecret, SecretString};
@@ -82,11 +81,8 @@ impl Agent {
             key_check,
             unlockers: rows,
             records: BTreeMap::new(),
-            unlocked: Some(Unlocked {
-                key,
-                secrets: HashMap::new(),
-                at: Utc::now(),
-            }),
+            policies: BTreeMap::new(),
+            unlocked: Some(Unlocked::new(key, HashMap::new())),
         }));
         self.auto_unlock.store(true, Ordering::SeqCst);
         self.timers.unlocked();
@@ -108,7 +104,9 @@ impl Agent {
                 o.vault_id.clone(),
                 o.key_check.clone(),
                 o.unlockers.clone(),
-                o.unlocked.is_some(),
+                // Secrets forgotten after their policy's max_unlocked come
+                // back only through an unlocker, as after a lock.
+                o.unlocked.as_ref().is_some_and(|u| u.forgotten.is_empty()),
             ),
         };
         if unlocked {
@@ -158,12 +156,13 @@ impl Agent {
         let State::Open(o) = &mut *state else {
             return Err(AgentError::NotInitialized);
         };
-        let secrets = decrypt_all(&key, &o.records)?;
-        o.unlocked = Some(Unlocked {
-            key,
-            secrets,
-            at: Utc::now(),
-        });
+        if let Some(u) = o.unlocked.as_mut() {
+            u.restore_forgotten(&o.records)?;
+        } else {
+            let secrets = decrypt_all(&key, &o.records)?;
+            o.unlocked = Some(Unlocked::new(key, secrets));
+        }
+        self.loaded.notify_one();
         self.auto_unlock.store(true, Ordering::SeqCst);
         self.timers.unlocked();
         self.announce_unlocked();

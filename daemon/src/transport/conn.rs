@@ -21,6 +21,7 @@ use interprocess::local_socket::tokio::{Listener, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::transport::server::Connected;
 
+use super::authority::AuthorityFix;
 use super::peer::{Peer, admit};
 
 /// Open connections at most; the oldest is closed to make room, so a
@@ -142,19 +143,37 @@ pub struct PeerStream<S = Stream> {
     inner: S,
     peer: Peer,
     guard: Option<Guard>,
+    /// Rewrites the `:authority` h2 would refuse (`super::authority`).
+    fix: AuthorityFix,
+    /// What the rewriter passed on and the reader has not taken yet, from
+    /// `ready_at`.
+    ready: Vec<u8>,
+    ready_at: usize,
+    scratch: Vec<u8>,
 }
 
 impl<S> PeerStream<S> {
     /// A connection from `peer` (tests: any peer they like), outside the
     /// connection limits.
     pub fn new(inner: S, peer: Peer) -> Self {
+        Self::with_guard(inner, peer, None)
+    }
+
+    fn with_guard(inner: S, peer: Peer, guard: Option<Guard>) -> Self {
         Self {
             inner,
             peer,
-            guard: None,
+            guard,
+            fix: AuthorityFix::default(),
+            ready: Vec::new(),
+            ready_at: 0,
+            scratch: Vec::new(),
         }
     }
 }
+
+/// How much is read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
 
 impl<S> Connected for PeerStream<S> {
     type ConnectInfo = Peer;
@@ -164,12 +183,49 @@ impl<S> Connected for PeerStream<S> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for PeerStream<S> {
+    /// The client's bytes, through [`AuthorityFix`].
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        loop {
+            if this.ready_at < this.ready.len() {
+                let n = (this.ready.len() - this.ready_at).min(buf.remaining());
+                buf.put_slice(&this.ready[this.ready_at..this.ready_at + n]);
+                this.ready_at += n;
+                if this.ready_at == this.ready.len() {
+                    this.ready.clear();
+                    this.ready_at = 0;
+                }
+                return Poll::Ready(Ok(()));
+            }
+            let mut scratch = std::mem::take(&mut this.scratch);
+            scratch.resize(READ_CHUNK, 0);
+            let mut raw = ReadBuf::new(&mut scratch);
+            let polled = this.poll_raw(cx, &mut raw);
+            let n = raw.filled().len();
+            if let Poll::Ready(Ok(())) = polled
+                && n > 0
+            {
+                this.fix.push(&scratch[..n], &mut this.ready);
+                this.scratch = scratch;
+                // Bytes held back (a header block not complete yet) leave
+                // nothing to hand over: read on.
+                continue;
+            }
+            this.scratch = scratch;
+            // End of file, an error, or nothing yet.
+            return polled;
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> PeerStream<S> {
+    /// Reads from the socket, keeping the reaper's accounts.
+    fn poll_raw(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let this = self;
         let Some(guard) = &this.guard else {
             return Pin::new(&mut this.inner).poll_read(cx, buf);
         };
@@ -245,11 +301,8 @@ pub fn incoming(listener: Listener) -> impl tokio_stream::Stream<Item = io::Resu
                     Ok(stream) => {
                         backoff.reset();
                         if let Some(peer) = admit(&stream) {
-                            let conn = PeerStream {
-                                inner: stream,
-                                peer,
-                                guard: Some(registry.register()),
-                            };
+                            let conn =
+                                PeerStream::with_guard(stream, peer, Some(registry.register()));
                             return Some((Ok(conn), (listener, registry, reaper, backoff)));
                         }
                     }
@@ -397,11 +450,7 @@ mod tests {
         let (_client, server) = tokio::io::duplex(64);
         let guard = r.register();
         let live = guard.live.clone();
-        let mut conn = PeerStream {
-            inner: server,
-            peer: Peer::default(),
-            guard: Some(guard),
-        };
+        let mut conn = PeerStream::with_guard(server, Peer::default(), Some(guard));
         let reader = tokio::spawn(async move {
             use tokio::io::AsyncReadExt;
             let mut buf = [0u8; 8];

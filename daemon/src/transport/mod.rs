@@ -3,7 +3,9 @@
 //! accepted, admitted connections into the stream [`crate::server::serve`]
 //! takes. Nothing here knows about gRPC beyond tonic's `Connected`.
 
+mod authority;
 mod conn;
+mod huffman;
 mod peer;
 
 use std::io;

@@ -17,6 +17,8 @@ pub struct AuditRow {
     pub client_uid: Option<u32>,
     pub client_exe: Option<String>,
     pub outcome: String,
+    /// A decision's JSON (operation `decision`).
+    pub detail: Option<String>,
 }
 
 /// One audit-log line.
@@ -29,17 +31,22 @@ pub struct AuditEvent {
     pub client_uid: Option<u32>,
     pub client_exe: Option<String>,
     pub outcome: String,
+    /// What a decision decided, as JSON; `None` for other events.
+    pub detail: Option<String>,
 }
 
-/// Most rows per audit INSERT (a power of two): 7 parameters each, so a
+/// The operation of a confirmation's outcome.
+pub const DECISION: &str = "decision";
+
+/// Most rows per audit INSERT (a power of two): 8 parameters each, so a
 /// statement stays under SQLite's historical limit of 999 bound parameters.
-const AUDIT_ROWS_PER_INSERT: usize = 128;
+const AUDIT_ROWS_PER_INSERT: usize = 64;
 
 impl Vault {
     /// Appends audit events in one transaction, as multi-row INSERTs: under
     /// load a batch costs a few round trips to SQLite's worker thread
     /// instead of one per event (docs/performance.md). The rows per INSERT
-    /// are powers of two up to [`AUDIT_ROWS_PER_INSERT`], so at most eight
+    /// are powers of two up to [`AUDIT_ROWS_PER_INSERT`], so at most seven
     /// statement shapes exist and each stays prepared in sqlx's cache.
     pub async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), VaultError> {
         if events.is_empty() {
@@ -56,7 +63,7 @@ impl Vault {
             let (chunk, tail) = rest.split_at(n);
             rest = tail;
             let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-                "INSERT INTO audit (at, environment, operation, client_pid, client_uid, client_exe, outcome) ",
+                "INSERT INTO audit (at, environment, operation, client_pid, client_uid, client_exe, outcome, detail) ",
             );
             insert.push_values(chunk, |mut row, ev| {
                 row.push_bind(ev.at.timestamp())
@@ -65,7 +72,8 @@ impl Vault {
                     .push_bind(ev.client_pid.map(i64::from))
                     .push_bind(ev.client_uid.map(i64::from))
                     .push_bind(ev.client_exe.clone())
-                    .push_bind(ev.outcome.clone());
+                    .push_bind(ev.outcome.clone())
+                    .push_bind(ev.detail.clone());
             });
             insert
                 .build()
@@ -77,21 +85,23 @@ impl Vault {
     }
 
     /// The newest `limit` audit events (of `environment`, at or after
-    /// `since` Unix seconds), oldest first.
+    /// `since` Unix seconds, only `operation`'s when given), oldest first.
     pub async fn audit_events(
         &self,
         environment: Option<&str>,
         since: i64,
         limit: u32,
+        operation: Option<&str>,
     ) -> Result<Vec<AuditRow>, VaultError> {
         let rows = sqlx::query(
-            "SELECT * FROM (SELECT id, at, environment, operation, client_pid, client_uid, client_exe, outcome \
-             FROM audit WHERE (?1 IS NULL OR environment = ?1) AND at >= ?2 ORDER BY id DESC LIMIT ?3) \
-             ORDER BY id ASC",
+            "SELECT * FROM (SELECT id, at, environment, operation, client_pid, client_uid, client_exe, outcome, detail \
+             FROM audit WHERE (?1 IS NULL OR environment = ?1) AND at >= ?2 AND (?4 IS NULL OR operation = ?4) \
+             ORDER BY id DESC LIMIT ?3) ORDER BY id ASC",
         )
         .bind(environment)
         .bind(since)
         .bind(i64::from(limit))
+        .bind(operation)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.classify(e))?;
@@ -109,6 +119,7 @@ impl Vault {
                         .and_then(|p| u32::try_from(p).ok()),
                     client_exe: r.try_get("client_exe")?,
                     outcome: r.try_get("outcome")?,
+                    detail: r.try_get("detail")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -198,6 +209,7 @@ mod tests {
             client_uid: Some(1000),
             client_exe: i.is_multiple_of(2).then(|| "/usr/bin/dbcreds".to_owned()),
             outcome: "ok".into(),
+            detail: None,
         };
         let mut written = 0;
         // One row, a power of two, odd sizes, and more than one full INSERT.
@@ -236,6 +248,7 @@ mod tests {
                 client_uid: None,
                 client_exe: None,
                 outcome: "ok".into(),
+                detail: None,
             })
             .collect();
         v.append_audit(&events).await.unwrap();

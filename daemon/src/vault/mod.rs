@@ -6,10 +6,12 @@
 mod audit_log;
 mod copy;
 pub mod crypto;
+mod policies;
 pub mod rekey;
 pub mod rotation;
 
-pub use audit_log::AuditEvent;
+pub use audit_log::{AuditEvent, DECISION};
+pub use policies::{PRODUCTION_DEFAULT, PolicyRow};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -289,11 +291,12 @@ impl Vault {
             .await
             .map_err(|e| self.classify(e))?
             .rows_affected();
-        // Its test result and rotation state (pending and previous
-        // passwords included) go with it.
+        // Its test result, rotation state (pending and previous passwords
+        // included) and policy go with it.
         for sql in [
             "DELETE FROM environment_tests WHERE name = ?",
             "DELETE FROM rotations WHERE name = ?",
+            "DELETE FROM policies WHERE name = ?",
         ] {
             sqlx::query(sql)
                 .bind(name)

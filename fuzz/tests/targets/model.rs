@@ -286,6 +286,8 @@ fn render() {
                 [
                     "[client]",
                     "[client-mariadb]",
+                    "[mysql]",
+                    "database",
                     "user",
                     "host",
                     "port",
@@ -357,10 +359,11 @@ fn patch() {
             auth: g
                 .bool()
                 .then(|| g.pick(&["password", "none", "cert", "x", ""]).to_owned()),
-            password_changed_at: g
-                .bool()
-                .then(|| chrono::DateTime::from_timestamp(i64::from(g.u32()) * 2, 0))
-                .flatten(),
+            // About 68 years either side of now.
+            password_changed_at: g.bool().then(|| {
+                chrono::Utc::now()
+                    + chrono::Duration::seconds(i64::from(g.u32()) - i64::from(u32::MAX / 2))
+            }),
         };
         let mut after = env.clone();
         match patch.apply(&mut after) {
@@ -389,6 +392,10 @@ fn patch() {
                 }
                 if let Some(p) = &patch.password {
                     edit::check_password(p).expect("apply checks the password");
+                }
+                if let Some(t) = patch.password_changed_at {
+                    assert!(t <= chrono::Utc::now(), "a password change in the future");
+                    assert_eq!(after.password_updated_at, Some(t));
                 }
                 assert_eq!(after.name, env.name);
                 true

@@ -113,6 +113,13 @@ fn update(r: v1::UpdateRequest, which: usize) -> bool {
     let Ok(name) = EnvName::parse(&r.name) else {
         return false;
     };
+    let Ok(password_changed_at) = r
+        .password_changed_at
+        .map(edit::password_changed_from_secs)
+        .transpose()
+    else {
+        return false;
+    };
     let patch = Patch {
         kind: r.kind,
         host: r.host,
@@ -125,9 +132,7 @@ fn update(r: v1::UpdateRequest, which: usize) -> bool {
         expires_days: r.expires_days,
         options: r.options.into_iter().collect(),
         auth: r.auth,
-        password_changed_at: r
-            .password_changed_at
-            .and_then(|s| chrono::DateTime::from_timestamp(s, 0)),
+        password_changed_at,
     };
     if let Some(p) = &patch.password
         && edit::check_password(p).is_err()
@@ -275,6 +280,9 @@ fn requests() {
             0,
             &v1::GetRequest {
                 name: "prod".into(),
+                purpose: "get:uri".into(),
+                child_exe: "/usr/bin/psql".into(),
+                approval: Some(v1::Approval { id: 3, defer: true }),
             },
         ),
         tagged(
@@ -285,6 +293,8 @@ fn requests() {
                 alphabet: "abc".into(),
                 admin: Some("admin".into()),
                 resume: true,
+                hosts: vec!["%".into(), "localhost".into()],
+                approval: None,
             },
         ),
         tagged(
@@ -293,6 +303,7 @@ fn requests() {
                 name: Some("prod".into()),
                 since: 1,
                 limit: 5,
+                decisions: true,
             },
         ),
         tagged(
@@ -315,6 +326,7 @@ fn requests() {
                 environment: Some(env.clone()),
                 password: "s3cret".into(),
                 replace: true,
+                approval: None,
             },
         ),
         tagged(
@@ -387,6 +399,7 @@ fn structured_put_and_update() {
                     environment: Some(wire),
                     password: g.string(5000),
                     replace: g.bool(),
+                    approval: None,
                 };
                 let bytes = req.encode_to_vec();
                 put(v1::PutRequest::decode(bytes.as_slice()).unwrap())
@@ -418,7 +431,16 @@ fn structured_put_and_update() {
                     auth: g
                         .bool()
                         .then(|| g.pick(&["password", "none", "cert", "y"]).into()),
-                    password_changed_at: g.bool().then(|| i64::from(g.u32())),
+                    // Any i64: years out of range, the future, the past.
+                    password_changed_at: g.bool().then(|| {
+                        let secs = i64::from(g.u32()) * 4 - i64::from(u32::MAX);
+                        if g.bool() {
+                            secs
+                        } else {
+                            secs.wrapping_mul(1 << 20)
+                        }
+                    }),
+                    approval: None,
                 };
                 let which = g.below(6);
                 let bytes = req.encode_to_vec();

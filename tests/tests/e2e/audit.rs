@@ -79,3 +79,41 @@ fn old_audit_events_are_pruned_and_audit_says_so() {
         "1"
     );
 }
+
+/// Issue 10.13: the audit log records what a password was read for —
+/// `get`, `get:uri` (and the other fields that carry it), `exec`, `export`
+/// — not `get` for all of them; fields without the password are no reveal.
+#[test]
+fn audit_records_what_each_reveal_was_for() {
+    let sb = dbcreds_tests::Sandbox::with_passphrase_vault();
+    sb.add_unique("prod");
+    sb.cli(&["get", "prod"]).ok();
+    sb.cli(&["get", "prod", "uri"]).ok();
+    sb.cli(&["get", "prod", "jdbc"]).ok();
+    sb.cli(&["get", "prod", "libpq"]).ok();
+    sb.cli(&["get", "prod", "host"]).ok();
+    sb.cli(&["exec", "prod", "--", "true"]).ok();
+    sb.cli(&["export", "prod", "--format", "env"]).ok();
+
+    let ops: Vec<String> = sb
+        .audit_events("prod")
+        .iter()
+        .filter(|e| e["outcome"] == "ok")
+        .filter_map(|e| e["operation"].as_str().map(str::to_owned))
+        .collect();
+    let mut reveals: Vec<&str> = ops
+        .iter()
+        .map(String::as_str)
+        .filter(|o| ["get", "get:uri", "get:jdbc", "get:libpq", "exec", "export"].contains(o))
+        .collect();
+    reveals.sort_unstable();
+    assert_eq!(
+        reveals,
+        ["exec", "export", "get", "get:jdbc", "get:libpq", "get:uri"],
+        "one event each, `get prod host` none: {ops:?}"
+    );
+    let out = sb.cli(&["audit", "prod"]);
+    out.ok();
+    assert!(out.stdout.contains(" get:uri "), "{out}");
+    assert!(out.stdout.contains(" exec "), "{out}");
+}

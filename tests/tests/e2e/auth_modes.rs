@@ -45,7 +45,7 @@ fn an_environment_without_a_password_connects_execs_and_tests() {
     let added = sb.add(&spec);
     added.ok();
     assert!(!added.stderr.contains("empty password"), "{added}");
-    assert!(added.stderr.contains("none (--auth none)"), "{added}");
+    assert!(added.stderr.contains("no password: --auth none"), "{added}");
 
     // No password to print: its own exit code and the way to what there is.
     sb.cli(&["get", "dev"])
@@ -403,4 +403,127 @@ fn interactive_add_checks_the_name_first_and_asks_again_after_a_typo() {
         )
     );
     sb.assert_password("shop", "first-pw");
+}
+
+/// A role in `dbcreds_cert` and a client certificate for it signed by the
+/// test CA of tests/support/databases.sh; the role is dropped with the
+/// value.
+struct CertRole {
+    name: String,
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+}
+
+impl CertRole {
+    fn create(dir: &std::path::Path) -> Self {
+        let name = unique_db_name("cert");
+        pg_superuser(&format!("CREATE ROLE {name} LOGIN IN ROLE dbcreds_cert")).ok();
+        let (cert, key, csr) = (
+            dir.join("client.crt"),
+            dir.join("client.key"),
+            dir.join("client.csr"),
+        );
+        let s = |p: &std::path::Path| p.to_str().expect("utf-8").to_owned();
+        // Extensions make it an X.509 v3 certificate (rustls takes no v1).
+        let ext = dir.join("client.ext");
+        fs::write(
+            &ext,
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+        )
+        .expect("write");
+        dbcreds_tests::run_args(
+            "openssl",
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                &s(&key),
+                "-out",
+                &s(&csr),
+            ],
+        )
+        .ok();
+        dbcreds_tests::run_args(
+            "openssl",
+            &[
+                "x509",
+                "-req",
+                "-days",
+                "1",
+                "-in",
+                &s(&csr),
+                "-CA",
+                "/var/lib/dbcreds-test-ca/ca.crt",
+                "-CAkey",
+                "/var/lib/dbcreds-test-ca/ca.key",
+                "-extfile",
+                &s(&ext),
+                "-CAcreateserial",
+                "-CAserial",
+                &s(&dir.join("ca.srl")),
+                "-out",
+                &s(&cert),
+            ],
+        )
+        .ok();
+        fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod");
+        CertRole { name, cert, key }
+    }
+}
+
+impl Drop for CertRole {
+    fn drop(&mut self) {
+        let _ = pg_superuser(&format!("DROP ROLE IF EXISTS {}", self.name));
+    }
+}
+
+#[test]
+fn a_client_certificate_login_is_taken_by_postgres_through_every_path() {
+    if !postgres_or_skip("a_client_certificate_login_is_taken_by_postgres_through_every_path") {
+        return;
+    }
+    let sb = Sandbox::with_passphrase_vault();
+    let role = CertRole::create(sb.root());
+    let spec = EnvSpec::new("cert")
+        .kind("postgres")
+        .host(DB_HOST)
+        .database("postgres")
+        .user(&role.name)
+        .auth("cert")
+        .option(&format!("sslcert={}", role.cert.display()))
+        .option(&format!("sslkey={}", role.key.display()))
+        .option("sslmode=require");
+    sb.add(&spec).ok();
+    // The agent's own login (sqlx) with the certificate.
+    let out = sb.cli(&["test", "cert"]);
+    out.ok();
+    assert!(out.stdout.contains(", TLS"), "{out}");
+    // psql through exec (PGSSLCERT/PGSSLKEY, no password) and the URI.
+    let out = sb.exec_psql("cert", "select current_user");
+    out.ok();
+    assert_eq!(out.line(), role.name);
+    let uri = sb.cli(&["get", "cert", "uri"]);
+    let mut psql = std::process::Command::new("psql");
+    psql.env("PGPASSFILE", "/nonexistent").args([
+        "-X",
+        "-w",
+        "-tAc",
+        "select current_user",
+        uri.line(),
+    ]);
+    let out = run(psql, None);
+    out.ok();
+    assert_eq!(out.line(), role.name);
+    // Without the certificate the server refuses: it really is the login.
+    sb.cli(&[
+        "update", "cert", "--auth", "none", "-o", "sslcert=", "-o", "sslkey=",
+    ])
+    .ok();
+    sb.cli(&["test", "cert"]).code(exit::DB_LOGIN_FAILED);
 }

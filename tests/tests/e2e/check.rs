@@ -58,6 +58,15 @@ fn check_exit_codes_and_expired_get() {
         out.error_line(),
         "dbcreds: the password of 'prod' has expired: set a new one with `dbcreds update prod --password`"
     );
+    // Issue 10.13: --quiet lists what needs doing and nothing more: no
+    // summary line, healthy environments left out.
+    let quiet = sb.cli(&["check", "--quiet"]);
+    quiet.code(exit::EXPIRED);
+    let rows: Vec<&str> = quiet.stdout.lines().collect();
+    assert_eq!(rows.len(), 3, "header, prod, staging:\n{quiet}");
+    assert!(rows[1].starts_with("EXPIRED   prod"), "{quiet}");
+    assert!(rows[2].starts_with("EXPIRING  staging"), "{quiet}");
+    assert!(!quiet.stdout.contains("healthy"), "{quiet}");
     let out = sb.cli(&["check", "--json"]);
     out.code(exit::EXPIRED);
     let v = out.json();

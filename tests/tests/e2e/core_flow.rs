@@ -279,3 +279,36 @@ fn the_client_example_gets_prod_through_the_agent_and_from_variables_without_one
         "{from_env}"
     );
 }
+
+/// Issue 10.13: the Python dbcreds' short flags: `-v` for the version,
+/// `-t` for the database type (`--type` too), with its type names.
+#[test]
+fn the_python_tools_short_flags_work() {
+    let sb = Sandbox::with_passphrase_vault();
+    for flag in ["-v", "-V", "--version"] {
+        let out = sb.cli(&[flag]);
+        out.ok();
+        assert!(out.stdout.starts_with("dbcreds "), "{flag}: {out}");
+    }
+    let add = |args: &[&str]| {
+        let mut all = vec!["add"];
+        all.extend_from_slice(args);
+        all.extend([
+            "--host",
+            "db",
+            "--database",
+            "app",
+            "--user",
+            "app",
+            "--password-stdin",
+        ]);
+        sb.cli_stdin(&all, "pw").ok();
+    };
+    add(&["my", "-t", "mysql"]);
+    add(&["pg", "--type", "postgresql"]);
+    assert_eq!(sb.show_json("my")["kind"], "mysql");
+    assert_eq!(sb.show_json("my")["port"], 3306);
+    assert_eq!(sb.show_json("pg")["kind"], "postgres");
+    sb.cli(&["update", "my", "-t", "mariadb"]).ok();
+    assert_eq!(sb.show_json("my")["kind"], "mariadb");
+}

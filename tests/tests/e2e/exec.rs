@@ -8,7 +8,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use dbcreds_tests::{
-    EnvSpec, MariaTestUser, PgTestRole, Sandbox, awkward_password, bin, exit, exported_env, run,
+    EnvSpec, MariaTestDb, MariaTestUser, PgTestRole, Sandbox, awkward_password, bin, exit,
+    exported_env, run,
 };
 
 #[test]
@@ -44,7 +45,8 @@ fn exec_runs_mariadb_as_the_stored_user() {
         &[]
     ));
     let password = user.password.clone();
-    sb.add(&user.env("shop").database("mysql")).ok();
+    let db = MariaTestDb::create(&user);
+    sb.add(&user.env("shop").database(&db.name)).ok();
 
     let out = sb.cli(&[
         "exec",
@@ -58,10 +60,33 @@ fn exec_runs_mariadb_as_the_stored_user() {
     ]);
     out.ok();
     assert_eq!(out.line(), user.current_user(), "{out}");
+    // Issue 10.8: the client starts in the environment's database.
+    let out = sb.cli(&[
+        "exec",
+        "shop",
+        "--",
+        "mariadb",
+        "-N",
+        "-e",
+        "select database()",
+    ]);
+    out.ok();
+    assert_eq!(out.line(), db.name, "{out}");
+    // ... through the [mysql] group, which mariadb-admin and mariadb-dump
+    // do not read (they reject a `database` option in [client]).
+    sb.cli(&["exec", "shop", "--", "mariadb-admin", "ping"])
+        .ok();
+    let dump = sb.cli(&["exec", "shop", "--", "mariadb-dump", "--no-data", &db.name]);
+    dump.ok();
+    assert!(!dump.stderr.contains("database"), "{dump}");
     // The option file that carries the user holds no password.
     let cnf = sb.root().join("xdg/runtime/dbcreds/mysql/shop/my.cnf");
     let text = fs::read_to_string(&cnf).expect("my.cnf written under XDG_RUNTIME_DIR");
     assert!(text.contains(&user.name), "{text}");
+    assert!(
+        text.contains(&format!("[mysql]\ndatabase=\"{}\"\n", db.name)),
+        "{text}"
+    );
     assert!(
         !text.contains(&password),
         "the option file holds the password:\n{text}"

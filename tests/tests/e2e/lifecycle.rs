@@ -130,6 +130,38 @@ fn print_env_starts_an_agent_and_prints_shell_lines() {
     );
 }
 
+/// Issue 10.13: `dbcreds agent --print-env` does what the agent's own
+/// `--print-env` does, and the lines work in `eval`.
+#[test]
+fn dbcreds_agent_print_env_starts_an_agent_and_prints_shell_lines() {
+    let sb = Sandbox::new();
+    let out = sb.cli(&["agent", "--print-env"]);
+    out.ok();
+    let sock = sb.socket().display().to_string();
+    let pid = sb.agent_pid();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "DBCREDS_SOCK='{sock}'; export DBCREDS_SOCK;\nDBCREDS_AGENT_PID={pid}; export DBCREDS_AGENT_PID;\necho Agent pid {pid};\n"
+        ),
+        "{out}"
+    );
+    let mut cmd = sb.command("sh");
+    cmd.args(["-c", "eval \"$(\"$0\" agent --print-env)\" >/dev/null; echo \"$DBCREDS_SOCK $DBCREDS_AGENT_PID\""])
+        .arg(bin("dbcreds"));
+    let evaled = run(cmd, None);
+    evaled.ok();
+    assert_eq!(evaled.line(), format!("{sock} {pid}"), "{evaled}");
+    let csh = sb.cli(&["agent", "--print-env", "csh"]);
+    csh.ok();
+    assert!(
+        csh.stdout
+            .contains(&format!("setenv DBCREDS_AGENT_PID {pid};")),
+        "{csh}"
+    );
+    sb.cli(&["agent", "--print-env", "tcsh"]).code(exit::USAGE);
+}
+
 #[test]
 fn lock_after_locks_an_idle_agent() {
     // The variable the config documents; `--lock-after 2s` is the same knob.
