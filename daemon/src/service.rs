@@ -22,6 +22,9 @@ use dbcreds::unlocker::InitUnlocker;
 mod misc;
 mod policy;
 mod safety;
+mod wire;
+
+use wire::{check_entry, get_operation};
 
 pub struct Service {
     agent: Arc<Agent>,
@@ -66,27 +69,6 @@ impl Service {
 
 fn name(raw: &str) -> Result<EnvName, Status> {
     EnvName::parse(raw).map_err(|e| AgentError::from(e).into())
-}
-
-/// The audit operation for a `Get`'s purpose (what the client says the
-/// password is for); anything off this list is refused, so the log holds
-/// only known words. Clients that do not say are recorded as `get`.
-fn get_operation(purpose: &str) -> Result<&'static str, Status> {
-    Ok(match purpose {
-        "" | "get" => "get",
-        "get:uri" => "get:uri",
-        "get:jdbc" => "get:jdbc",
-        "get:libpq" => "get:libpq",
-        "exec" => "exec",
-        "export" => "export",
-        other => {
-            return Err(AgentError::BadRequest(format!(
-                "unknown purpose {:?} for Get: one of get, get:uri, get:jdbc, get:libpq, exec, export (or none)",
-                other.chars().take(64).collect::<String>()
-            ))
-            .into());
-        }
-    })
 }
 
 fn secret(s: String) -> SecretString {
@@ -489,22 +471,5 @@ impl agent_server::Agent for Service {
         req: Request<v1::AwaitApprovalRequest>,
     ) -> Result<Response<v1::AwaitApprovalResponse>, Status> {
         policy::await_approval(self, req).await
-    }
-}
-
-/// Where `env`'s password stands on `now`, for `Check`.
-fn check_entry(env: &Environment, now: chrono::DateTime<Utc>) -> v1::CheckEntry {
-    use dbcreds::Expiry;
-    let (state, days) = match env.expiry(now) {
-        Expiry::Fresh { days_left } => (v1::ExpiryState::Fresh, days_left),
-        Expiry::Soon { days_left } => (v1::ExpiryState::Soon, days_left),
-        Expiry::Expired { days_ago } => (v1::ExpiryState::Expired, days_ago),
-        _ => (v1::ExpiryState::Never, 0),
-    };
-    v1::CheckEntry {
-        environment: reply_env(env),
-        state: state.into(),
-        days,
-        expires_at: env.password_expires_at().map_or(0, |t| t.timestamp()),
     }
 }
