@@ -161,7 +161,7 @@ fn inject_check_validates_without_revealing() {
     assert!(!out.all().contains(&password), "{out}");
     sb.unlock_passphrase(dbcreds_tests::PASSPHRASE);
     assert!(
-        !has_event(&sb.audit_events("prod"), "get", "ok"),
+        !has_event(&sb.audit_events("prod"), "export", "ok"),
         "--check fetched a password"
     );
 

@@ -45,7 +45,7 @@ fn run_resolves_an_env_file_of_references_and_psql_logs_in() {
     let gets = sb
         .audit_events("prod")
         .iter()
-        .filter(|e| e["operation"] == "get")
+        .filter(|e| e["operation"] == "export")
         .count();
     assert_eq!(gets, 1, "one Get per environment, not per reference");
 
@@ -128,7 +128,7 @@ fn run_fails_before_the_command_starts_naming_the_reference() {
     .fails(exit::NESTED, &["DBCREDS_ENV=staging", "--force"]);
 
     // Nothing was revealed by the failures that came before a Get.
-    assert!(!has_event(&sb.audit_events("prod"), "get", "ok"));
+    assert!(!has_event(&sb.audit_events("prod"), "export", "ok"));
 }
 
 #[test]

@@ -35,6 +35,144 @@ EXPIRY_STATE_FRESH: ExpiryState
 EXPIRY_STATE_SOON: ExpiryState
 EXPIRY_STATE_EXPIRED: ExpiryState
 
+class Approval(_message.Message):
+    __slots__ = ("id", "defer")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    DEFER_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    defer: bool
+    def __init__(self, id: _Optional[int] = ..., defer: _Optional[bool] = ...) -> None: ...
+
+class Policy(_message.Message):
+    __slots__ = ("confirm", "approve_for_secs", "allow", "max_unlocked_secs")
+    CONFIRM_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FOR_SECS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_FIELD_NUMBER: _ClassVar[int]
+    MAX_UNLOCKED_SECS_FIELD_NUMBER: _ClassVar[int]
+    confirm: str
+    approve_for_secs: int
+    allow: _containers.RepeatedScalarFieldContainer[str]
+    max_unlocked_secs: int
+    def __init__(self, confirm: _Optional[str] = ..., approve_for_secs: _Optional[int] = ..., allow: _Optional[_Iterable[str]] = ..., max_unlocked_secs: _Optional[int] = ...) -> None: ...
+
+class PolicyInfo(_message.Message):
+    __slots__ = ("name", "policy", "source", "forgotten", "updated_at")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    policy: Policy
+    source: str
+    forgotten: bool
+    updated_at: int
+    def __init__(self, name: _Optional[str] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., source: _Optional[str] = ..., forgotten: _Optional[bool] = ..., updated_at: _Optional[int] = ...) -> None: ...
+
+class GetPolicyRequest(_message.Message):
+    __slots__ = ("name", "production_default")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    production_default: bool
+    def __init__(self, name: _Optional[str] = ..., production_default: _Optional[bool] = ...) -> None: ...
+
+class SetPolicyRequest(_message.Message):
+    __slots__ = ("name", "production_default", "policy", "remove", "approval")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    production_default: bool
+    policy: Policy
+    remove: bool
+    approval: Approval
+    def __init__(self, name: _Optional[str] = ..., production_default: _Optional[bool] = ..., policy: _Optional[_Union[Policy, _Mapping]] = ..., remove: _Optional[bool] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
+
+class ListPoliciesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListPoliciesResponse(_message.Message):
+    __slots__ = ("environments", "production_default")
+    ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    environments: _containers.RepeatedCompositeFieldContainer[PolicyInfo]
+    production_default: PolicyInfo
+    def __init__(self, environments: _Optional[_Iterable[_Union[PolicyInfo, _Mapping]]] = ..., production_default: _Optional[_Union[PolicyInfo, _Mapping]] = ...) -> None: ...
+
+class PendingApproval(_message.Message):
+    __slots__ = ("id", "environment", "operation", "client_pid", "client_exe", "client_cmdline", "child_exe", "session", "requested_at", "expires_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_PID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_EXE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_CMDLINE_FIELD_NUMBER: _ClassVar[int]
+    CHILD_EXE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    environment: str
+    operation: str
+    client_pid: int
+    client_exe: str
+    client_cmdline: _containers.RepeatedScalarFieldContainer[str]
+    child_exe: str
+    session: str
+    requested_at: int
+    expires_at: int
+    def __init__(self, id: _Optional[int] = ..., environment: _Optional[str] = ..., operation: _Optional[str] = ..., client_pid: _Optional[int] = ..., client_exe: _Optional[str] = ..., client_cmdline: _Optional[_Iterable[str]] = ..., child_exe: _Optional[str] = ..., session: _Optional[str] = ..., requested_at: _Optional[int] = ..., expires_at: _Optional[int] = ...) -> None: ...
+
+class ListApprovalsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListApprovalsResponse(_message.Message):
+    __slots__ = ("pending",)
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    pending: _containers.RepeatedCompositeFieldContainer[PendingApproval]
+    def __init__(self, pending: _Optional[_Iterable[_Union[PendingApproval, _Mapping]]] = ...) -> None: ...
+
+class AnswerApprovalRequest(_message.Message):
+    __slots__ = ("id", "approve")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    approve: bool
+    def __init__(self, id: _Optional[int] = ..., approve: _Optional[bool] = ...) -> None: ...
+
+class AnswerApprovalResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AwaitApprovalRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    def __init__(self, id: _Optional[int] = ...) -> None: ...
+
+class AwaitApprovalResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class AuditDecision(_message.Message):
+    __slots__ = ("request", "by", "valid_secs", "session", "child_exe")
+    REQUEST_FIELD_NUMBER: _ClassVar[int]
+    BY_FIELD_NUMBER: _ClassVar[int]
+    VALID_SECS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    CHILD_EXE_FIELD_NUMBER: _ClassVar[int]
+    request: str
+    by: str
+    valid_secs: int
+    session: str
+    child_exe: str
+    def __init__(self, request: _Optional[str] = ..., by: _Optional[str] = ..., valid_secs: _Optional[int] = ..., session: _Optional[str] = ..., child_exe: _Optional[str] = ...) -> None: ...
+
 class Environment(_message.Message):
     __slots__ = ("name", "kind", "host", "port", "database", "username", "options", "production", "description", "created_at", "updated_at", "password_updated_at", "expires_days", "last_test", "rotation", "auth", "password_missing")
     class OptionsEntry(_message.Message):
@@ -85,7 +223,7 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("agent_version", "protocol", "state", "unlockers", "vault_path", "pid", "environments", "unlocked_at", "idle_lock_in_secs", "hard_lock_in_secs", "audit_held", "audit_lost", "lock_after_secs", "max_unlocked_secs", "vault_error")
+    __slots__ = ("agent_version", "protocol", "state", "unlockers", "vault_path", "pid", "environments", "unlocked_at", "idle_lock_in_secs", "hard_lock_in_secs", "audit_held", "audit_lost", "lock_after_secs", "max_unlocked_secs", "vault_error", "forgotten")
     AGENT_VERSION_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +239,7 @@ class StatusResponse(_message.Message):
     LOCK_AFTER_SECS_FIELD_NUMBER: _ClassVar[int]
     MAX_UNLOCKED_SECS_FIELD_NUMBER: _ClassVar[int]
     VAULT_ERROR_FIELD_NUMBER: _ClassVar[int]
+    FORGOTTEN_FIELD_NUMBER: _ClassVar[int]
     agent_version: str
     protocol: int
     state: LockState
@@ -116,7 +255,8 @@ class StatusResponse(_message.Message):
     lock_after_secs: int
     max_unlocked_secs: int
     vault_error: str
-    def __init__(self, agent_version: _Optional[str] = ..., protocol: _Optional[int] = ..., state: _Optional[_Union[LockState, str]] = ..., unlockers: _Optional[_Iterable[str]] = ..., vault_path: _Optional[str] = ..., pid: _Optional[int] = ..., environments: _Optional[int] = ..., unlocked_at: _Optional[int] = ..., idle_lock_in_secs: _Optional[int] = ..., hard_lock_in_secs: _Optional[int] = ..., audit_held: _Optional[int] = ..., audit_lost: _Optional[int] = ..., lock_after_secs: _Optional[int] = ..., max_unlocked_secs: _Optional[int] = ..., vault_error: _Optional[str] = ...) -> None: ...
+    forgotten: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, agent_version: _Optional[str] = ..., protocol: _Optional[int] = ..., state: _Optional[_Union[LockState, str]] = ..., unlockers: _Optional[_Iterable[str]] = ..., vault_path: _Optional[str] = ..., pid: _Optional[int] = ..., environments: _Optional[int] = ..., unlocked_at: _Optional[int] = ..., idle_lock_in_secs: _Optional[int] = ..., hard_lock_in_secs: _Optional[int] = ..., audit_held: _Optional[int] = ..., audit_lost: _Optional[int] = ..., lock_after_secs: _Optional[int] = ..., max_unlocked_secs: _Optional[int] = ..., vault_error: _Optional[str] = ..., forgotten: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class InitRequest(_message.Message):
     __slots__ = ("unlocker", "passphrase")
@@ -177,10 +317,16 @@ class DescribeResponse(_message.Message):
     def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ...) -> None: ...
 
 class GetRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "purpose", "child_exe", "approval")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    CHILD_EXE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    purpose: str
+    child_exe: str
+    approval: Approval
+    def __init__(self, name: _Optional[str] = ..., purpose: _Optional[str] = ..., child_exe: _Optional[str] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class GetResponse(_message.Message):
     __slots__ = ("environment", "password")
@@ -191,14 +337,16 @@ class GetResponse(_message.Message):
     def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., password: _Optional[str] = ...) -> None: ...
 
 class PutRequest(_message.Message):
-    __slots__ = ("environment", "password", "replace")
+    __slots__ = ("environment", "password", "replace", "approval")
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     REPLACE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     environment: Environment
     password: str
     replace: bool
-    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., password: _Optional[str] = ..., replace: _Optional[bool] = ...) -> None: ...
+    approval: Approval
+    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., password: _Optional[str] = ..., replace: _Optional[bool] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class PutResponse(_message.Message):
     __slots__ = ("environment",)
@@ -207,7 +355,7 @@ class PutResponse(_message.Message):
     def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ...) -> None: ...
 
 class UpdateRequest(_message.Message):
-    __slots__ = ("name", "kind", "host", "port", "database", "username", "password", "production", "description", "expires_days", "options", "auth", "password_changed_at")
+    __slots__ = ("name", "kind", "host", "port", "database", "username", "password", "production", "description", "expires_days", "options", "auth", "password_changed_at", "approval")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +376,7 @@ class UpdateRequest(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     AUTH_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     host: str
@@ -241,7 +390,8 @@ class UpdateRequest(_message.Message):
     options: _containers.ScalarMap[str, str]
     auth: str
     password_changed_at: int
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., database: _Optional[str] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., production: _Optional[bool] = ..., description: _Optional[str] = ..., expires_days: _Optional[int] = ..., options: _Optional[_Mapping[str, str]] = ..., auth: _Optional[str] = ..., password_changed_at: _Optional[int] = ...) -> None: ...
+    approval: Approval
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., database: _Optional[str] = ..., username: _Optional[str] = ..., password: _Optional[str] = ..., production: _Optional[bool] = ..., description: _Optional[str] = ..., expires_days: _Optional[int] = ..., options: _Optional[_Mapping[str, str]] = ..., auth: _Optional[str] = ..., password_changed_at: _Optional[int] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class UpdateResponse(_message.Message):
     __slots__ = ("environment",)
@@ -250,10 +400,12 @@ class UpdateResponse(_message.Message):
     def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ...) -> None: ...
 
 class RemoveRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "approval")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    approval: Approval
+    def __init__(self, name: _Optional[str] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class RemoveResponse(_message.Message):
     __slots__ = ()
@@ -288,41 +440,51 @@ class TestResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[TestResult, _Mapping]] = ...) -> None: ...
 
 class RotateRequest(_message.Message):
-    __slots__ = ("name", "length", "alphabet", "admin", "resume")
+    __slots__ = ("name", "length", "alphabet", "admin", "resume", "hosts", "approval")
     NAME_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
     ALPHABET_FIELD_NUMBER: _ClassVar[int]
     ADMIN_FIELD_NUMBER: _ClassVar[int]
     RESUME_FIELD_NUMBER: _ClassVar[int]
+    HOSTS_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     name: str
     length: int
     alphabet: str
     admin: str
     resume: bool
-    def __init__(self, name: _Optional[str] = ..., length: _Optional[int] = ..., alphabet: _Optional[str] = ..., admin: _Optional[str] = ..., resume: _Optional[bool] = ...) -> None: ...
+    hosts: _containers.RepeatedScalarFieldContainer[str]
+    approval: Approval
+    def __init__(self, name: _Optional[str] = ..., length: _Optional[int] = ..., alphabet: _Optional[str] = ..., admin: _Optional[str] = ..., resume: _Optional[bool] = ..., hosts: _Optional[_Iterable[str]] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class RotateResponse(_message.Message):
-    __slots__ = ("environment", "outcome", "detail")
+    __slots__ = ("environment", "outcome", "detail", "accounts", "notes")
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
     environment: Environment
     outcome: str
     detail: str
-    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., outcome: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    accounts: _containers.RepeatedScalarFieldContainer[str]
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., outcome: _Optional[str] = ..., detail: _Optional[str] = ..., accounts: _Optional[_Iterable[str]] = ..., notes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AuditRequest(_message.Message):
-    __slots__ = ("name", "since", "limit")
+    __slots__ = ("name", "since", "limit", "decisions")
     NAME_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     since: int
     limit: int
-    def __init__(self, name: _Optional[str] = ..., since: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    decisions: bool
+    def __init__(self, name: _Optional[str] = ..., since: _Optional[int] = ..., limit: _Optional[int] = ..., decisions: _Optional[bool] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
-    __slots__ = ("at", "environment", "operation", "client_pid", "client_uid", "client_exe", "outcome")
+    __slots__ = ("at", "environment", "operation", "client_pid", "client_uid", "client_exe", "outcome", "decision")
     AT_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     OPERATION_FIELD_NUMBER: _ClassVar[int]
@@ -330,6 +492,7 @@ class AuditEvent(_message.Message):
     CLIENT_UID_FIELD_NUMBER: _ClassVar[int]
     CLIENT_EXE_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
     at: int
     environment: str
     operation: str
@@ -337,7 +500,8 @@ class AuditEvent(_message.Message):
     client_uid: int
     client_exe: str
     outcome: str
-    def __init__(self, at: _Optional[int] = ..., environment: _Optional[str] = ..., operation: _Optional[str] = ..., client_pid: _Optional[int] = ..., client_uid: _Optional[int] = ..., client_exe: _Optional[str] = ..., outcome: _Optional[str] = ...) -> None: ...
+    decision: AuditDecision
+    def __init__(self, at: _Optional[int] = ..., environment: _Optional[str] = ..., operation: _Optional[str] = ..., client_pid: _Optional[int] = ..., client_uid: _Optional[int] = ..., client_exe: _Optional[str] = ..., outcome: _Optional[str] = ..., decision: _Optional[_Union[AuditDecision, _Mapping]] = ...) -> None: ...
 
 class AuditResponse(_message.Message):
     __slots__ = ("events", "pruned", "pruned_before")
@@ -428,14 +592,16 @@ class ReadLegacyKeyringResponse(_message.Message):
     def __init__(self, secret: _Optional[bytes] = ...) -> None: ...
 
 class BackupRequest(_message.Message):
-    __slots__ = ("path", "passphrase", "overwrite")
+    __slots__ = ("path", "passphrase", "overwrite", "approval")
     PATH_FIELD_NUMBER: _ClassVar[int]
     PASSPHRASE_FIELD_NUMBER: _ClassVar[int]
     OVERWRITE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     path: str
     passphrase: str
     overwrite: bool
-    def __init__(self, path: _Optional[str] = ..., passphrase: _Optional[str] = ..., overwrite: _Optional[bool] = ...) -> None: ...
+    approval: Approval
+    def __init__(self, path: _Optional[str] = ..., passphrase: _Optional[str] = ..., overwrite: _Optional[bool] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class BackupResponse(_message.Message):
     __slots__ = ("path", "environments", "bytes")
@@ -448,16 +614,18 @@ class BackupResponse(_message.Message):
     def __init__(self, path: _Optional[str] = ..., environments: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
 
 class RestoreRequest(_message.Message):
-    __slots__ = ("path", "passphrase", "force", "keyring")
+    __slots__ = ("path", "passphrase", "force", "keyring", "approval")
     PATH_FIELD_NUMBER: _ClassVar[int]
     PASSPHRASE_FIELD_NUMBER: _ClassVar[int]
     FORCE_FIELD_NUMBER: _ClassVar[int]
     KEYRING_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     path: str
     passphrase: str
     force: bool
     keyring: bool
-    def __init__(self, path: _Optional[str] = ..., passphrase: _Optional[str] = ..., force: _Optional[bool] = ..., keyring: _Optional[bool] = ...) -> None: ...
+    approval: Approval
+    def __init__(self, path: _Optional[str] = ..., passphrase: _Optional[str] = ..., force: _Optional[bool] = ..., keyring: _Optional[bool] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class RestoreResponse(_message.Message):
     __slots__ = ("vault_path", "environments", "previous_vault", "unlockers", "keyring_error", "backup_created_at", "state")
@@ -478,8 +646,10 @@ class RestoreResponse(_message.Message):
     def __init__(self, vault_path: _Optional[str] = ..., environments: _Optional[int] = ..., previous_vault: _Optional[str] = ..., unlockers: _Optional[_Iterable[str]] = ..., keyring_error: _Optional[str] = ..., backup_created_at: _Optional[int] = ..., state: _Optional[_Union[LockState, str]] = ...) -> None: ...
 
 class ExportAllRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("approval",)
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
+    approval: Approval
+    def __init__(self, approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class ExportedEnvironment(_message.Message):
     __slots__ = ("environment", "password")
@@ -496,14 +666,16 @@ class ExportAllResponse(_message.Message):
     def __init__(self, environments: _Optional[_Iterable[_Union[ExportedEnvironment, _Mapping]]] = ...) -> None: ...
 
 class PassphraseRequest(_message.Message):
-    __slots__ = ("action", "current", "passphrase")
+    __slots__ = ("action", "current", "passphrase", "approval")
     ACTION_FIELD_NUMBER: _ClassVar[int]
     CURRENT_FIELD_NUMBER: _ClassVar[int]
     PASSPHRASE_FIELD_NUMBER: _ClassVar[int]
+    APPROVAL_FIELD_NUMBER: _ClassVar[int]
     action: str
     current: str
     passphrase: str
-    def __init__(self, action: _Optional[str] = ..., current: _Optional[str] = ..., passphrase: _Optional[str] = ...) -> None: ...
+    approval: Approval
+    def __init__(self, action: _Optional[str] = ..., current: _Optional[str] = ..., passphrase: _Optional[str] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class PassphraseResponse(_message.Message):
     __slots__ = ("unlockers",)

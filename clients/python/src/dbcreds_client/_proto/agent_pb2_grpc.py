@@ -144,6 +144,36 @@ class AgentStub:
                 request_serializer=dbcreds_dot_v1_dot_agent__pb2.RekeyRequest.SerializeToString,
                 response_deserializer=dbcreds_dot_v1_dot_agent__pb2.RekeyResponse.FromString,
                 _registered_method=True)
+        self.GetPolicy = channel.unary_unary(
+                '/dbcreds.v1.Agent/GetPolicy',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.GetPolicyRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.PolicyInfo.FromString,
+                _registered_method=True)
+        self.SetPolicy = channel.unary_unary(
+                '/dbcreds.v1.Agent/SetPolicy',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.SetPolicyRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.PolicyInfo.FromString,
+                _registered_method=True)
+        self.ListPolicies = channel.unary_unary(
+                '/dbcreds.v1.Agent/ListPolicies',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.ListPoliciesRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.ListPoliciesResponse.FromString,
+                _registered_method=True)
+        self.ListApprovals = channel.unary_unary(
+                '/dbcreds.v1.Agent/ListApprovals',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.ListApprovalsRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.ListApprovalsResponse.FromString,
+                _registered_method=True)
+        self.AnswerApproval = channel.unary_unary(
+                '/dbcreds.v1.Agent/AnswerApproval',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.AnswerApprovalRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.AnswerApprovalResponse.FromString,
+                _registered_method=True)
+        self.AwaitApproval = channel.unary_unary(
+                '/dbcreds.v1.Agent/AwaitApproval',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -329,6 +359,57 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPolicy(self, request, context):
+        """Policies (docs/security.md): per environment, and a default for every
+        production environment, stored in the vault. The effective policy of
+        one environment (its own, else the production default, else none).
+        Works while locked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPolicy(self, request, context):
+        """Set or remove a policy. Changing the policy of an environment under a
+        confirm policy (or the production default) needs an approval.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPolicies(self, request, context):
+        """The effective policy of every environment, and the production default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApprovals(self, request, context):
+        """Requests waiting for an approval (for `dbcreds approve`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerApproval(self, request, context):
+        """Approve or refuse a pending request. Only the dbcreds CLI (the binary
+        beside the agent's), run on a terminal of another session than the
+        requester's, may answer; anyone else gets PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AwaitApproval(self, request, context):
+        """Wait until a request deferred with reason "approval_pending" is
+        decided. Only its requester (same pid and executable) may wait on it;
+        a refusal or no answer in time fails with reason "approval_refused".
+        Then the requester sends its request again with the approval's id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -441,6 +522,36 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.Rekey,
                     request_deserializer=dbcreds_dot_v1_dot_agent__pb2.RekeyRequest.FromString,
                     response_serializer=dbcreds_dot_v1_dot_agent__pb2.RekeyResponse.SerializeToString,
+            ),
+            'GetPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicy,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.GetPolicyRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.PolicyInfo.SerializeToString,
+            ),
+            'SetPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPolicy,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.SetPolicyRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.PolicyInfo.SerializeToString,
+            ),
+            'ListPolicies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPolicies,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.ListPoliciesRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.ListPoliciesResponse.SerializeToString,
+            ),
+            'ListApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovals,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.ListApprovalsRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.ListApprovalsResponse.SerializeToString,
+            ),
+            'AnswerApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerApproval,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.AnswerApprovalRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.AnswerApprovalResponse.SerializeToString,
+            ),
+            'AwaitApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.AwaitApproval,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1037,6 +1148,168 @@ class Agent:
             '/dbcreds.v1.Agent/Rekey',
             dbcreds_dot_v1_dot_agent__pb2.RekeyRequest.SerializeToString,
             dbcreds_dot_v1_dot_agent__pb2.RekeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/GetPolicy',
+            dbcreds_dot_v1_dot_agent__pb2.GetPolicyRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.PolicyInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/SetPolicy',
+            dbcreds_dot_v1_dot_agent__pb2.SetPolicyRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.PolicyInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPolicies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/ListPolicies',
+            dbcreds_dot_v1_dot_agent__pb2.ListPoliciesRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.ListPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/ListApprovals',
+            dbcreds_dot_v1_dot_agent__pb2.ListApprovalsRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.ListApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/AnswerApproval',
+            dbcreds_dot_v1_dot_agent__pb2.AnswerApprovalRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.AnswerApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AwaitApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/AwaitApproval',
+            dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalResponse.FromString,
             options,
             channel_credentials,
             insecure,
