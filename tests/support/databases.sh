@@ -60,47 +60,44 @@ psql_admin() {
     runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -p "$pg_port" -d postgres -tAc "$1"
 }
 
-psql_admin "DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbcreds_test') THEN
-        CREATE ROLE dbcreds_test NOLOGIN;
-    END IF;
-END \$\$"
+# group_role NAME: a NOLOGIN role the test logins are members of.
+group_role() {
+    psql_admin "DO \$\$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$1') THEN
+            CREATE ROLE $1 NOLOGIN;
+        END IF;
+    END \$\$"
+}
 
-rule4='host    all    +dbcreds_test    127.0.0.1/32    scram-sha-256'
-rule6='host    all    +dbcreds_test    ::1/128         scram-sha-256'
-if ! grep -q '^host[[:space:]]\+all[[:space:]]\++dbcreds_test[[:space:]]\+127\.0\.0\.1/32[[:space:]]\+scram-sha-256' "$hba"; then
-    say "adding the dbcreds_test scram-sha-256 rules at the top of $hba"
+# hba_rules GROUP WHY RULE...: puts RULE... (with a comment saying WHY) at the
+# top of pg_hba.conf unless a rule for +GROUP is there already.
+hba_rules() {
+    local group=$1 why=$2; shift 2
+    if grep -q "^host[a-z]*[[:space:]]\+all[[:space:]]\++$group[[:space:]]" "$hba"; then
+        return 0
+    fi
+    say "adding the $group rules at the top of $hba"
+    local tmp
     tmp=$(mktemp "$hba.XXXXXX")
     {
-        echo "# dbcreds tests: members of dbcreds_test must give their password (tests/support/databases.sh)"
-        echo "$rule4"
-        echo "$rule6"
+        echo "# dbcreds tests: $why (tests/support/databases.sh)"
+        printf '%s\n' "$@"
         cat "$hba"
     } >"$tmp"
     chown --reference="$hba" "$tmp"
     chmod --reference="$hba" "$tmp"
     mv "$tmp" "$hba"
-fi
+}
+
+group_role dbcreds_test
+hba_rules dbcreds_test "members of dbcreds_test must give their password" \
+    'host    all    +dbcreds_test    127.0.0.1/32    scram-sha-256' \
+    'host    all    +dbcreds_test    ::1/128         scram-sha-256'
 # Members of dbcreds_trust log in with no credential at all on 127.0.0.1 (the
 # `--auth none` tests): a development database's `trust` rule.
-psql_admin "DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbcreds_trust') THEN
-        CREATE ROLE dbcreds_trust NOLOGIN;
-    END IF;
-END \$\$"
-trust='host    all    +dbcreds_trust    127.0.0.1/32    trust'
-if ! grep -q '^host[[:space:]]\+all[[:space:]]\++dbcreds_trust[[:space:]]' "$hba"; then
-    say "adding the dbcreds_trust trust rule at the top of $hba"
-    tmp=$(mktemp "$hba.XXXXXX")
-    {
-        echo "# dbcreds tests: members of dbcreds_trust log in without a password (tests/support/databases.sh)"
-        echo "$trust"
-        cat "$hba"
-    } >"$tmp"
-    chown --reference="$hba" "$tmp"
-    chmod --reference="$hba" "$tmp"
-    mv "$tmp" "$hba"
-fi
+group_role dbcreds_trust
+hba_rules dbcreds_trust "members of dbcreds_trust log in without a password" \
+    'host    all    +dbcreds_trust    127.0.0.1/32    trust'
 psql_admin "SELECT pg_reload_conf()" >/dev/null
 # The reload is asynchronous; the rule is live once pg_hba_file_rules (read
 # from the file) and a refused login agree. Check the file parses, then that
@@ -139,24 +136,9 @@ install -m 0644 -o postgres -g postgres "$ca_dir/ca.crt" "$pg_ca"
 if [ "$(psql_admin "SHOW ssl_ca_file")" != "$pg_ca" ]; then
     psql_admin "ALTER SYSTEM SET ssl_ca_file = '$pg_ca'" >/dev/null
 fi
-psql_admin "DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dbcreds_cert') THEN
-        CREATE ROLE dbcreds_cert NOLOGIN;
-    END IF;
-END \$\$"
-cert_rule='hostssl    all    +dbcreds_cert    127.0.0.1/32    cert'
-if ! grep -q '^hostssl[[:space:]]\+all[[:space:]]\++dbcreds_cert[[:space:]]' "$hba"; then
-    say "adding the dbcreds_cert cert rule at the top of $hba"
-    tmp=$(mktemp "$hba.XXXXXX")
-    {
-        echo "# dbcreds tests: members of dbcreds_cert log in with a client certificate (tests/support/databases.sh)"
-        echo "$cert_rule"
-        cat "$hba"
-    } >"$tmp"
-    chown --reference="$hba" "$tmp"
-    chmod --reference="$hba" "$tmp"
-    mv "$tmp" "$hba"
-fi
+group_role dbcreds_cert
+hba_rules dbcreds_cert "members of dbcreds_cert log in with a client certificate" \
+    'hostssl    all    +dbcreds_cert    127.0.0.1/32    cert'
 psql_admin "SELECT pg_reload_conf()" >/dev/null
 wait_until "the test CA as ssl_ca_file" sh -c "[ \"\$(runuser -u postgres -- psql -X -p $pg_port -d postgres -tAc 'SHOW ssl_ca_file')\" = '$pg_ca' ]"
 say "PostgreSQL: dbcreds_cert members log in with a certificate of $ca_dir/ca.crt"
