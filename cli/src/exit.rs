@@ -70,6 +70,20 @@ pub const ROTATION_UNFINISHED: u8 = 20;
 /// certificate or without a credential (`--auth cert|none`), or its
 /// password was never set (`dbcreds update NAME --password`).
 pub const NO_PASSWORD: u8 = 21;
+/// The environment's source (OpenBao/Vault, AWS) did not answer in time.
+pub const SOURCE_UNREACHABLE: u8 = 22;
+/// The OpenBao/Vault source is sealed.
+pub const SOURCE_SEALED: u8 = 23;
+/// The source's policy does not allow the path.
+pub const SOURCE_DENIED: u8 = 24;
+/// The source has no such secret or role.
+pub const SOURCE_NOT_FOUND: u8 = 25;
+/// The source refused the agent's login.
+pub const SOURCE_LOGIN_FAILED: u8 = 26;
+/// No usable AWS credentials.
+pub const AWS_CREDENTIALS: u8 = 27;
+/// `pass`, gpg or a password command failed.
+pub const SOURCE_FAILED: u8 = 28;
 /// `dbcreds exec`: the command exists but cannot be run (not executable,
 /// not a program). The shells' code for it.
 pub const COMMAND_NOT_EXECUTABLE: u8 = 126;
@@ -100,7 +114,14 @@ macro_rules! exit_code_table {
   18  no driver for this database kind (mssql, oracle, snowflake), or not applicable to it
   19  the database server answered with an error (e.g. may not change the password)
   20  a password rotation is unfinished (run `dbcreds rotate --resume NAME`)
-  21  no password: --auth cert/none, or not set yet (run `dbcreds update NAME --password`)
+  21  no password: --auth cert/none, or not set yet (run `dbcreds update NAME --password`), or the source's secret has no password field
+  22  the environment's source did not answer (OpenBao/Vault, AWS; a cached credential is served while still valid)
+  23  the OpenBao/Vault source is sealed
+  24  the source's policy does not allow the path (the message names it)
+  25  the source has no such secret or role
+  26  the source refused the agent's login (run `dbcreds source login NAME`)
+  27  no usable AWS credentials (run `aws sso login` or `aws configure`)
+  28  pass, gpg or the password command failed (its first line of stderr is shown)
  126  exec: the command cannot be run
  127  exec: command not found (any other code of exec is the command's own)"
     };
@@ -195,6 +216,13 @@ pub fn code_for_reason(reason: Reason) -> u8 {
         Reason::RotationUnfinished => ROTATION_UNFINISHED,
         Reason::NoPassword => NO_PASSWORD,
         Reason::ApprovalRefused => PERMISSION_DENIED,
+        Reason::SourceUnreachable => SOURCE_UNREACHABLE,
+        Reason::SourceSealed => SOURCE_SEALED,
+        Reason::SourceDenied => SOURCE_DENIED,
+        Reason::SourceNotFound => SOURCE_NOT_FOUND,
+        Reason::SourceLoginFailed => SOURCE_LOGIN_FAILED,
+        Reason::AwsCredentials => AWS_CREDENTIALS,
+        Reason::SourceFailed => SOURCE_FAILED,
         _ => OTHER,
     }
 }

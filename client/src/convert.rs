@@ -7,7 +7,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use dbcreds_proto::v1;
 
 use crate::error::InvalidInput;
-use crate::model::{DatabaseKind, EnvName, Environment, TestResult, check_port};
+use crate::model::{
+    CachedCredential, DatabaseKind, EnvName, Environment, SecretSource, TestResult, check_port,
+};
 
 /// Unix seconds from the wire; 0 means "none".
 pub(crate) fn time(secs: i64) -> Option<DateTime<Utc>> {
@@ -62,7 +64,60 @@ impl TryFrom<v1::Environment> for Environment {
             rotation: m.rotation.filter(|r| !r.is_empty()),
             auth: m.auth.parse()?,
             password_missing: m.password_missing,
+            source: m.source.map(source_from_wire).transpose()?,
+            cached: m.cached.map(cached_from_wire),
         })
+    }
+}
+
+fn source_from_wire(s: v1::SecretSource) -> Result<SecretSource, InvalidInput> {
+    let out = SecretSource {
+        kind: s.kind.parse()?,
+        source: s.source,
+        location: s.location,
+        cache_for: (s.cache_for_secs > 0)
+            .then(|| std::time::Duration::from_secs(s.cache_for_secs.into())),
+    };
+    out.check()?;
+    Ok(out)
+}
+
+fn cached_from_wire(c: v1::CachedCredential) -> CachedCredential {
+    CachedCredential {
+        fetched_at: time(c.fetched_at),
+        refresh_at: time(c.refresh_at),
+        valid_until: time(c.valid_until),
+        lease: c.lease,
+        renewable: c.renewable,
+        version: c.version,
+        from_source: c.from_source,
+    }
+}
+
+impl From<&SecretSource> for v1::SecretSource {
+    fn from(s: &SecretSource) -> Self {
+        v1::SecretSource {
+            kind: s.kind.as_str().into(),
+            source: s.source.clone(),
+            location: s.location.clone(),
+            cache_for_secs: s
+                .cache_for
+                .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+impl From<&CachedCredential> for v1::CachedCredential {
+    fn from(c: &CachedCredential) -> Self {
+        v1::CachedCredential {
+            fetched_at: secs(c.fetched_at),
+            refresh_at: secs(c.refresh_at),
+            valid_until: secs(c.valid_until),
+            lease: c.lease.clone(),
+            renewable: c.renewable,
+            version: c.version.clone(),
+            from_source: c.from_source.clone(),
+        }
     }
 }
 
@@ -86,6 +141,8 @@ impl From<&Environment> for v1::Environment {
             rotation: e.rotation.clone(),
             auth: e.auth.as_str().into(),
             password_missing: e.password_missing,
+            source: e.source.as_ref().map(Into::into),
+            cached: e.cached.as_ref().map(Into::into),
         }
     }
 }
@@ -126,6 +183,15 @@ mod tests {
         env.rotation = Some("pending".into());
         env.auth = crate::Auth::Cert;
         env.password_missing = true;
+        let mut src = SecretSource::new(crate::SourceRefKind::Command, "", "op read x");
+        src.cache_for = Some(std::time::Duration::from_secs(600));
+        env.source = Some(src);
+        env.cached = Some(CachedCredential {
+            fetched_at: time(1_700_000_200),
+            lease: "abc123".into(),
+            from_source: vec!["host".into()],
+            ..Default::default()
+        });
         let back = Environment::try_from(v1::Environment::from(&env)).unwrap();
         assert_eq!(back, env);
     }

@@ -357,7 +357,15 @@ fn too_many_options(n: usize) -> InvalidInput {
 /// may have one or not.
 pub fn check_new(env: &Environment, password: &SecretString) -> Result<(), InvalidInput> {
     let given = !password.expose_secret().is_empty();
-    if !env.auth.uses_password() {
+    if let Some(src) = &env.source {
+        src.check()?;
+        if given {
+            return Err(field(
+                "password",
+                "the password comes from the environment's source: give none",
+            ));
+        }
+    } else if !env.auth.uses_password() {
         if given {
             return Err(no_password_taken(env.auth));
         }
@@ -387,7 +395,9 @@ pub fn check_new(env: &Environment, password: &SecretString) -> Result<(), Inval
 /// assert!(dbcreds::edit::validate(&env).unwrap_err().to_string().contains("host"));
 /// ```
 pub fn validate(env: &Environment) -> Result<(), InvalidInput> {
-    if env.kind.has_server() && env.host.trim().is_empty() {
+    // A secret that carries the connection fields fills an empty host.
+    let host_from_source = env.source.as_ref().is_some_and(|s| s.kind.carries_fields());
+    if env.kind.has_server() && env.host.trim().is_empty() && !host_from_source {
         return Err(field("host", "it is empty; pass --host"));
     }
     if env.kind.has_server() && env.port == 0 {

@@ -114,10 +114,25 @@ pub enum Reason {
     /// The request waits for a confirmation (only with `Approval.defer`;
     /// [`crate::Client`] waits for it itself and never returns this).
     ApprovalPending,
+    /// The environment's source (OpenBao/Vault, AWS) did not answer in time.
+    SourceUnreachable,
+    /// The OpenBao/Vault source is sealed.
+    SourceSealed,
+    /// The source's policy does not allow the path (the message names it).
+    SourceDenied,
+    /// The source has no such secret, role or version.
+    SourceNotFound,
+    /// The source refused the agent's login (token, AppRole, userpass).
+    SourceLoginFailed,
+    /// No usable AWS credentials (missing or expired).
+    AwsCredentials,
+    /// `pass`, gpg or a password command failed, or a source answered
+    /// something unexpected.
+    SourceFailed,
 }
 
 impl Reason {
-    const TABLE: [(Reason, &'static str); 21] = [
+    const TABLE: [(Reason, &'static str); 28] = [
         (Reason::Invalid, "invalid"),
         (Reason::NotFound, "not_found"),
         (Reason::AlreadyExists, "already_exists"),
@@ -139,6 +154,13 @@ impl Reason {
         (Reason::NoPassword, "no_password"),
         (Reason::ApprovalRefused, "approval_refused"),
         (Reason::ApprovalPending, "approval_pending"),
+        (Reason::SourceUnreachable, "source_unreachable"),
+        (Reason::SourceSealed, "source_sealed"),
+        (Reason::SourceDenied, "source_denied"),
+        (Reason::SourceNotFound, "source_not_found"),
+        (Reason::SourceLoginFailed, "source_login_failed"),
+        (Reason::AwsCredentials, "aws_credentials"),
+        (Reason::SourceFailed, "source_failed"),
     ];
 
     /// The wire spelling.
@@ -174,6 +196,11 @@ impl Reason {
             Self::RotationUnfinished | Self::NoPassword | Self::ApprovalPending => {
                 Code::FailedPrecondition
             }
+            Self::SourceUnreachable | Self::SourceSealed => Code::Unavailable,
+            Self::SourceDenied => Code::PermissionDenied,
+            Self::SourceNotFound => Code::NotFound,
+            Self::SourceLoginFailed | Self::AwsCredentials => Code::Unauthenticated,
+            Self::SourceFailed => Code::Aborted,
         }
     }
 

@@ -44,6 +44,9 @@ pub use client::vault::{Diagnosis, Initialized, LockState, Status};
 pub use client::{Client, get, is_locked};
 pub use dbcreds_proto as proto;
 pub use error::{Error, InvalidInput, Reason, Result};
-pub use model::{Auth, Credential, DatabaseKind, EnvName, Environment, Expiry, TestResult};
+pub use model::{
+    Auth, CachedCredential, Credential, DatabaseKind, EnvName, Environment, Expiry, SecretSource,
+    SourceRefKind, TestResult,
+};
 pub use secrecy;
 pub use unlocker::{InitUnlocker, Unlocker};

@@ -27,7 +27,9 @@ pub mod v1 {
 /// enforce no policy).
 /// 7: `Watch` with vault events (lock, unlock), which an older agent would
 /// ignore, leaving a watcher waiting for a first message.
-pub const PROTOCOL: u32 = 7;
+/// 8: sources (an older agent would store an environment's `source` as a
+/// plain password environment without one).
+pub const PROTOCOL: u32 = 8;
 
 /// Largest message either side accepts, in bytes. A `List` of 10,000
 /// environments is about 2 MiB; anything bigger is a bug or an attack.

@@ -81,6 +81,18 @@ impl Zeroize for v1::RekeyRequest {
     }
 }
 
+impl Zeroize for v1::PutSourceRequest {
+    fn zeroize(&mut self) {
+        self.login_secret.zeroize();
+    }
+}
+
+impl Zeroize for v1::LoginSourceRequest {
+    fn zeroize(&mut self) {
+        self.login_secret.zeroize();
+    }
+}
+
 impl Zeroize for v1::ExportAllResponse {
     fn zeroize(&mut self) {
         for e in &mut self.environments {

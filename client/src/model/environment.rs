@@ -6,7 +6,7 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Auth, DEFAULT_EXPIRES_DAYS, DatabaseKind, EXPIRING_SOON_DAYS, EnvName};
+use super::{Auth, CachedCredential, SecretSource, DEFAULT_EXPIRES_DAYS, DatabaseKind, EXPIRING_SOON_DAYS, EnvName};
 
 /// Everything about an environment except its password.
 ///
@@ -58,6 +58,10 @@ pub struct Environment {
     /// The state of an unfinished password rotation (`pending`, `set`,
     /// `verified`); `None` when none is under way.
     pub rotation: Option<String>,
+    /// Where the password comes from when it is not stored in the vault.
+    pub source: Option<SecretSource>,
+    /// What the agent holds from the source (in answers only).
+    pub cached: Option<CachedCredential>,
 }
 
 impl Environment {
@@ -95,6 +99,8 @@ impl Environment {
             expires_days: Some(DEFAULT_EXPIRES_DAYS),
             last_test: None,
             rotation: None,
+            source: None,
+            cached: None,
         }
     }
 

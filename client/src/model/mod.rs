@@ -10,9 +10,11 @@ use crate::error::InvalidInput;
 
 mod credential;
 mod environment;
+mod source;
 
 pub use credential::Credential;
 pub use environment::{Environment, Expiry, TestResult};
+pub use source::{CachedCredential, SecretSource, SourceRefKind};
 
 /// Longest environment name accepted.
 pub const MAX_NAME_LEN: usize = 50;
