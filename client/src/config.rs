@@ -33,6 +33,12 @@
 //! # How long the agent waits for a confirmation before refusing
 //! # (DBCREDS_APPROVAL_TIMEOUT; default 60s).
 //! approval_timeout = "60s"
+//! # How long the agent keeps a secret from a source that gives it no
+//! # lifetime (KV, AWS Secrets Manager) before fetching it again
+//! # (DBCREDS_SOURCE_CACHE_TTL; default 5m; docs/team.md).
+//! source_cache_ttl = "5m"
+//! # Whether lock and shutdown revoke the leases the agent holds (default true).
+//! revoke_on_lock = true
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -235,6 +241,13 @@ pub struct Config {
     pub askpass: Option<PathBuf>,
     /// How long the agent waits for a confirmation.
     pub approval_timeout: Option<Timeout>,
+    /// How long the agent keeps a secret fetched from a source that gives
+    /// no lifetime of its own (KV secrets, AWS Secrets Manager) before it
+    /// fetches it again; 5 minutes when unset.
+    pub source_cache_ttl: Option<Timeout>,
+    /// Whether `lock` (and shutdown) revokes the leases the agent holds
+    /// (dynamic database users); true when unset.
+    pub revoke_on_lock: Option<bool>,
 }
 
 /// Every key at its default: the idle lock and the hard cap on
@@ -257,6 +270,8 @@ impl Default for Config {
             agent_timeout: None,
             askpass: None,
             approval_timeout: None,
+            source_cache_ttl: None,
+            revoke_on_lock: None,
         }
     }
 }
@@ -374,6 +389,9 @@ impl Config {
         }
         if let Some(v) = var("DBCREDS_APPROVAL_TIMEOUT").filter(|v| !v.is_empty()) {
             self.approval_timeout = Some(parse("DBCREDS_APPROVAL_TIMEOUT", v)?);
+        }
+        if let Some(v) = var("DBCREDS_SOURCE_CACHE_TTL").filter(|v| !v.is_empty()) {
+            self.source_cache_ttl = Some(parse("DBCREDS_SOURCE_CACHE_TTL", v)?);
         }
         Ok(())
     }

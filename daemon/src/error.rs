@@ -97,6 +97,12 @@ pub enum AgentError {
         "the password of '{0}' was forgotten {1} after the unlock (its policy's max_unlocked): run `dbcreds unlock`"
     )]
     Forgotten(String, String),
+    /// A source failed; the message says what to do and holds no secret.
+    #[error(transparent)]
+    Source(#[from] dbcreds_sources::SourceError),
+    /// `RemoveSource` of a source environments still use.
+    #[error("source '{0}' is used by {1}: remove those environments or point them elsewhere first")]
+    SourceInUse(String, String),
     /// A file the caller named could not be read or written; the message
     /// names it (paths are no secret).
     #[error("cannot {what} {path}: {source}")]
@@ -114,6 +120,22 @@ impl AgentError {
             what,
             path: path.display().to_string(),
             source,
+        }
+    }
+
+    /// The reason (and so the CLI's exit code) of a source's failure.
+    pub fn reason_of_source(e: &dbcreds_sources::SourceError) -> Reason {
+        use dbcreds_sources::SourceError as S;
+        match e {
+            S::Unreachable { .. } => Reason::SourceUnreachable,
+            S::Sealed { .. } => Reason::SourceSealed,
+            S::PermissionDenied { .. } => Reason::SourceDenied,
+            S::NotFound { .. } => Reason::SourceNotFound,
+            S::NoPassword { .. } => Reason::NoPassword,
+            S::LoginFailed { .. } => Reason::SourceLoginFailed,
+            S::AwsCredentials { .. } => Reason::AwsCredentials,
+            S::Invalid(_) => Reason::Invalid,
+            _ => Reason::SourceFailed,
         }
     }
 
@@ -140,6 +162,8 @@ impl AgentError {
             Self::VaultExists(_) => Reason::AlreadyInitialized,
             Self::NotABackup { .. } => Reason::VaultCorrupt,
             Self::LastUnlocker(_) => Reason::Invalid,
+            Self::Source(e) => Self::reason_of_source(e),
+            Self::SourceInUse(..) => Reason::Invalid,
             Self::File { source, .. } => match source.kind() {
                 std::io::ErrorKind::PermissionDenied => Reason::PermissionDenied,
                 // A path that names nothing is bad input.

@@ -57,6 +57,12 @@ impl Events {
         });
     }
 
+    /// Whether any `Watch` stream is open (the keeper counts their
+    /// credentials as in use).
+    pub fn watching(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     /// Ends every stream from [`Events::stream`], now and later.
     pub fn close(&self) {
         self.closed.send_replace(true);

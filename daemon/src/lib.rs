@@ -33,6 +33,7 @@ mod policy;
 pub mod run;
 pub mod server;
 mod service;
+mod sources;
 pub mod state;
 mod testhooks;
 mod timers;

@@ -174,6 +174,12 @@ pub async fn run(opts: Options) -> i32 {
         Err(e) => return opts.fail(e),
     };
     let agent = Arc::new(Agent::open(&vault, opts.limits(&cfg)).await);
+    agent.sources.configure(crate::sources::Settings {
+        default_ttl: cfg
+            .source_cache_ttl
+            .map_or(crate::sources::Settings::default().default_ttl, |t| t.0),
+        revoke_on_lock: cfg.revoke_on_lock.unwrap_or(true),
+    });
     // A passphrase file is read before we report ready, so a request sent
     // right after `ready` finds the vault unlocked.
     let passphrase_file = std::env::var_os("DBCREDS_PASSPHRASE_FILE").filter(|f| !f.is_empty());

@@ -22,6 +22,7 @@ use dbcreds::unlocker::InitUnlocker;
 mod misc;
 mod policy;
 mod safety;
+mod sources;
 mod wire;
 
 use wire::{check_entry, get_operation};
@@ -47,6 +48,8 @@ impl Service {
         let ops = DbOps::new(agent.clone(), audit.clone(), events.clone());
         ops.spawn_recovery();
         let guard = Guard::new(agent.clone(), audit.clone());
+        agent.sources.attach(audit.clone(), events.clone());
+        tokio::spawn(crate::sources::run_keeper(agent.clone()));
         Self {
             agent,
             audit,
@@ -197,7 +200,7 @@ impl agent_server::Agent for Service {
             .before_reveal(peer.as_ref(), &n, &r.child_exe)
             .await
         {
-            Ok(needed) => match self.agent.get(&n).await {
+            Ok(needed) => match self.agent.reveal(&n).await {
                 Ok(found) => self
                     .guard
                     .confirm(needed, r.approval.as_ref())
@@ -208,11 +211,12 @@ impl agent_server::Agent for Service {
             Err(e) => Err(e),
         };
         match revealed {
-            Ok((env, password)) => {
+            Ok(r) => {
                 self.audit(peer.as_ref(), n.as_str(), op, "ok").await;
                 Ok(Response::new(v1::GetResponse {
-                    environment: reply_env(&env),
-                    password: password.expose_secret().to_owned(),
+                    environment: reply_env(&r.env),
+                    password: r.password.expose_secret().to_owned(),
+                    warning: r.warning.unwrap_or_default(),
                 }))
             }
             // The request comes again once approved; that one is audited.
@@ -471,5 +475,42 @@ impl agent_server::Agent for Service {
         req: Request<v1::AwaitApprovalRequest>,
     ) -> Result<Response<v1::AwaitApprovalResponse>, Status> {
         policy::await_approval(self, req).await
+    }
+
+    // Sources: in `sources`.
+
+    async fn put_source(
+        &self,
+        req: Request<v1::PutSourceRequest>,
+    ) -> Result<Response<v1::SourceInfo>, Status> {
+        sources::put(self, req).await
+    }
+
+    async fn list_sources(
+        &self,
+        req: Request<v1::ListSourcesRequest>,
+    ) -> Result<Response<v1::ListSourcesResponse>, Status> {
+        sources::list(self, req).await
+    }
+
+    async fn remove_source(
+        &self,
+        req: Request<v1::RemoveSourceRequest>,
+    ) -> Result<Response<v1::RemoveSourceResponse>, Status> {
+        sources::remove(self, req).await
+    }
+
+    async fn login_source(
+        &self,
+        req: Request<v1::LoginSourceRequest>,
+    ) -> Result<Response<v1::SourceInfo>, Status> {
+        sources::login(self, req).await
+    }
+
+    async fn refresh(
+        &self,
+        req: Request<v1::RefreshRequest>,
+    ) -> Result<Response<v1::RefreshResponse>, Status> {
+        sources::refresh(self, req).await
     }
 }

@@ -11,6 +11,7 @@ mod keys;
 mod passphrase;
 mod policies;
 mod rekey;
+mod sources;
 mod unlock;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,13 +27,15 @@ use tokio::sync::{Mutex, RwLock};
 use crate::error::{AgentError, Result};
 use crate::timers::{Limits, Timers};
 use crate::vault::crypto::DataKey;
-use crate::vault::{PolicyRow, Record, UnlockerRow, Vault, VaultError};
+use crate::sources::{Revealed, Sources};
+use crate::vault::{PolicyRow, Record, SourceRow, UnlockerRow, Vault, VaultError};
 
 pub use backup::{BackupDone, RestoreDone};
 pub use diagnose::Check;
 pub use passphrase::PassphraseChange;
 pub use policies::PolicyView;
 pub use rekey::RekeyDone;
+pub use sources::SourceView;
 
 enum State {
     Missing,
@@ -49,6 +52,8 @@ struct OpenVault {
     /// Stored policies by environment (and `PRODUCTION_DEFAULT`); they work
     /// while locked.
     policies: BTreeMap<String, PolicyRow>,
+    /// Configured sources, with their sealed logins.
+    sources: BTreeMap<String, SourceRow>,
     unlocked: Option<Unlocked>,
 }
 
@@ -99,6 +104,14 @@ pub struct Agent {
     /// Told whenever secrets come into memory, so the policies' forget
     /// timer finds the new deadlines.
     loaded: tokio::sync::Notify,
+    /// Sessions of sources and the credentials fetched from them.
+    pub(crate) sources: Sources,
+}
+
+/// What `get_unlocked` found: a stored password, or where to fetch one.
+enum Found {
+    Stored(Environment, SecretString),
+    Sourced(Environment, dbcreds::SecretSource),
 }
 
 impl VaultError {
@@ -156,6 +169,7 @@ impl Agent {
             unlocks: tokio::sync::watch::Sender::new(0),
             unlocked_now: tokio::sync::watch::Sender::new(false),
             loaded: tokio::sync::Notify::new(),
+            sources: Sources::default(),
         }
     }
 
@@ -223,7 +237,11 @@ impl Agent {
 
     pub async fn list(&self) -> Result<Vec<Environment>> {
         match &*self.state.read().await {
-            State::Open(o) => Ok(o.records.values().map(|r| r.env.clone()).collect()),
+            State::Open(o) => Ok(o
+                .records
+                .values()
+                .map(|r| self.with_cached(r.env.clone()))
+                .collect()),
             State::Missing => Err(AgentError::NotInitialized),
             State::Broken(e) => Err(e.replay().into()),
         }
@@ -234,7 +252,7 @@ impl Agent {
             State::Open(o) => o
                 .records
                 .get(name.as_str())
-                .map(|r| r.env.clone())
+                .map(|r| self.with_cached(r.env.clone()))
                 .ok_or_else(|| AgentError::NotFound(name.to_string())),
             State::Missing => Err(AgentError::NotInitialized),
             State::Broken(e) => Err(e.replay().into()),
@@ -244,7 +262,12 @@ impl Agent {
     /// The environment and its password. Tries one automatic keyring unlock
     /// when the vault is locked and the user did not lock it.
     pub async fn get(&self, name: &EnvName) -> Result<(Environment, SecretString)> {
-        match self.get_unlocked(name).await {
+        self.reveal(name).await.map(|r| (r.env, r.password))
+    }
+
+    /// [`Agent::get`], with the warning a source outage gives.
+    pub async fn reveal(&self, name: &EnvName) -> Result<Revealed> {
+        let found = match self.get_unlocked(name).await {
             Err(AgentError::Locked) => {
                 if self.auto_unlock().await? {
                     self.get_unlocked(name).await
@@ -253,10 +276,18 @@ impl Agent {
                 }
             }
             other => other,
+        }?;
+        match found {
+            Found::Stored(env, password) => Ok(Revealed {
+                env,
+                password,
+                warning: None,
+            }),
+            Found::Sourced(env, src) => self.reveal_sourced(env, src).await,
         }
     }
 
-    async fn get_unlocked(&self, name: &EnvName) -> Result<(Environment, SecretString)> {
+    async fn get_unlocked(&self, name: &EnvName) -> Result<Found> {
         let state = self.state.read().await;
         let o = open(&state)?;
         let rec = o
@@ -269,32 +300,52 @@ impl Agent {
         let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
         u.check_not_forgotten(name.as_str())?;
         self.timers.touch();
+        if let Some(src) = &rec.env.source {
+            return Ok(Found::Sourced(rec.env.clone(), src.clone()));
+        }
         let secret = u
             .secrets
             .get(name.as_str())
             .ok_or_else(|| AgentError::Internal(format!("no secret for {name}")))?;
-        Ok((rec.env.clone(), secret.clone()))
+        Ok(Found::Stored(rec.env.clone(), secret.clone()))
     }
 
     /// Every environment with its password, from one snapshot (a read
     /// lock), sorted by name. Tries one automatic keyring unlock as `get`.
     pub async fn export_all(&self) -> Result<Vec<(Environment, SecretString)>> {
         self.unlock_for_request().await?;
-        let state = self.state.read().await;
-        let o = open(&state)?;
-        let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
-        self.timers.touch();
-        o.records
-            .iter()
-            .map(|(name, rec)| {
-                u.check_not_forgotten(name)?;
-                let secret = u
-                    .secrets
-                    .get(name)
-                    .ok_or_else(|| AgentError::Internal(format!("no secret for {name}")))?;
-                Ok((rec.env.clone(), secret.clone()))
-            })
-            .collect()
+        let found: Vec<Found> = {
+            let state = self.state.read().await;
+            let o = open(&state)?;
+            let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
+            self.timers.touch();
+            o.records
+                .iter()
+                .map(|(name, rec)| {
+                    u.check_not_forgotten(name)?;
+                    if let Some(src) = &rec.env.source {
+                        return Ok(Found::Sourced(rec.env.clone(), src.clone()));
+                    }
+                    let secret = u
+                        .secrets
+                        .get(name)
+                        .ok_or_else(|| AgentError::Internal(format!("no secret for {name}")))?;
+                    Ok(Found::Stored(rec.env.clone(), secret.clone()))
+                })
+                .collect::<Result<_>>()?
+        };
+        // Sourced ones are fetched after the snapshot, outside its lock.
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            out.push(match f {
+                Found::Stored(env, secret) => (env, secret),
+                Found::Sourced(env, src) => {
+                    let r = self.reveal_sourced(env, src).await?;
+                    (r.env, r.password)
+                }
+            });
+        }
+        Ok(out)
     }
 
     /// Creates `env`, or replaces it when `replace`.
@@ -306,6 +357,9 @@ impl Agent {
     ) -> Result<Environment> {
         edit::check_new(&env, &password)?;
         self.unlock_for_request().await?;
+        if replace {
+            self.sources.forget(env.name.as_str()).await;
+        }
         let mut state = self.state.write().await;
         let o = open_mut(&mut state)?;
         let existing = o.records.get(env.name.as_str());
@@ -387,10 +441,21 @@ impl Agent {
         }
         let out = rec.env.clone();
         o.records.insert(name.to_string(), rec);
+        // New fields (host, user) may change what the source gives.
+        self.sources.expire(name.as_str());
         Ok(out)
     }
 
+    /// What the agent holds from the environment's source, for `show`.
+    fn with_cached(&self, mut env: Environment) -> Environment {
+        if env.source.is_some() {
+            self.sources.describe(&mut env);
+        }
+        env
+    }
+
     pub async fn remove(&self, name: &EnvName) -> Result<()> {
+        self.sources.forget(name.as_str()).await;
         let mut state = self.state.write().await;
         let o = open_mut(&mut state)?;
         if !o.records.contains_key(name.as_str()) {
@@ -439,7 +504,9 @@ async fn open_vault(path: &Path) -> Result<OpenVault, VaultError> {
     let unlockers = vault.unlockers().await?;
     let records = vault.load().await?;
     let policies = vault.load_policies().await?;
+    let sources = vault.load_sources().await?;
     Ok(OpenVault {
+        sources,
         vault,
         vault_id,
         key_check,

@@ -82,6 +82,7 @@ impl Agent {
             unlockers: rows,
             records: BTreeMap::new(),
             policies: BTreeMap::new(),
+            sources: BTreeMap::new(),
             unlocked: Some(Unlocked::new(key, HashMap::new())),
         }));
         self.auto_unlock.store(true, Ordering::SeqCst);
@@ -264,6 +265,8 @@ impl Agent {
         if by_user {
             self.auto_unlock.store(false, Ordering::SeqCst);
         }
+        // Leases first, while the sessions still hold their logins.
+        self.sources.clear().await;
         if let State::Open(o) = &mut *self.state.write().await
             && o.unlocked.take().is_some()
         {

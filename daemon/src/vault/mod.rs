@@ -9,9 +9,11 @@ pub mod crypto;
 mod policies;
 pub mod rekey;
 pub mod rotation;
+pub mod sources;
 
 pub use audit_log::{AuditEvent, DECISION};
 pub use policies::{PRODUCTION_DEFAULT, PolicyRow};
+pub use sources::SourceRow;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -261,8 +263,8 @@ impl Vault {
         let query = sqlx::query(
             "INSERT OR REPLACE INTO environments (name, kind, host, port, database, username, options, \
              production, description, created_at, updated_at, password_updated_at, expires_days, sealed_password, \
-             auth, password_missing) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             auth, password_missing, source) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(e.name.as_str())
         .bind(e.kind.as_str())
@@ -279,7 +281,8 @@ impl Vault {
         .bind(e.expires_days.map(i64::from))
         .bind(&rec.sealed)
         .bind(e.auth.as_str())
-        .bind(e.password_missing);
+        .bind(e.password_missing)
+        .bind(e.source.as_ref().map(sources::source_json));
         self.write_one(query).await
     }
 
@@ -369,6 +372,15 @@ fn record_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Record, String> {
         .parse()
         .map_err(|e| format!("environment {name}: {e}"))?;
     env.password_missing = get_i("password_missing")? != 0;
+    if let Some(raw) = row
+        .try_get::<Option<String>, _>("source")
+        .map_err(|e| e.to_string())?
+    {
+        env.source = Some(
+            sources::source_from_json(&raw)
+                .map_err(|e| format!("environment {name}: source: {e}"))?,
+        );
+    }
     let sealed: Vec<u8> = row.try_get("sealed_password").map_err(|e| e.to_string())?;
     let opt_i = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(|e| e.to_string());
     let opt_s = |c: &str| {

@@ -92,6 +92,23 @@ impl Vault {
             .await
             .map_err(|e| self.classify(e))?;
         }
+        let rows = sqlx::query("SELECT name, sealed_login FROM sources WHERE sealed_login IS NOT NULL")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.classify(e))?;
+        for row in rows {
+            let name: String = row.try_get("name").map_err(|e| self.classify(e))?;
+            let sealed: Vec<u8> = row.try_get("sealed_login").map_err(|e| self.classify(e))?;
+            let new = reseal(&super::sources::login_aad(&name), &sealed)
+                .map_err(|why| corrupt(format!("the login of source '{name}' {why}")))?;
+            sqlx::query("UPDATE sources SET sealed_login = ? WHERE name = ?")
+                .bind(new)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.classify(e))?;
+            count += 1;
+        }
         sqlx::query("UPDATE meta SET value = ? WHERE key = 'key_check'")
             .bind(then.key_check_hex)
             .execute(&mut *tx)
