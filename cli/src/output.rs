@@ -190,6 +190,12 @@ pub struct EnvJson<'a> {
     pub auth: &'a str,
     /// True for a password environment whose password is not set yet.
     pub password_missing: bool,
+    /// Where the password comes from when not the vault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<serde_json::Value>,
+    /// What the agent holds from the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cached: Option<serde_json::Value>,
 }
 
 /// A stored connection-test result as `--json` prints it.
@@ -238,6 +244,25 @@ impl<'a> EnvJson<'a> {
             rotation: env.rotation.as_deref(),
             auth: env.auth.as_str(),
             password_missing: env.password_missing,
+            source: env.source.as_ref().map(|s| {
+                serde_json::json!({
+                    "kind": s.kind.as_str(),
+                    "source": s.source,
+                    "location": s.location,
+                    "cache_for_secs": s.cache_for.map(|d| d.as_secs()),
+                })
+            }),
+            cached: env.cached.as_ref().map(|c| {
+                serde_json::json!({
+                    "fetched_at": c.fetched_at.map(rfc3339),
+                    "refresh_at": c.refresh_at.map(rfc3339),
+                    "valid_until": c.valid_until.map(rfc3339),
+                    "lease": c.lease,
+                    "renewable": c.renewable,
+                    "version": c.version,
+                    "from_source": c.from_source,
+                })
+            }),
         }
     }
 }

@@ -40,6 +40,7 @@ pub use client::db::{RotateOptions, Rotation};
 pub use client::env::{CheckEntry, Purpose};
 pub use client::policy::Policies;
 pub use client::safety::{BackupWritten, PassphraseAction, Rekeyed, Restored};
+pub use client::sources::SourceInfo;
 pub use client::vault::{Diagnosis, Initialized, LockState, Status};
 pub use client::{Client, get, is_locked};
 pub use dbcreds_proto as proto;

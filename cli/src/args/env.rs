@@ -7,9 +7,10 @@ use dbcreds::{DatabaseKind, EnvName};
 use chrono::{DateTime, Utc};
 use dbcreds::Auth;
 
+use super::sources::SecretFromArgs;
 use super::values::{
-    ExpiresDays, KindParser, parse_auth, parse_changed_at, parse_expires_days, parse_name,
-    parse_option,
+    AddAuth, ExpiresDays, KindParser, parse_add_auth, parse_auth, parse_changed_at,
+    parse_expires_days, parse_name, parse_option,
 };
 
 #[derive(Debug, Args)]
@@ -35,12 +36,14 @@ pub struct AddArgs {
     /// Read the password from standard input (one trailing newline is dropped)
     #[arg(long)]
     pub password_stdin: bool,
-    /// How it logs in: password, none (trust/peer) or cert (-o sslcert=… -o sslkey=…)
-    #[arg(long, value_name = "password|none|cert", value_parser = parse_auth)]
-    pub auth: Option<Auth>,
+    /// How it logs in: password, none (trust/peer), cert (-o sslcert=… -o sslkey=…), or rds-iam (an IAM token from --source AWS)
+    #[arg(long, value_name = "password|none|cert|rds-iam", value_parser = parse_add_auth)]
+    pub auth: Option<AddAuth>,
     /// When the password last changed (YYYY-MM-DD), if not today
     #[arg(long, value_name = "DATE", value_parser = parse_changed_at)]
     pub password_changed: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub from: SecretFromArgs,
     /// Mark the environment as production
     #[arg(long)]
     pub production: bool,

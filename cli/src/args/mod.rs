@@ -12,6 +12,7 @@ mod data;
 mod env;
 mod policy;
 mod safety;
+mod sources;
 mod values;
 mod vault;
 
@@ -23,6 +24,11 @@ pub use env::{
 };
 pub use policy::{ApproveArgs, PolicyCommand, PolicySetArgs, PolicyTargetArgs};
 pub use safety::{BackupArgs, PassphraseCommand, RekeyArgs, RestoreArgs};
+pub use sources::{
+    LoginMethod, RefreshArgs, SourceAddArgs, SourceCommand, SourceKindArg, SourceListArgs,
+    SourceLoginArgs, SourceNameArgs,
+};
+pub use values::AddAuth;
 pub use vault::{InitArgs, StatusArgs, UnlockArgs};
 
 /// Parses the command line. Help and version go to stdout as clap prints
@@ -418,6 +424,18 @@ Run it in another terminal than the request's: the agent takes an answer only
 from the dbcreds CLI on a terminal of another session. Used where no askpass
 program (DBCREDS_ASKPASS, SSH_ASKPASS) is set, or instead of its dialog.")]
     Approve(ApproveArgs),
+
+    /// Sources: OpenBao/Vault servers and AWS accounts environments' secrets come from
+    #[command(subcommand)]
+    Source(SourceCommand),
+
+    /// Have the agent fetch an environment's secret from its source again
+    #[command(after_help = "Examples:
+  dbcreds refresh prod               after a new KV version or AWSCURRENT, or for a new lease
+
+The cached credential is dropped (its lease revoked) and a new one fetched;
+watchers (pools, `exec --restart-on-change`) are told.")]
+    Refresh(RefreshArgs),
 
     /// Lock the vault: the agent forgets the key and every password
     Lock,

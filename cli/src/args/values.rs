@@ -136,6 +136,36 @@ pub fn parse_auth(raw: &str) -> Result<Auth, InvalidInput> {
     raw.parse()
 }
 
+/// `add --auth`: a mode, or `rds-iam` (the password is an IAM token a
+/// source signs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddAuth {
+    Mode(Auth),
+    RdsIam,
+}
+
+impl AddAuth {
+    /// The stored mode: an IAM token is used as a password.
+    pub fn mode(self) -> Auth {
+        match self {
+            Self::Mode(m) => m,
+            Self::RdsIam => Auth::Password,
+        }
+    }
+}
+
+pub fn parse_add_auth(raw: &str) -> Result<AddAuth, InvalidInput> {
+    if raw.eq_ignore_ascii_case("rds-iam") {
+        return Ok(AddAuth::RdsIam);
+    }
+    raw.parse()
+        .map(AddAuth::Mode)
+        .map_err(|_| InvalidInput::Field {
+            field: "auth".into(),
+            why: format!("unknown mode '{raw}': use password, none, cert or rds-iam"),
+        })
+}
+
 /// Parses `--password-changed`: a day (`2026-03-01`, taken as midnight
 /// UTC) or an RFC 3339 time.
 pub fn parse_changed_at(raw: &str) -> Result<DateTime<Utc>, InvalidInput> {

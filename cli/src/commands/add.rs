@@ -1,10 +1,11 @@
 //! `dbcreds add`: a new environment from flags, with prompts on a terminal
 //! for what the flags leave out.
 
-use dbcreds::{Auth, Client, DatabaseKind, Environment, Reason};
+use dbcreds::{Auth, Client, DatabaseKind, Environment, Reason, SecretSource, SourceRefKind};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::args::AddArgs;
+use crate::args::AddAuth;
 use crate::exit::Failure;
 use crate::{output, prompt};
 
@@ -12,8 +13,15 @@ use crate::{output, prompt};
 const PASSWORD_TRIES: usize = 3;
 
 pub async fn run(a: AddArgs) -> Result<(), Failure> {
-    let interactive = !a.password_stdin && prompt::interactive();
-    check_flags(&a, interactive)?;
+    let source = secret_source(&a)?;
+    if let Some(src) = &source {
+        check_source_flags(&a, src)?;
+    }
+    // A sourced secret asks nothing: the flags say it all.
+    let interactive = source.is_none() && !a.password_stdin && prompt::interactive();
+    if source.is_none() {
+        check_flags(&a, interactive)?;
+    }
 
     // The name is checked before anything is asked: nobody should type a
     // password twice to learn the environment exists.
@@ -28,7 +36,11 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
         None => DatabaseKind::Postgres,
     };
     let mut env = Environment::new(a.name.clone(), kind);
-    fill_fields(&mut env, &a, interactive)?;
+    if source.is_some() {
+        fill_from_flags(&mut env, &a);
+    } else {
+        fill_fields(&mut env, &a, interactive)?;
+    }
     env.auth = auth(&a, kind);
     env.production = a.production;
     env.description = a.description.clone().unwrap_or_default();
@@ -45,19 +57,32 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
         }
     };
     env.password_updated_at = a.password_changed;
+    if source.is_some() {
+        // The source owns the secret's lifetime.
+        env.expires_days = None;
+        env.auth = Auth::Password;
+    }
+    env.source = source;
 
-    let password = password(&a, &env, interactive)?;
+    let password = if env.source.is_some() {
+        SecretString::from("")
+    } else {
+        password(&a, &env, interactive)?
+    };
     // The agent enforces the same rules; checked here first so a request
     // it would refuse (or could not read) is never sent.
     dbcreds::edit::check_new(&env, &password)?;
     let saved = client.put(&env, &password, a.force).await?;
     drop(password);
+    let state = match &saved.source {
+        Some(src) => format!("password from {src}; fetched by the agent on first use"),
+        None => output::password_state(&saved, chrono::Utc::now()),
+    };
     output::note(&format!(
-        "{} {}: {} ({}).",
+        "{} {}: {} ({state}).",
         if a.force { "Saved" } else { "Added" },
         saved.name,
         dbcreds::render::uri(&saved, None),
-        output::password_state(&saved, chrono::Utc::now())
     ));
     if interactive && kind.has_server() && prompt::confirm("Test the connection now?")? {
         super::test::report(&mut client, &saved.name).await?;
@@ -92,10 +117,10 @@ fn check_flags(a: &AddArgs, interactive: bool) -> Result<(), Failure> {
             "no password given: pipe it in with --password-stdin, run on a terminal to be prompted, or pass --auth none|cert for a login without one",
         ));
     }
-    if a.password_stdin && a.auth.is_some_and(|m| !m.uses_password()) {
+    if a.password_stdin && a.auth.is_some_and(|m| !m.mode().uses_password()) {
         return Err(Failure::usage(format!(
             "--auth {} takes no password: drop --password-stdin",
-            a.auth.unwrap_or_default()
+            a.auth.map(AddAuth::mode).unwrap_or_default()
         )));
     }
     Ok(())
@@ -119,11 +144,100 @@ async fn refuse_existing(client: &mut Client, a: &AddArgs) -> Result<(), Failure
 /// The mode the flags ask for; by default a password for servers, none
 /// for a SQLite file unless a password is piped in.
 fn auth(a: &AddArgs, kind: DatabaseKind) -> Auth {
-    match a.auth {
+    match a.auth.map(AddAuth::mode) {
         Some(m) => m,
         None if kind.has_server() || a.password_stdin => Auth::Password,
         None => Auth::None,
     }
+}
+
+/// Where the flags say the secret comes from; `None` for a stored password.
+fn secret_source(a: &AddArgs) -> Result<Option<SecretSource>, Failure> {
+    let f = &a.from;
+    if let Some(cmd) = &f.password_command {
+        let mut s = SecretSource::new(SourceRefKind::Command, "", cmd);
+        s.cache_for = Some(f.cache_for.unwrap_or(std::time::Duration::from_secs(300)));
+        return Ok(Some(s));
+    }
+    let rds_iam = a.auth == Some(AddAuth::RdsIam);
+    let Some(source) = &f.source else {
+        if rds_iam {
+            return Err(Failure::usage(
+                "--auth rds-iam needs --source NAME: an aws source (`dbcreds source add NAME --kind aws`)",
+            ));
+        }
+        return Ok(None);
+    };
+    if let Some(entry) = source.strip_prefix("pass:") {
+        if f.kv.is_some()
+            || f.dynamic.is_some()
+            || f.static_role.is_some()
+            || f.secret.is_some()
+            || rds_iam
+        {
+            return Err(Failure::usage(
+                "--source pass:ENTRY takes no --kv, --dynamic, --static, --secret or --auth rds-iam",
+            ));
+        }
+        return Ok(Some(SecretSource::new(SourceRefKind::Pass, "", entry)));
+    }
+    let (kind, location) = match (&f.kv, &f.dynamic, &f.static_role, &f.secret) {
+        (Some(p), ..) => (SourceRefKind::Kv, p.as_str()),
+        (_, Some(p), ..) => (SourceRefKind::Dynamic, p.as_str()),
+        (_, _, Some(p), _) => (SourceRefKind::Static, p.as_str()),
+        (.., Some(id)) => (SourceRefKind::AwsSecret, id.as_str()),
+        _ if rds_iam => (SourceRefKind::RdsIam, ""),
+        _ => {
+            return Err(Failure::usage(format!(
+                "--source {source} needs what to read: --kv PATH, --dynamic PATH, --static PATH, --secret ID or --auth rds-iam"
+            )));
+        }
+    };
+    Ok(Some(SecretSource::new(kind, source, location)))
+}
+
+/// What a sourced environment still needs from the flags: the fields its
+/// secret does not carry.
+fn check_source_flags(a: &AddArgs, src: &SecretSource) -> Result<(), Failure> {
+    if a.password_stdin {
+        return Err(Failure::usage(format!(
+            "the password comes from {src}: drop --password-stdin"
+        )));
+    }
+    let kind = a.kind.unwrap_or(DatabaseKind::Postgres);
+    let mut missing = Vec::new();
+    if !src.kind.carries_fields() && kind.has_server() {
+        if a.host.is_none() {
+            missing.push("--host");
+        }
+        if a.database.is_none() {
+            missing.push("--database");
+        }
+        let leased_user = matches!(src.kind, SourceRefKind::Dynamic | SourceRefKind::Static);
+        if !leased_user && a.user.is_none() {
+            missing.push("--user");
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::usage(format!(
+            "missing {} (a {} secret does not carry {})",
+            missing.join(", "),
+            src.kind,
+            if missing.len() == 1 { "it" } else { "them" }
+        )))
+    }
+}
+
+/// The fields as the flags give them, empty where the secret fills them.
+fn fill_from_flags(env: &mut Environment, a: &AddArgs) {
+    env.host = a.host.clone().unwrap_or_default();
+    if let Some(p) = a.port {
+        env.port = p;
+    }
+    env.database = a.database.clone().unwrap_or_default();
+    env.username = a.user.clone().unwrap_or_default();
 }
 
 fn ask_kind() -> Result<DatabaseKind, Failure> {

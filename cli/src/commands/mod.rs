@@ -36,6 +36,7 @@ mod run;
 mod serve_files;
 mod services;
 mod show;
+mod sources;
 mod status;
 mod test;
 mod ui;
@@ -76,6 +77,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Rekey(a) => keys::rekey(a).await,
         Command::Policy(c) => policy::run(c).await,
         Command::Approve(a) => approve::run(a).await,
+        Command::Source(c) => sources::run(c).await,
+        Command::Refresh(a) => sources::refresh(a).await,
         Command::Lock => lock::lock().await,
         Command::Unlock(a) => lock::unlock(a).await,
         Command::Status(a) => status::run(a).await,
@@ -162,6 +165,10 @@ pub(crate) async fn credential_for(
         Ok(client) => fetch_raw(noticing(client), name, purpose, child).await,
         Err(e) => Err(e),
     };
+    // The source is down and the agent served its cache: say so.
+    if let Some(w) = fetched.as_ref().ok().and_then(|c| c.warning()) {
+        output::warn(w);
+    }
     Ok(finish(overlay.as_ref(), fetched)?)
 }
 

@@ -33,6 +33,33 @@ pub async fn run(a: ShowArgs) -> Result<(), Failure> {
     ))
 }
 
+/// What the agent holds from the source: when it was fetched, until when
+/// it is served and valid, the lease and version, and which fields the
+/// secret filled.
+fn cached_words(env: &Environment) -> String {
+    let Some(c) = &env.cached else {
+        return "nothing yet (the agent fetches it on the next get)".into();
+    };
+    let mut parts = Vec::new();
+    if let Some(t) = c.fetched_at {
+        parts.push(format!("fetched {}", output::human_time(t)));
+    }
+    if let Some(t) = c.valid_until {
+        parts.push(format!("valid until {}", output::human_time(t)));
+    }
+    if !c.lease.is_empty() {
+        let renew = if c.renewable { ", renewable" } else { "" };
+        parts.push(format!("lease …{}{renew}", c.lease));
+    }
+    if !c.version.is_empty() {
+        parts.push(format!("version {}", c.version));
+    }
+    if !c.from_source.is_empty() {
+        parts.push(format!("{} from the secret", c.from_source.join(", ")));
+    }
+    parts.join("; ")
+}
+
 /// The policy in force, from the agent `describe` reached; `None` from an
 /// agent that has no policies (an older one).
 async fn policy_of(env: &Environment) -> Option<PolicyInfo> {
@@ -92,6 +119,10 @@ fn human(
             ),
             Paint::Plain,
         ));
+    }
+    if let Some(src) = &env.source {
+        rows.push(("secret from", src.to_string(), Paint::Plain));
+        rows.push(("cached", cached_words(env), Paint::Plain));
     }
     if let Some(t) = env.created_at {
         rows.push(("created", output::human_time(t), Paint::Plain));

@@ -164,7 +164,11 @@ impl Client {
             .await?;
         let env = environment(r.environment.take())?;
         let password = SecretString::from(std::mem::take(&mut r.password));
-        Ok(Credential::new(env, password))
+        let mut cred = Credential::new(env, password);
+        if !r.warning.is_empty() {
+            cred.set_warning(std::mem::take(&mut r.warning));
+        }
+        Ok(cred)
     }
 
     /// One environment without its password.

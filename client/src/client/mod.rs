@@ -22,6 +22,7 @@ pub(crate) mod db;
 pub(crate) mod env;
 pub(crate) mod policy;
 pub(crate) mod safety;
+pub(crate) mod sources;
 pub(crate) mod vault;
 
 use approval::Notice;
@@ -228,6 +229,8 @@ mod rpc {
     pub const ROTATE: &str = "/dbcreds.v1.Agent/Rotate";
     pub const EXPORT_ALL: &str = "/dbcreds.v1.Agent/ExportAll";
     pub const SET_POLICY: &str = "/dbcreds.v1.Agent/SetPolicy";
+    pub const PUT_SOURCE: &str = "/dbcreds.v1.Agent/PutSource";
+    pub const LOGIN_SOURCE: &str = "/dbcreds.v1.Agent/LoginSource";
 }
 
 /// The environment a reply must carry.
@@ -292,6 +295,8 @@ mod tests {
             (super::rpc::ROTATE, "Rotate"),
             (super::rpc::EXPORT_ALL, "ExportAll"),
             (super::rpc::SET_POLICY, "SetPolicy"),
+            (super::rpc::PUT_SOURCE, "PutSource"),
+            (super::rpc::LOGIN_SOURCE, "LoginSource"),
         ] {
             assert_eq!(path, format!("/{SERVICE_NAME}/{method}"));
         }

@@ -24,6 +24,7 @@ use super::Environment;
 pub struct Credential {
     environment: Environment,
     password: SecretString,
+    warning: Option<String>,
 }
 
 impl Credential {
@@ -32,7 +33,19 @@ impl Credential {
         Self {
             environment,
             password,
+            warning: None,
         }
+    }
+
+    /// What the agent warned about when it handed this out (its source is
+    /// down and this came from its cache), for stderr.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    /// Attaches the agent's warning.
+    pub fn set_warning(&mut self, warning: String) {
+        self.warning = Some(warning);
     }
 
     /// The non-secret part.

@@ -6,7 +6,10 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Auth, CachedCredential, SecretSource, DEFAULT_EXPIRES_DAYS, DatabaseKind, EXPIRING_SOON_DAYS, EnvName};
+use super::{
+    Auth, CachedCredential, DEFAULT_EXPIRES_DAYS, DatabaseKind, EXPIRING_SOON_DAYS, EnvName,
+    SecretSource,
+};
 
 /// Everything about an environment except its password.
 ///

@@ -18,9 +18,10 @@ pub(super) async fn put(
     req: Request<v1::PutSourceRequest>,
 ) -> Result<Response<v1::SourceInfo>, Status> {
     let mut r = dbcreds::proto::Wiped(req.into_inner());
-    let info = r.0.source.take().ok_or_else(|| {
-        Status::from(AgentError::BadRequest("no source in the request".into()))
-    })?;
+    let info =
+        r.0.source.take().ok_or_else(|| {
+            Status::from(AgentError::BadRequest("no source in the request".into()))
+        })?;
     let spec = spec_from_wire(info)?;
     let login = (!r.login_secret.is_empty())
         .then(|| SecretString::from(std::mem::take(&mut r.0.login_secret)));
@@ -60,7 +61,10 @@ pub(super) async fn login(
 ) -> Result<Response<v1::SourceInfo>, Status> {
     let mut r = dbcreds::proto::Wiped(req.into_inner());
     if r.login_secret.is_empty() {
-        return Err(AgentError::BadRequest("no login secret given: pass it on stdin or at the prompt".into()).into());
+        return Err(AgentError::BadRequest(
+            "no login secret given: pass it on stdin or at the prompt".into(),
+        )
+        .into());
     }
     let secret = SecretString::from(std::mem::take(&mut r.0.login_secret));
     let view = s.agent.login_source(&r.name, secret).await?;
@@ -89,17 +93,23 @@ fn spec_from_wire(i: v1::SourceInfo) -> Result<SourceSpec, AgentError> {
     let timeout = (i.timeout_secs > 0).then(|| Duration::from_secs(i.timeout_secs.into()));
     let vault = |i: v1::SourceInfo| -> Result<VaultSpec, AgentError> {
         if i.address.trim().is_empty() {
-            return Err(AgentError::BadRequest("an openbao/vault source needs --address URL".into()));
+            return Err(AgentError::BadRequest(
+                "an openbao/vault source needs --address URL".into(),
+            ));
         }
         let mount = opt(i.mount);
         let auth = match i.auth.as_str() {
             "" | "token" => VaultAuth::Token,
             "approle" => VaultAuth::Approle {
-                role_id: opt(i.auth_name).ok_or_else(|| AgentError::BadRequest("--auth approle needs --role-id".into()))?,
+                role_id: opt(i.auth_name).ok_or_else(|| {
+                    AgentError::BadRequest("--auth approle needs --role-id".into())
+                })?,
                 mount,
             },
             "userpass" => VaultAuth::Userpass {
-                username: opt(i.auth_name).ok_or_else(|| AgentError::BadRequest("--auth userpass needs --username".into()))?,
+                username: opt(i.auth_name).ok_or_else(|| {
+                    AgentError::BadRequest("--auth userpass needs --username".into())
+                })?,
                 mount,
             },
             other => {
@@ -143,17 +153,26 @@ fn info_of(v: &SourceView, health: Option<dbcreds_sources::Health>) -> v1::Sourc
         environments: v.environments.clone(),
         ..Default::default()
     };
-    let secs = |t: Option<Duration>| t.map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let secs =
+        |t: Option<Duration>| t.map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
     match &v.spec.kind {
         SourceKind::Openbao(s) | SourceKind::Vault(s) => {
             i.address.clone_from(&s.address);
             i.namespace = s.namespace.clone().unwrap_or_default();
-            i.ca_cert = s.ca_cert.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+            i.ca_cert = s
+                .ca_cert
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             i.timeout_secs = secs(s.timeout);
             let (method, who, mount) = match &s.auth {
                 VaultAuth::Token => ("token", String::new(), None),
-                VaultAuth::Approle { role_id, mount } => ("approle", role_id.clone(), mount.clone()),
-                VaultAuth::Userpass { username, mount } => ("userpass", username.clone(), mount.clone()),
+                VaultAuth::Approle { role_id, mount } => {
+                    ("approle", role_id.clone(), mount.clone())
+                }
+                VaultAuth::Userpass { username, mount } => {
+                    ("userpass", username.clone(), mount.clone())
+                }
             };
             i.auth = method.into();
             i.auth_name = who;
@@ -169,9 +188,9 @@ fn info_of(v: &SourceView, health: Option<dbcreds_sources::Health>) -> v1::Sourc
     i.health = health.map(|h| v1::SourceHealth {
         reachable: h.reachable,
         detail: h.detail,
-        token_expires_at: h
-            .token_ttl
-            .map_or(0, |t| chrono::Utc::now().timestamp() + i64::try_from(t.as_secs()).unwrap_or(0)),
+        token_expires_at: h.token_ttl.map_or(0, |t| {
+            chrono::Utc::now().timestamp() + i64::try_from(t.as_secs()).unwrap_or(0)
+        }),
     });
     i
 }

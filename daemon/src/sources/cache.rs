@@ -39,8 +39,10 @@ pub struct Cached {
 impl Cached {
     fn wall(&self, at: Instant) -> DateTime<Utc> {
         let now = Instant::now();
-        let delta = chrono::Duration::from_std(at.saturating_duration_since(now)).unwrap_or_default();
-        let back = chrono::Duration::from_std(now.saturating_duration_since(at)).unwrap_or_default();
+        let delta =
+            chrono::Duration::from_std(at.saturating_duration_since(now)).unwrap_or_default();
+        let back =
+            chrono::Duration::from_std(now.saturating_duration_since(at)).unwrap_or_default();
         Utc::now() + delta - back
     }
 
@@ -114,7 +116,10 @@ impl Cache {
     ) -> Revealed {
         let now = Instant::now();
         let (refresh_at, valid_until) = match (&f.lease, f.valid_for) {
-            (Some(l), _) => (now + l.duration - margin(l.duration), Some(now + l.duration)),
+            (Some(l), _) => (
+                now + l.duration - margin(l.duration),
+                Some(now + l.duration),
+            ),
             // A command's output is kept exactly as long as asked.
             (None, Some(d)) if src.kind == SourceRefKind::Command => (now + d, None),
             (None, Some(d)) => (now + d - margin(d), Some(now + d)),
@@ -238,7 +243,11 @@ fn info(c: &Cached) -> CachedCredential {
         fetched_at: Some(c.fetched_at),
         refresh_at: Some(c.wall(c.refresh_at)),
         valid_until: c.valid_until.map(|v| c.wall(v)),
-        lease: c.lease.as_ref().map(|l| l.suffix().to_owned()).unwrap_or_default(),
+        lease: c
+            .lease
+            .as_ref()
+            .map(|l| l.suffix().to_owned())
+            .unwrap_or_default(),
         renewable: c.lease.as_ref().is_some_and(|l| l.renewable),
         version: c.version.clone().unwrap_or_default(),
         from_source: Vec::new(),

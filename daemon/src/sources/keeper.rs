@@ -15,9 +15,17 @@ use crate::state::Agent;
 const TICK: Duration = Duration::from_secs(30);
 
 enum Action {
-    Renew { env: String, source: String, lease: dbcreds_sources::Lease },
-    Replace { env: String },
-    Drop { env: String },
+    Renew {
+        env: String,
+        source: String,
+        lease: dbcreds_sources::Lease,
+    },
+    Replace {
+        env: String,
+    },
+    Drop {
+        env: String,
+    },
 }
 
 /// Runs for the agent's lifetime.
@@ -37,7 +45,9 @@ pub async fn run(agent: Arc<Agent>) {
                 }
             }
         }
-        let sleep = next.map_or(TICK, |n| n.saturating_duration_since(Instant::now()).min(TICK));
+        let sleep = next.map_or(TICK, |n| {
+            n.saturating_duration_since(Instant::now()).min(TICK)
+        });
         tokio::select! {
             () = tokio::time::sleep(sleep.max(Duration::from_millis(50))) => {}
             () = agent.sources.wake.notified() => {}
@@ -97,7 +107,9 @@ async fn act(agent: &Agent, a: Action) {
     let sources = &agent.sources;
     match a {
         Action::Renew { env, source, lease } => {
-            let Some(session) = sources.session_of(&source) else { return };
+            let Some(session) = sources.session_of(&source) else {
+                return;
+            };
             match session.renew(&lease, lease.duration).await {
                 Ok(got) => {
                     sources.cache.with(|m| {
@@ -105,7 +117,8 @@ async fn act(agent: &Agent, a: Action) {
                             let now = Instant::now();
                             c.renewed_at = now;
                             c.valid_until = Some(now + got);
-                            c.refresh_at = now + got - margin(lease.duration.min(got.max(Duration::from_secs(1))));
+                            c.refresh_at = now + got
+                                - margin(lease.duration.min(got.max(Duration::from_secs(1))));
                             c.capped = got < lease.duration;
                         }
                     });
@@ -114,7 +127,9 @@ async fn act(agent: &Agent, a: Action) {
                 }
                 Err(e) => {
                     tracing::warn!(environment = %env, lease = lease.suffix(), error = %e, "lease renewal failed");
-                    sources.audit(&env, "source-renew", super::reason_word(&e)).await;
+                    sources
+                        .audit(&env, "source-renew", super::reason_word(&e))
+                        .await;
                     if !e.is_outage() {
                         // Revoked outside dbcreds, or no longer renewable: the
                         // next use fetches a new one.
@@ -129,7 +144,9 @@ async fn act(agent: &Agent, a: Action) {
             }
         }
         Action::Replace { env } => {
-            let Ok(name) = EnvName::parse(&env) else { return };
+            let Ok(name) = EnvName::parse(&env) else {
+                return;
+            };
             match agent.refetch(&name).await {
                 Ok(()) => sources.announce(&env),
                 Err(e) => {

@@ -161,7 +161,9 @@ impl Sources {
         match self.fetch(&env, &src, login).await {
             Ok(fetched) => {
                 let outcome = cache::outcome(&fetched);
-                let hit = self.cache.store(&env, &src, fetched, self.settings().default_ttl);
+                let hit = self
+                    .cache
+                    .store(&env, &src, fetched, self.settings().default_ttl);
                 self.audit(&name, "source-fetch", &outcome).await;
                 self.wake.notify_one();
                 Ok(hit)
@@ -234,7 +236,10 @@ impl Sources {
     }
 
     fn session_of(&self, source: &str) -> Option<Arc<Session>> {
-        self.sessions.lock().ok().and_then(|m| m.get(source).cloned())
+        self.sessions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(source).cloned())
     }
 
     /// On lock and shutdown: revokes every lease held (unless

@@ -25,9 +25,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::{Mutex, RwLock};
 
 use crate::error::{AgentError, Result};
+use crate::sources::{Revealed, Sources};
 use crate::timers::{Limits, Timers};
 use crate::vault::crypto::DataKey;
-use crate::sources::{Revealed, Sources};
 use crate::vault::{PolicyRow, Record, SourceRow, UnlockerRow, Vault, VaultError};
 
 pub use backup::{BackupDone, RestoreDone};

@@ -27,8 +27,12 @@ impl Agent {
         login: Option<SecretString>,
         replace: bool,
     ) -> Result<SourceView> {
-        EnvName::parse(&spec.name)
-            .map_err(|_| AgentError::BadRequest(format!("invalid source name '{}': use 1-50 characters of a-z, 0-9, _ and -", spec.name)))?;
+        EnvName::parse(&spec.name).map_err(|_| {
+            AgentError::BadRequest(format!(
+                "invalid source name '{}': use 1-50 characters of a-z, 0-9, _ and -",
+                spec.name
+            ))
+        })?;
         if spec.kind.needs_login_secret() && login.is_none() {
             return Err(AgentError::BadRequest(format!(
                 "a {} source needs its login secret (token, secret-id or password) on stdin or at the prompt",
@@ -49,7 +53,10 @@ impl Agent {
         let sealed_login = match &login {
             Some(secret) => {
                 let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
-                Some(u.key.seal(&login_aad(&spec.name), secret.expose_secret().as_bytes()))
+                Some(
+                    u.key
+                        .seal(&login_aad(&spec.name), secret.expose_secret().as_bytes()),
+                )
             }
             None => None,
         };
@@ -66,7 +73,10 @@ impl Agent {
         let spec = {
             let state = self.state.read().await;
             let o = open(&state)?;
-            o.sources.get(name).map(|r| r.spec.clone()).ok_or_else(|| no_source(name))?
+            o.sources
+                .get(name)
+                .map(|r| r.spec.clone())
+                .ok_or_else(|| no_source(name))?
         };
         self.put_source(spec, Some(login), true).await
     }
@@ -95,16 +105,23 @@ impl Agent {
     }
 
     /// The spec and unsealed login of `name`, to open its session.
-    fn source_login(&self, o: &super::OpenVault, name: &str) -> Result<(SourceSpec, Option<SecretString>)> {
+    fn source_login(
+        &self,
+        o: &super::OpenVault,
+        name: &str,
+    ) -> Result<(SourceSpec, Option<SecretString>)> {
         let row = o.sources.get(name).ok_or_else(|| no_source(name))?;
         let login = match &row.sealed_login {
             Some(sealed) => {
                 let u = o.unlocked.as_ref().ok_or(AgentError::Locked)?;
                 let plain = u.key.open(&login_aad(name), sealed).map_err(|_| {
-                    AgentError::Internal(format!("the login of source '{name}' fails authentication"))
+                    AgentError::Internal(format!(
+                        "the login of source '{name}' fails authentication"
+                    ))
                 })?;
-                let text = String::from_utf8(plain.to_vec())
-                    .map_err(|_| AgentError::Internal(format!("the login of source '{name}' is not UTF-8")))?;
+                let text = String::from_utf8(plain.to_vec()).map_err(|_| {
+                    AgentError::Internal(format!("the login of source '{name}' is not UTF-8"))
+                })?;
                 Some(SecretString::from(text))
             }
             None => None,
@@ -115,7 +132,11 @@ impl Agent {
     /// The credential of a sourced environment: from the cache, or fetched
     /// (outside the state lock: a slow source must not hold up other
     /// requests).
-    pub(super) async fn reveal_sourced(&self, env: Environment, src: SecretSource) -> Result<Revealed> {
+    pub(super) async fn reveal_sourced(
+        &self,
+        env: Environment,
+        src: SecretSource,
+    ) -> Result<Revealed> {
         if let Some(hit) = self.sources.cached(&env, &src) {
             return Ok(hit);
         }
@@ -128,9 +149,7 @@ impl Agent {
         };
         let mut login = login;
         self.sources
-            .resolve(env, src, |name| {
-                login.take().ok_or_else(|| no_source(name))
-            })
+            .resolve(env, src, |name| login.take().ok_or_else(|| no_source(name)))
             .await
     }
 
@@ -154,10 +173,15 @@ impl Agent {
     async fn sourced(&self, name: &EnvName) -> Result<(Environment, SecretSource)> {
         let state = self.state.read().await;
         let o = open(&state)?;
-        let rec = o.records.get(name.as_str()).ok_or_else(|| AgentError::NotFound(name.to_string()))?;
+        let rec = o
+            .records
+            .get(name.as_str())
+            .ok_or_else(|| AgentError::NotFound(name.to_string()))?;
         o.unlocked.as_ref().ok_or(AgentError::Locked)?;
         let src = rec.env.source.clone().ok_or_else(|| {
-            AgentError::BadRequest(format!("environment '{name}' has no source: its password is stored in the vault"))
+            AgentError::BadRequest(format!(
+                "environment '{name}' has no source: its password is stored in the vault"
+            ))
         })?;
         Ok((rec.env.clone(), src))
     }

@@ -92,10 +92,11 @@ impl Vault {
             .await
             .map_err(|e| self.classify(e))?;
         }
-        let rows = sqlx::query("SELECT name, sealed_login FROM sources WHERE sealed_login IS NOT NULL")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.classify(e))?;
+        let rows =
+            sqlx::query("SELECT name, sealed_login FROM sources WHERE sealed_login IS NOT NULL")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.classify(e))?;
         for row in rows {
             let name: String = row.try_get("name").map_err(|e| self.classify(e))?;
             let sealed: Vec<u8> = row.try_get("sealed_login").map_err(|e| self.classify(e))?;

@@ -61,10 +61,11 @@ impl Vault {
         for row in rows {
             let name: String = row.try_get("name").map_err(|e| self.classify(e))?;
             let spec: String = row.try_get("spec").map_err(|e| self.classify(e))?;
-            let spec: SourceSpec = serde_json::from_str(&spec).map_err(|e| VaultError::Corrupt {
-                path: self.path.clone(),
-                detail: format!("source '{name}': {e}"),
-            })?;
+            let spec: SourceSpec =
+                serde_json::from_str(&spec).map_err(|e| VaultError::Corrupt {
+                    path: self.path.clone(),
+                    detail: format!("source '{name}': {e}"),
+                })?;
             let sealed_login = row.try_get("sealed_login").map_err(|e| self.classify(e))?;
             out.insert(name, SourceRow { spec, sealed_login });
         }
