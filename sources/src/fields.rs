@@ -116,6 +116,19 @@ fn normalise_kind(v: &str) -> String {
     }
 }
 
+/// Overwrites every string in a parsed JSON value (secrets read from a
+/// source), before it is dropped: serde_json's strings do not zeroize
+/// themselves.
+pub(crate) fn zeroize_json(v: &mut serde_json::Value) {
+    use zeroize::Zeroize;
+    match v {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(zeroize_json),
+        serde_json::Value::Object(m) => m.values_mut().for_each(zeroize_json),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;

@@ -15,6 +15,7 @@ mod command;
 mod error;
 mod fields;
 mod pass;
+mod process;
 pub mod rds_iam;
 mod session;
 mod spec;
