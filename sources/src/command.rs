@@ -9,17 +9,24 @@ use tokio::process::Command;
 use crate::process::{self, RunError};
 use crate::{Fetched, SourceError};
 
-pub(crate) async fn run(command: &str, cache_for: Duration) -> Result<Fetched, SourceError> {
-    run_bounded(command, cache_for, process::RUN_TIMEOUT).await
+pub(crate) async fn run(
+    command: &str,
+    cache_for: Duration,
+    env: &[(String, String)],
+) -> Result<Fetched, SourceError> {
+    run_bounded(command, cache_for, env, process::RUN_TIMEOUT).await
 }
 
 async fn run_bounded(
     command: &str,
     cache_for: Duration,
+    env: &[(String, String)],
     timeout: Duration,
 ) -> Result<Fetched, SourceError> {
     let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(command);
+    cmd.arg("-c")
+        .arg(command)
+        .envs(env.iter().map(|(k, v)| (k, v)));
     let out = process::run(cmd, timeout).await.map_err(run_error)?;
     if !out.status.success() {
         return Err(SourceError::CommandFailed {
@@ -73,7 +80,7 @@ mod tests {
 
     #[tokio::test]
     async fn first_line_is_the_password() {
-        let f = run("printf 'pw-1\\r\\nsecond line\\n'", TEN_MIN)
+        let f = run("printf 'pw-1\\r\\nsecond line\\n'", TEN_MIN, &[])
             .await
             .unwrap();
         assert_eq!(f.password.expose_secret(), "pw-1");
@@ -86,6 +93,7 @@ mod tests {
         let e = run(
             "echo 'vault: token expired' >&2; echo more >&2; exit 3",
             TEN_MIN,
+            &[],
         )
         .await
         .unwrap_err();
@@ -101,19 +109,28 @@ mod tests {
     #[tokio::test]
     async fn empty_output_is_command_empty() {
         assert!(matches!(
-            run("true", TEN_MIN).await,
+            run("true", TEN_MIN, &[]).await,
             Err(SourceError::CommandEmpty)
         ));
         assert!(matches!(
-            run("echo", TEN_MIN).await,
+            run("echo", TEN_MIN, &[]).await,
             Err(SourceError::CommandEmpty)
         ));
     }
 
     #[tokio::test]
+    async fn env_is_added() {
+        let env = [("DBCREDS_TEST_PW".to_owned(), "from-env".to_owned())];
+        let f = run("echo \"$DBCREDS_TEST_PW\"", TEN_MIN, &env)
+            .await
+            .unwrap();
+        assert_eq!(f.password.expose_secret(), "from-env");
+    }
+
+    #[tokio::test]
     async fn stdin_is_closed() {
         // `read` gets EOF at once instead of waiting for a terminal.
-        let f = run("read x; echo \"got:$x\"", TEN_MIN).await.unwrap();
+        let f = run("read x; echo \"got:$x\"", TEN_MIN, &[]).await.unwrap();
         assert_eq!(f.password.expose_secret(), "got:");
     }
 
@@ -123,6 +140,7 @@ mod tests {
         let e = run_bounded(
             "sleep 30 & sleep 30; echo late",
             TEN_MIN,
+            &[],
             Duration::from_millis(300),
         )
         .await

@@ -8,14 +8,17 @@ use tokio::process::Command;
 use crate::process::{self, RunError};
 use crate::{Fetched, SourceError};
 
-pub(crate) async fn fetch(name: &str) -> Result<Fetched, SourceError> {
+pub(crate) async fn fetch(name: &str, env: &[(String, String)]) -> Result<Fetched, SourceError> {
     let fail = |detail: String| SourceError::Pass {
         entry: name.to_owned(),
         detail,
     };
     let mut cmd = Command::new("pass");
     // `--` so an entry name starting with `-` is not taken for an option.
-    cmd.arg("show").arg("--").arg(name);
+    cmd.arg("show")
+        .arg("--")
+        .arg(name)
+        .envs(env.iter().map(|(k, v)| (k, v)));
     let out = process::run(cmd, process::RUN_TIMEOUT)
         .await
         .map_err(|e| fail(run_error(e)))?;

@@ -105,11 +105,23 @@ impl Session {
 }
 
 /// Fetches a reference that needs no configured source: `pass` and
-/// password commands.
+/// password commands. The program runs with the agent's environment.
 pub async fn fetch_local(r: &SecretRef) -> Result<Fetched, SourceError> {
+    fetch_local_with_env(r, &[]).await
+}
+
+/// [`fetch_local`] with variables added to the program's environment
+/// (`PASSWORD_STORE_DIR`, `GNUPGHOME`, ...): for tests that run side by
+/// side in one process, and for an agent that keeps per-source settings.
+pub async fn fetch_local_with_env(
+    r: &SecretRef,
+    env: &[(String, String)],
+) -> Result<Fetched, SourceError> {
     match r {
-        SecretRef::Pass { name } => crate::pass::fetch(name).await,
-        SecretRef::Command { command, cache_for } => crate::command::run(command, *cache_for).await,
+        SecretRef::Pass { name } => crate::pass::fetch(name, env).await,
+        SecretRef::Command { command, cache_for } => {
+            crate::command::run(command, *cache_for, env).await
+        }
         other => Err(SourceError::Invalid(format!(
             "a {} secret needs a source",
             other.kind()
