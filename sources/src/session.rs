@@ -36,8 +36,10 @@ pub struct Session {
     inner: Inner,
 }
 
+// Boxed: a session is built once and lives long; the variants differ much
+// in size.
 enum Inner {
-    Vault(crate::vault::VaultSession),
+    Vault(Box<crate::vault::VaultSession>),
     Aws(crate::aws::AwsSession),
 }
 
@@ -46,9 +48,9 @@ impl Session {
     /// `login` is the sealed login secret for Vault sources (`None` for AWS).
     pub fn open(spec: SourceSpec, login: Option<SecretString>) -> Result<Self, SourceError> {
         let inner = match &spec.kind {
-            crate::SourceKind::Openbao(v) | crate::SourceKind::Vault(v) => {
-                Inner::Vault(crate::vault::VaultSession::new(&spec.name, v, login)?)
-            }
+            crate::SourceKind::Openbao(v) | crate::SourceKind::Vault(v) => Inner::Vault(Box::new(
+                crate::vault::VaultSession::new(&spec.name, v, login)?,
+            )),
             crate::SourceKind::Aws(a) => Inner::Aws(crate::aws::AwsSession::new(&spec.name, a)?),
         };
         Ok(Self { spec, inner })
