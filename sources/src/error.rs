@@ -49,6 +49,10 @@ pub enum SourceError {
     /// A password command succeeded but printed nothing.
     #[error("the password command printed nothing: make it print the password on stdout")]
     CommandEmpty,
+    /// The lease is gone (revoked outside dbcreds, or expired): renewing
+    /// it cannot work; fetch a new credential.
+    #[error("source '{name}' no longer knows the lease: a new credential is needed")]
+    LeaseGone { name: String },
     /// The source answered something dbcreds does not understand.
     #[error("source '{name}' answered unexpectedly: {detail}")]
     Protocol { name: String, detail: String },

@@ -15,6 +15,7 @@ mod command;
 mod error;
 mod fields;
 mod pass;
+mod process;
 pub mod rds_iam;
 mod session;
 mod spec;
@@ -22,7 +23,7 @@ mod vault;
 
 pub use error::SourceError;
 pub use fields::{Fetched, Lease};
-pub use session::{Health, Session, Target, fetch_local};
+pub use session::{Health, Session, Target, fetch_local, fetch_local_with_env};
 pub use spec::{AwsSpec, SecretRef, SourceKind, SourceSpec, VaultAuth, VaultSpec};
 
 /// How long a source may take to answer before it counts as unreachable.

@@ -36,8 +36,10 @@ pub struct Session {
     inner: Inner,
 }
 
+// Boxed: a session is built once and lives long; the variants differ much
+// in size.
 enum Inner {
-    Vault(crate::vault::VaultSession),
+    Vault(Box<crate::vault::VaultSession>),
     Aws(crate::aws::AwsSession),
 }
 
@@ -46,9 +48,9 @@ impl Session {
     /// `login` is the sealed login secret for Vault sources (`None` for AWS).
     pub fn open(spec: SourceSpec, login: Option<SecretString>) -> Result<Self, SourceError> {
         let inner = match &spec.kind {
-            crate::SourceKind::Openbao(v) | crate::SourceKind::Vault(v) => {
-                Inner::Vault(crate::vault::VaultSession::new(&spec.name, v, login)?)
-            }
+            crate::SourceKind::Openbao(v) | crate::SourceKind::Vault(v) => Inner::Vault(Box::new(
+                crate::vault::VaultSession::new(&spec.name, v, login)?,
+            )),
             crate::SourceKind::Aws(a) => Inner::Aws(crate::aws::AwsSession::new(&spec.name, a)?),
         };
         Ok(Self { spec, inner })
@@ -105,11 +107,23 @@ impl Session {
 }
 
 /// Fetches a reference that needs no configured source: `pass` and
-/// password commands.
+/// password commands. The program runs with the agent's environment.
 pub async fn fetch_local(r: &SecretRef) -> Result<Fetched, SourceError> {
+    fetch_local_with_env(r, &[]).await
+}
+
+/// [`fetch_local`] with variables added to the program's environment
+/// (`PASSWORD_STORE_DIR`, `GNUPGHOME`, ...): for tests that run side by
+/// side in one process, and for an agent that keeps per-source settings.
+pub async fn fetch_local_with_env(
+    r: &SecretRef,
+    env: &[(String, String)],
+) -> Result<Fetched, SourceError> {
     match r {
-        SecretRef::Pass { name } => crate::pass::fetch(name).await,
-        SecretRef::Command { command, cache_for } => crate::command::run(command, *cache_for).await,
+        SecretRef::Pass { name } => crate::pass::fetch(name, env).await,
+        SecretRef::Command { command, cache_for } => {
+            crate::command::run(command, *cache_for, env).await
+        }
         other => Err(SourceError::Invalid(format!(
             "a {} secret needs a source",
             other.kind()

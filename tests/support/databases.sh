@@ -11,6 +11,10 @@
 #    (and the same for ::1), so the test roles (members of that group) must
 #    give their password even where the other local rules say `trust`; then
 #    reloads the server and checks that the rule is live;
+#  - creates `dbcreds_vault_admin` (LOGIN CREATEROLE, a member of
+#    dbcreds_test with ADMIN OPTION, fixed test password): the login
+#    OpenBao's database engine uses in the source tests to create per-lease
+#    users IN ROLE dbcreds_test;
 #  - creates the group role `dbcreds_trust` with a `trust` rule on 127.0.0.1
 #    (first in pg_hba.conf), for environments that log in without a password;
 #  - makes a test CA, has the server trust it for client certificates, and
@@ -117,6 +121,28 @@ refused() {
 wait_until "the scram-sha-256 rule for dbcreds_test" refused
 psql_admin "DROP ROLE IF EXISTS $probe_role"
 say "PostgreSQL $pg_version on 127.0.0.1:$pg_port: ready; dbcreds_test members need their password"
+
+# The login OpenBao's `database` engine uses in the source tests
+# (sources/tests/openbao.rs, tests/tests/e2e/): it creates the per-lease
+# users `IN ROLE dbcreds_test`, so their passwords are really checked. It is
+# a member of dbcreds_test itself (scram on 127.0.0.1) with ADMIN OPTION,
+# which PostgreSQL 16 and later require to grant that membership. The
+# password is fixed and known to the tests (sources/tests/support/peers.rs):
+# this role can only create and drop test roles on a test machine.
+vault_admin=dbcreds_vault_admin
+vault_admin_password=dbcreds-vault-admin-test-password
+psql_admin "DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$vault_admin') THEN
+        CREATE ROLE $vault_admin LOGIN CREATEROLE;
+    END IF;
+END \$\$"
+psql_admin "ALTER ROLE $vault_admin LOGIN CREATEROLE PASSWORD '$vault_admin_password'" >/dev/null
+# (a repeated GRANT only says NOTICE: already a member)
+PGOPTIONS="-c client_min_messages=warning" psql_admin "GRANT dbcreds_test TO $vault_admin WITH ADMIN OPTION" >/dev/null
+PGPASSWORD=$vault_admin_password PGPASSFILE=/nonexistent PGCONNECT_TIMEOUT=5 \
+    psql -X -w -h 127.0.0.1 -p "$pg_port" -U "$vault_admin" -d postgres -tAc 'SELECT 1' >/dev/null \
+    || die "$vault_admin cannot log in on 127.0.0.1:$pg_port with its password"
+say "PostgreSQL: $vault_admin (for OpenBao's database engine) logs in with its password"
 
 # Members of dbcreds_cert log in with a client certificate (the `--auth cert`
 # tests): a test CA (kept under /var/lib/dbcreds-test-ca, its key root's
