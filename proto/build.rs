@@ -22,6 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "dbcreds.v1.ExportAllResponse",
             "dbcreds.v1.PassphraseRequest",
             "dbcreds.v1.RekeyRequest",
+            "dbcreds.v1.PutSourceRequest",
+            "dbcreds.v1.LoginSourceRequest",
         ])
         .compile_fds(fds)?;
     Ok(())

@@ -55,6 +55,26 @@ mod redacted_debug {
             f.debug_struct("GetResponse")
                 .field("environment", &self.environment)
                 .field("password", &REDACTED)
+                .field("warning", &self.warning)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for PutSourceRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("PutSourceRequest")
+                .field("source", &self.source)
+                .field("login_secret", &REDACTED)
+                .field("replace", &self.replace)
+                .finish()
+        }
+    }
+
+    impl fmt::Debug for LoginSourceRequest {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("LoginSourceRequest")
+                .field("name", &self.name)
+                .field("login_secret", &REDACTED)
                 .finish()
         }
     }
@@ -169,8 +189,19 @@ mod tests {
         let r = GetResponse {
             environment: None,
             password: "hunter2-secret".into(),
+            warning: String::new(),
         };
         assert!(!format!("{r:?}").contains("hunter2"));
+        let s = PutSourceRequest {
+            login_secret: "hunter2-token".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{s:?}").contains("hunter2"));
+        let l = LoginSourceRequest {
+            name: "team".into(),
+            login_secret: "hunter2-token".into(),
+        };
+        assert!(!format!("{l:?}").contains("hunter2"));
         let u = UpdateRequest {
             password: Some("hunter2-secret".into()),
             ..Default::default()

@@ -47,6 +47,20 @@ pub const DB_ERROR: i32 = 19;
 pub const ROTATION_UNFINISHED: i32 = 20;
 /// No password to hand out (`--auth cert|none`, or never set).
 pub const NO_PASSWORD: i32 = 21;
+/// The environment's source did not answer.
+pub const SOURCE_UNREACHABLE: i32 = 22;
+/// The OpenBao/Vault source is sealed.
+pub const SOURCE_SEALED: i32 = 23;
+/// The source's policy does not allow the path.
+pub const SOURCE_DENIED: i32 = 24;
+/// The source has no such secret or role.
+pub const SOURCE_NOT_FOUND: i32 = 25;
+/// The source refused the agent's login.
+pub const SOURCE_LOGIN_FAILED: i32 = 26;
+/// No usable AWS credentials.
+pub const AWS_CREDENTIALS: i32 = 27;
+/// pass, gpg or the password command failed.
+pub const SOURCE_FAILED: i32 = 28;
 /// `exec`: the command exists but cannot be run.
 pub const COMMAND_NOT_EXECUTABLE: i32 = 126;
 /// `exec`: no such command.

@@ -32,6 +32,12 @@ pub async fn fetch(
         Ok(value(env, cred.password().expose_secret(), field))
     } else {
         let (env, _) = super::describe(name).await?;
+        if env.source.is_some() && env.cached.is_none() {
+            // Nothing fetched yet: the field may come from the secret (a
+            // KV secret's host, a lease's user), so fetch it.
+            let cred = super::credential(name, dbcreds::Purpose::Get).await?;
+            return Ok(value(cred.environment(), "", field));
+        }
         Ok(value(&env, "", field))
     }
 }

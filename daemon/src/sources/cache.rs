@@ -149,19 +149,37 @@ impl Cache {
         out
     }
 
-    pub(super) fn info(&self, env: &str) -> Option<CachedCredential> {
-        self.with(|m| m.get(env).map(info)).flatten()
+    /// `env` as its cached secret completes it, for `show` (no use, no
+    /// fetch); unchanged when nothing is cached.
+    pub(super) fn describe(&self, env: &mut Environment) {
+        self.with(|m| {
+            if let Some(c) = m
+                .get(env.name.as_str())
+                .filter(|c| Some(&c.src) == env.source.as_ref())
+            {
+                let filled = fill(env, c);
+                let mut i = info(c);
+                i.from_source = filled;
+                env.cached = Some(i);
+            }
+        });
     }
 
     /// Removes `env`'s credential and its retired leases.
     pub(super) fn take(&self, env: &str) -> Vec<Cached> {
         let mut out: Vec<Cached> = self.with(|m| m.remove(env)).flatten().into_iter().collect();
-        if let Ok(mut r) = self.retired.lock() {
-            let (mine, rest): (Vec<_>, Vec<_>) = r.drain(..).partition(|(e, _)| e == env);
-            *r = rest;
-            out.extend(mine.into_iter().map(|(_, c)| c));
-        }
+        out.extend(self.take_retired(env));
         out
+    }
+
+    /// Removes `env`'s retired leases.
+    pub(super) fn take_retired(&self, env: &str) -> Vec<Cached> {
+        let Ok(mut r) = self.retired.lock() else {
+            return Vec::new();
+        };
+        let (mine, rest): (Vec<_>, Vec<_>) = r.drain(..).partition(|(e, _)| e == env);
+        *r = rest;
+        mine.into_iter().map(|(_, c)| c).collect()
     }
 
     pub(super) fn take_all(&self) -> Vec<(String, Cached)> {

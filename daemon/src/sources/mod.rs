@@ -137,17 +137,19 @@ impl Sources {
 
     /// What `show` and `list` say of a cached credential.
     pub fn describe(&self, env: &mut Environment) {
-        if let Some(c) = self.cache.info(env.name.as_str()) {
-            env.cached = Some(c);
-        }
+        self.cache.describe(env);
     }
 
     /// Fetches `env`'s credential from its source (or serves the cached
     /// one), with `login` to open the source's session on first use.
+    /// With `fallback`, a source outage serves the cached credential while
+    /// it still works (with a warning); without it (`refresh`), the outage
+    /// is the answer and the cache stays as it was.
     pub async fn resolve(
         &self,
         env: Environment,
         src: SecretSource,
+        fallback: bool,
         login: impl FnOnce(&str) -> Result<(dbcreds_sources::SourceSpec, Option<SecretString>)>,
     ) -> Result<Revealed> {
         if let Some(hit) = self.cache.fresh(&env, &src) {
@@ -170,7 +172,8 @@ impl Sources {
             }
             Err(e) => {
                 self.audit(&name, "source-fetch", reason_word(&e)).await;
-                if e.is_outage()
+                if fallback
+                    && e.is_outage()
                     && let Some(stale) = self.cache.still_valid(&env, &src, &e)
                 {
                     tracing::warn!(environment = %name, "source down: serving the cached credential");
@@ -217,6 +220,14 @@ impl Sources {
     pub async fn forget(&self, env: &str) {
         let gone = self.cache.take(env);
         for c in gone {
+            self.revoke(env, c).await;
+        }
+    }
+
+    /// Revokes the leases `env`'s newer credentials replaced (after a
+    /// `refresh`: the user asked for a new one).
+    pub async fn revoke_retired(&self, env: &str) {
+        for c in self.cache.take_retired(env) {
             self.revoke(env, c).await;
         }
     }

@@ -140,6 +140,16 @@ impl Agent {
         if let Some(hit) = self.sources.cached(&env, &src) {
             return Ok(hit);
         }
+        self.fetch_sourced(env, src, true).await
+    }
+
+    /// Fetches (`fallback`: serving the cache while the source is down).
+    async fn fetch_sourced(
+        &self,
+        env: Environment,
+        src: SecretSource,
+        fallback: bool,
+    ) -> Result<Revealed> {
         let login = if src.kind.needs_source() {
             let state = self.state.read().await;
             let o = open(&state)?;
@@ -149,7 +159,9 @@ impl Agent {
         };
         let mut login = login;
         self.sources
-            .resolve(env, src, |name| login.take().ok_or_else(|| no_source(name)))
+            .resolve(env, src, fallback, |name| {
+                login.take().ok_or_else(|| no_source(name))
+            })
             .await
     }
 
@@ -158,16 +170,19 @@ impl Agent {
     pub async fn refetch(&self, name: &EnvName) -> Result<()> {
         let (env, src) = self.sourced(name).await?;
         self.sources.expire(name.as_str());
-        self.reveal_sourced(env, src).await.map(|_| ())
+        self.fetch_sourced(env, src, false).await.map(|_| ())
     }
 
-    /// `dbcreds refresh`: drops the cached credential (revoking its lease)
-    /// and fetches a new one.
+    /// `dbcreds refresh`: fetches a new credential, then revokes the lease
+    /// of the one it replaces.
     pub async fn refresh(&self, name: &EnvName) -> Result<Environment> {
         let (env, src) = self.sourced(name).await?;
-        self.sources.forget(name.as_str()).await;
         self.timers.touch();
-        Ok(self.reveal_sourced(env, src).await?.env)
+        // Expired, not dropped: a source that is down keeps it served.
+        self.sources.expire(name.as_str());
+        let got = self.fetch_sourced(env, src, false).await?;
+        self.sources.revoke_retired(name.as_str()).await;
+        Ok(got.env)
     }
 
     async fn sourced(&self, name: &EnvName) -> Result<(Environment, SecretSource)> {

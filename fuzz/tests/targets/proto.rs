@@ -483,6 +483,7 @@ fn replies() {
             &v1::GetResponse {
                 environment: Some(env.clone()),
                 password: "pw".into(),
+                warning: String::new(),
             },
         ),
         tagged(

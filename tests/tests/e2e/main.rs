@@ -50,6 +50,7 @@ mod rotate_accounts;
 mod run;
 mod secrecy;
 mod service_files;
+mod sources;
 mod third_party;
 mod ui;
 mod unlockers;
