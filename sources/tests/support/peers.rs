@@ -551,6 +551,10 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn kill(&mut self) {
         stop(&mut self.child);
     }
@@ -558,22 +562,7 @@ impl Moto {
     /// A Secrets Manager call (`CreateSecret`, `PutSecretValue`, ...) with
     /// a JSON body; the status and the JSON answer.
     pub fn sm(&self, action: &str, body: &str) -> (u16, String) {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={MOTO_ACCESS_KEY}/20240101/{MOTO_REGION}/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000"
-        );
-        let target = format!("secretsmanager.{action}");
-        http(
-            self.port,
-            "POST",
-            "/",
-            &[
-                ("Content-Type", "application/x-amz-json-1.1"),
-                ("X-Amz-Target", &target),
-                ("Authorization", &auth),
-            ],
-            Some(body),
-        )
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
+        sm_call(self.port, action, body)
     }
 
     /// [`Moto::sm`], panicking unless it succeeds.
@@ -603,6 +592,27 @@ impl Drop for Moto {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A Secrets Manager call to a moto_server on 127.0.0.1:`port` (for a
+/// test process that got only the port).
+pub fn sm_call(port: u16, action: &str, body: &str) -> (u16, String) {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={MOTO_ACCESS_KEY}/20240101/{MOTO_REGION}/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000"
+    );
+    let target = format!("secretsmanager.{action}");
+    http(
+        port,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", &target),
+            ("Authorization", &auth),
+        ],
+        Some(body),
+    )
+    .unwrap_or_else(|e| panic!("{action}: {e}"))
 }
 
 // --- pass ------------------------------------------------------------------------------------
