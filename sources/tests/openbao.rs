@@ -15,11 +15,15 @@ use secrecy::{ExposeSecret, SecretString};
 use support::peers::{Bao, Postgres, peers_venv, unique};
 
 fn session(address: &str, auth: VaultAuth, secret: &str) -> Session {
+    session_in(address, None, auth, secret)
+}
+
+fn session_in(address: &str, namespace: Option<&str>, auth: VaultAuth, secret: &str) -> Session {
     let spec = SourceSpec {
         name: "team".into(),
         kind: SourceKind::Openbao(VaultSpec {
             address: address.into(),
-            namespace: None,
+            namespace: namespace.map(str::to_owned),
             ca_cert: None,
             auth,
             timeout: None,
@@ -416,4 +420,26 @@ async fn a_server_that_never_answers_times_out() {
     }
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     drop(listener);
+}
+
+#[tokio::test]
+async fn a_namespace() {
+    let Some(_) = peers_venv() else { return };
+    let bao = Bao::start_dev();
+    bao.bao_ok(&["namespace", "create", "team-a"]);
+    bao.bao_ok(&["secrets", "enable", "-ns=team-a", "-path=secret", "kv-v2"]);
+    bao.bao_ok(&[
+        "kv",
+        "put",
+        "-ns=team-a",
+        "secret/db/prod",
+        "password=pw-in-ns",
+    ]);
+    let s = session_in(&bao.address(), Some("team-a"), VaultAuth::Token, "root");
+    let f = fetch(&s, &kv("secret/db/prod")).await.unwrap();
+    assert_eq!(f.password.expose_secret(), "pw-in-ns");
+    assert!(matches!(
+        fetch(&root(&bao), &kv("secret/db/prod")).await,
+        Err(SourceError::NotFound { .. })
+    ));
 }
