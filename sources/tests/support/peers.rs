@@ -627,8 +627,22 @@ pub struct PassStore {
 }
 
 impl PassStore {
-    /// `None` (skip; panic under CI) when `pass` or `gpg` is missing.
-    pub fn new() -> Option<PassStore> {
+    /// A new store; panics when `pass` or `gpg` is missing (see
+    /// [`PassStore::try_new`] to skip instead).
+    pub fn new() -> PassStore {
+        Self::make().unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// `None` (the test skips; under CI a panic) when `pass` or `gpg` is
+    /// missing.
+    pub fn try_new() -> Option<PassStore> {
+        match Self::make() {
+            Ok(p) => Some(p),
+            Err(why) => skip_or_panic(&why),
+        }
+    }
+
+    fn make() -> Result<PassStore, String> {
         for tool in ["pass", "gpg"] {
             let found = Command::new(tool)
                 .arg("--version")
@@ -637,9 +651,7 @@ impl PassStore {
                 .status()
                 .is_ok();
             if !found {
-                return skip_or_panic(&format!(
-                    "{tool} is not installed (apt-get install pass gnupg)"
-                ));
+                return Err(format!("{tool} is not installed (apt-get install pass gnupg)"));
             }
         }
         // Short: gpg-agent's socket path lives under GNUPGHOME.
@@ -666,7 +678,7 @@ impl PassStore {
         ]));
         let fpr = p.fingerprint();
         p.run_ok(Command::new("pass").args(["init", &fpr]));
-        Some(p)
+        Ok(p)
     }
 
     fn fingerprint(&self) -> String {
