@@ -651,7 +651,9 @@ impl PassStore {
                 .status()
                 .is_ok();
             if !found {
-                return Err(format!("{tool} is not installed (apt-get install pass gnupg)"));
+                return Err(format!(
+                    "{tool} is not installed (apt-get install pass gnupg)"
+                ));
             }
         }
         // Short: gpg-agent's socket path lives under GNUPGHOME.
