@@ -443,3 +443,35 @@ async fn a_namespace() {
         Err(SourceError::NotFound { .. })
     ));
 }
+
+#[tokio::test]
+async fn tls_with_the_servers_own_ca() {
+    let Some(_) = peers_venv() else { return };
+    let bao = Bao::start_dev_tls();
+    bao.bao_ok(&["kv", "put", "secret/db/prod", "password=pw-over-tls"]);
+    let spec = |ca_cert| SourceSpec {
+        name: "team".into(),
+        kind: SourceKind::Openbao(VaultSpec {
+            address: bao.address(),
+            namespace: None,
+            ca_cert,
+            auth: VaultAuth::Token,
+            timeout: None,
+        }),
+    };
+    let root = || Some(SecretString::from("root".to_owned()));
+    let s = Session::open(spec(bao.ca_cert()), root()).unwrap();
+    let f = fetch(&s, &kv("secret/db/prod")).await.unwrap();
+    assert_eq!(f.password.expose_secret(), "pw-over-tls");
+    // Without the CA the certificate is not trusted: the source is not
+    // reachable as configured, and nothing was sent.
+    let s = Session::open(spec(None), root()).unwrap();
+    match fetch(&s, &kv("secret/db/prod")).await {
+        Err(SourceError::Unreachable { detail, .. }) => {
+            assert!(detail.to_lowercase().contains("certificate"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let missing = Session::open(spec(Some("/nonexistent/ca.pem".into())), root());
+    assert!(matches!(missing, Err(SourceError::Invalid(m)) if m.contains("/nonexistent/ca.pem")));
+}

@@ -161,6 +161,8 @@ pub struct Bao {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// `-dev-tls`: HTTPS with a CA of its own (see [`Bao::ca_cert`]).
+    tls: bool,
 }
 
 pub const BAO_ROOT_TOKEN: &str = "root";
@@ -169,6 +171,18 @@ impl Bao {
     /// Starts a dev server. Call [`peers_venv`] first (this panics without
     /// the venv).
     pub fn start_dev() -> Bao {
+        Self::start(false)
+    }
+
+    /// [`Bao::start_dev`] over HTTPS (`-dev-tls`): the server makes a CA
+    /// and a certificate for 127.0.0.1; [`Bao::ca_cert`] is the CA file.
+    /// The `api*` helpers speak plain HTTP and do not work with it: use
+    /// [`Bao::bao`].
+    pub fn start_dev_tls() -> Bao {
+        Self::start(true)
+    }
+
+    fn start(tls: bool) -> Bao {
         let venv = std::env::var_os("DBCREDS_TEST_PEERS_VENV")
             .map(PathBuf::from)
             .expect("DBCREDS_TEST_PEERS_VENV (call peers_venv() first)");
@@ -177,22 +191,38 @@ impl Bao {
             port: free_port(),
             dir: temp_dir("dbcreds-bao"),
             child: None,
+            tls,
         };
         bao.spawn();
         bao
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.join("tls/vault-ca.pem"))
     }
 
     fn spawn(&mut self) {
         let log_path = self.dir.join("server.log");
         let log = std::fs::File::create(&log_path).expect("bao log");
         let err = log.try_clone().expect("bao log");
+        let mut args = vec![
+            "server".to_owned(),
+            "-dev".to_owned(),
+            format!("-dev-root-token-id={BAO_ROOT_TOKEN}"),
+            format!("-dev-listen-address=127.0.0.1:{}", self.port),
+        ];
+        if self.tls {
+            let certs = self.dir.join("tls");
+            std::fs::create_dir_all(&certs).expect("the TLS cert dir");
+            args.push("-dev-tls".into());
+            args.push(format!(
+                "-dev-tls-cert-dir={}",
+                self.dir.join("tls").display()
+            ));
+        }
         let mut child = Command::new(self.venv.join("bin/bao"))
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-root-token-id={BAO_ROOT_TOKEN}"),
-                &format!("-dev-listen-address=127.0.0.1:{}", self.port),
-            ])
+            .args(&args)
             // The dev server writes a token helper file under HOME.
             .env("HOME", &self.dir)
             .env_remove("VAULT_ADDR")
@@ -203,19 +233,28 @@ impl Bao {
             .spawn()
             .expect("start bao (is DBCREDS_TEST_PEERS_VENV right?)");
         let port = self.port;
+        let tls = self.tls;
         wait_ready(
             "bao server -dev",
             Duration::from_secs(30),
             &mut child,
             &log_path,
-            || matches!(http(port, "GET", "/v1/sys/health", &[], None), Ok((200, _))),
+            || {
+                if tls {
+                    // `bao status` exits 0 once it answers unsealed.
+                    self.bao(&["status"]).status.success()
+                } else {
+                    matches!(http(port, "GET", "/v1/sys/health", &[], None), Ok((200, _)))
+                }
+            },
         );
         self.child = Some(child);
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` with TLS)
     pub fn address(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -235,8 +274,11 @@ impl Bao {
 
     /// Runs the `bao` CLI against this server as root.
     pub fn bao(&self, args: &[&str]) -> Output {
-        Command::new(self.venv.join("bin/bao"))
-            .args(args)
+        let mut cmd = Command::new(self.venv.join("bin/bao"));
+        if let Some(ca) = self.ca_cert() {
+            cmd.env("VAULT_CACERT", ca);
+        }
+        cmd.args(args)
             .env("VAULT_ADDR", self.address())
             .env("VAULT_TOKEN", BAO_ROOT_TOKEN)
             .env("HOME", &self.dir)
