@@ -40,7 +40,7 @@ pub struct Session {
 // in size.
 enum Inner {
     Vault(Box<crate::vault::VaultSession>),
-    Aws(crate::aws::AwsSession),
+    Aws(Box<crate::aws::AwsSession>),
 }
 
 impl Session {
@@ -51,7 +51,9 @@ impl Session {
             crate::SourceKind::Openbao(v) | crate::SourceKind::Vault(v) => Inner::Vault(Box::new(
                 crate::vault::VaultSession::new(&spec.name, v, login)?,
             )),
-            crate::SourceKind::Aws(a) => Inner::Aws(crate::aws::AwsSession::new(&spec.name, a)?),
+            crate::SourceKind::Aws(a) => {
+                Inner::Aws(Box::new(crate::aws::AwsSession::new(&spec.name, a)?))
+            }
         };
         Ok(Self { spec, inner })
     }

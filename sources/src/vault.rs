@@ -422,3 +422,29 @@ fn clean(path: &str) -> Result<&str, SourceError> {
     }
     Ok(p)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn paths_stay_paths() {
+        assert_eq!(clean("/secret/db/prod/").unwrap(), "secret/db/prod");
+        assert_eq!(
+            clean("database/creds/app-ro").unwrap(),
+            "database/creds/app-ro"
+        );
+        for bad in [
+            "",
+            "/",
+            "secret/../sys/seal",
+            "secret//x",
+            "secret/db?list=true",
+            "a#b",
+            "a b",
+            "a%2e",
+        ] {
+            assert!(clean(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -15,11 +15,15 @@ use secrecy::{ExposeSecret, SecretString};
 use support::peers::{Bao, Postgres, peers_venv, unique};
 
 fn session(address: &str, auth: VaultAuth, secret: &str) -> Session {
+    session_in(address, None, auth, secret)
+}
+
+fn session_in(address: &str, namespace: Option<&str>, auth: VaultAuth, secret: &str) -> Session {
     let spec = SourceSpec {
         name: "team".into(),
         kind: SourceKind::Openbao(VaultSpec {
             address: address.into(),
-            namespace: None,
+            namespace: namespace.map(str::to_owned),
             ca_cert: None,
             auth,
             timeout: None,
@@ -416,4 +420,58 @@ async fn a_server_that_never_answers_times_out() {
     }
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     drop(listener);
+}
+
+#[tokio::test]
+async fn a_namespace() {
+    let Some(_) = peers_venv() else { return };
+    let bao = Bao::start_dev();
+    bao.bao_ok(&["namespace", "create", "team-a"]);
+    bao.bao_ok(&["secrets", "enable", "-ns=team-a", "-path=secret", "kv-v2"]);
+    bao.bao_ok(&[
+        "kv",
+        "put",
+        "-ns=team-a",
+        "secret/db/prod",
+        "password=pw-in-ns",
+    ]);
+    let s = session_in(&bao.address(), Some("team-a"), VaultAuth::Token, "root");
+    let f = fetch(&s, &kv("secret/db/prod")).await.unwrap();
+    assert_eq!(f.password.expose_secret(), "pw-in-ns");
+    assert!(matches!(
+        fetch(&root(&bao), &kv("secret/db/prod")).await,
+        Err(SourceError::NotFound { .. })
+    ));
+}
+
+#[tokio::test]
+async fn tls_with_the_servers_own_ca() {
+    let Some(_) = peers_venv() else { return };
+    let bao = Bao::start_dev_tls();
+    bao.bao_ok(&["kv", "put", "secret/db/prod", "password=pw-over-tls"]);
+    let spec = |ca_cert| SourceSpec {
+        name: "team".into(),
+        kind: SourceKind::Openbao(VaultSpec {
+            address: bao.address(),
+            namespace: None,
+            ca_cert,
+            auth: VaultAuth::Token,
+            timeout: None,
+        }),
+    };
+    let root = || Some(SecretString::from("root".to_owned()));
+    let s = Session::open(spec(bao.ca_cert()), root()).unwrap();
+    let f = fetch(&s, &kv("secret/db/prod")).await.unwrap();
+    assert_eq!(f.password.expose_secret(), "pw-over-tls");
+    // Without the CA the certificate is not trusted: the source is not
+    // reachable as configured, and nothing was sent.
+    let s = Session::open(spec(None), root()).unwrap();
+    match fetch(&s, &kv("secret/db/prod")).await {
+        Err(SourceError::Unreachable { detail, .. }) => {
+            assert!(detail.to_lowercase().contains("certificate"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let missing = Session::open(spec(Some("/nonexistent/ca.pem".into())), root());
+    assert!(matches!(missing, Err(SourceError::Invalid(m)) if m.contains("/nonexistent/ca.pem")));
 }

@@ -14,7 +14,7 @@ fn entry(name: &str) -> SecretRef {
 
 #[tokio::test]
 async fn one_line_json_and_missing_entries() {
-    let Some(store) = PassStore::new() else {
+    let Some(store) = PassStore::try_new() else {
         return;
     };
     store.insert("db/plain", "pw-one-line\nurl: https://example.invalid\n");
@@ -50,7 +50,7 @@ async fn one_line_json_and_missing_entries() {
 
 #[tokio::test]
 async fn json_without_password_says_so() {
-    let Some(store) = PassStore::new() else {
+    let Some(store) = PassStore::try_new() else {
         return;
     };
     store.insert("db/nopw", r#"{"username": "u", "host": "h"}"#);

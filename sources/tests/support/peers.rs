@@ -161,6 +161,8 @@ pub struct Bao {
     port: u16,
     dir: PathBuf,
     child: Option<Child>,
+    /// `-dev-tls`: HTTPS with a CA of its own (see [`Bao::ca_cert`]).
+    tls: bool,
 }
 
 pub const BAO_ROOT_TOKEN: &str = "root";
@@ -169,6 +171,18 @@ impl Bao {
     /// Starts a dev server. Call [`peers_venv`] first (this panics without
     /// the venv).
     pub fn start_dev() -> Bao {
+        Self::start(false)
+    }
+
+    /// [`Bao::start_dev`] over HTTPS (`-dev-tls`): the server makes a CA
+    /// and a certificate for 127.0.0.1; [`Bao::ca_cert`] is the CA file.
+    /// The `api*` helpers speak plain HTTP and do not work with it: use
+    /// [`Bao::bao`].
+    pub fn start_dev_tls() -> Bao {
+        Self::start(true)
+    }
+
+    fn start(tls: bool) -> Bao {
         let venv = std::env::var_os("DBCREDS_TEST_PEERS_VENV")
             .map(PathBuf::from)
             .expect("DBCREDS_TEST_PEERS_VENV (call peers_venv() first)");
@@ -177,22 +191,38 @@ impl Bao {
             port: free_port(),
             dir: temp_dir("dbcreds-bao"),
             child: None,
+            tls,
         };
         bao.spawn();
         bao
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_cert(&self) -> Option<PathBuf> {
+        self.tls.then(|| self.dir.join("tls/vault-ca.pem"))
     }
 
     fn spawn(&mut self) {
         let log_path = self.dir.join("server.log");
         let log = std::fs::File::create(&log_path).expect("bao log");
         let err = log.try_clone().expect("bao log");
+        let mut args = vec![
+            "server".to_owned(),
+            "-dev".to_owned(),
+            format!("-dev-root-token-id={BAO_ROOT_TOKEN}"),
+            format!("-dev-listen-address=127.0.0.1:{}", self.port),
+        ];
+        if self.tls {
+            let certs = self.dir.join("tls");
+            std::fs::create_dir_all(&certs).expect("the TLS cert dir");
+            args.push("-dev-tls".into());
+            args.push(format!(
+                "-dev-tls-cert-dir={}",
+                self.dir.join("tls").display()
+            ));
+        }
         let mut child = Command::new(self.venv.join("bin/bao"))
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-root-token-id={BAO_ROOT_TOKEN}"),
-                &format!("-dev-listen-address=127.0.0.1:{}", self.port),
-            ])
+            .args(&args)
             // The dev server writes a token helper file under HOME.
             .env("HOME", &self.dir)
             .env_remove("VAULT_ADDR")
@@ -203,19 +233,28 @@ impl Bao {
             .spawn()
             .expect("start bao (is DBCREDS_TEST_PEERS_VENV right?)");
         let port = self.port;
+        let tls = self.tls;
         wait_ready(
             "bao server -dev",
             Duration::from_secs(30),
             &mut child,
             &log_path,
-            || matches!(http(port, "GET", "/v1/sys/health", &[], None), Ok((200, _))),
+            || {
+                if tls {
+                    // `bao status` exits 0 once it answers unsealed.
+                    self.bao(&["status"]).status.success()
+                } else {
+                    matches!(http(port, "GET", "/v1/sys/health", &[], None), Ok((200, _)))
+                }
+            },
         );
         self.child = Some(child);
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` with TLS)
     pub fn address(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -235,8 +274,11 @@ impl Bao {
 
     /// Runs the `bao` CLI against this server as root.
     pub fn bao(&self, args: &[&str]) -> Output {
-        Command::new(self.venv.join("bin/bao"))
-            .args(args)
+        let mut cmd = Command::new(self.venv.join("bin/bao"));
+        if let Some(ca) = self.ca_cert() {
+            cmd.env("VAULT_CACERT", ca);
+        }
+        cmd.args(args)
             .env("VAULT_ADDR", self.address())
             .env("VAULT_TOKEN", BAO_ROOT_TOKEN)
             .env("HOME", &self.dir)
@@ -551,6 +593,10 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     pub fn kill(&mut self) {
         stop(&mut self.child);
     }
@@ -558,22 +604,7 @@ impl Moto {
     /// A Secrets Manager call (`CreateSecret`, `PutSecretValue`, ...) with
     /// a JSON body; the status and the JSON answer.
     pub fn sm(&self, action: &str, body: &str) -> (u16, String) {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential={MOTO_ACCESS_KEY}/20240101/{MOTO_REGION}/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000"
-        );
-        let target = format!("secretsmanager.{action}");
-        http(
-            self.port,
-            "POST",
-            "/",
-            &[
-                ("Content-Type", "application/x-amz-json-1.1"),
-                ("X-Amz-Target", &target),
-                ("Authorization", &auth),
-            ],
-            Some(body),
-        )
-        .unwrap_or_else(|e| panic!("{action}: {e}"))
+        sm_call(self.port, action, body)
     }
 
     /// [`Moto::sm`], panicking unless it succeeds.
@@ -605,6 +636,27 @@ impl Drop for Moto {
     }
 }
 
+/// A Secrets Manager call to a moto_server on 127.0.0.1:`port` (for a
+/// test process that got only the port).
+pub fn sm_call(port: u16, action: &str, body: &str) -> (u16, String) {
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential={MOTO_ACCESS_KEY}/20240101/{MOTO_REGION}/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000"
+    );
+    let target = format!("secretsmanager.{action}");
+    http(
+        port,
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("X-Amz-Target", &target),
+            ("Authorization", &auth),
+        ],
+        Some(body),
+    )
+    .unwrap_or_else(|e| panic!("{action}: {e}"))
+}
+
 // --- pass ------------------------------------------------------------------------------------
 
 /// A throwaway `pass` store: a GPG key without passphrase in a temp
@@ -617,8 +669,22 @@ pub struct PassStore {
 }
 
 impl PassStore {
-    /// `None` (skip; panic under CI) when `pass` or `gpg` is missing.
-    pub fn new() -> Option<PassStore> {
+    /// A new store; panics when `pass` or `gpg` is missing (see
+    /// [`PassStore::try_new`] to skip instead).
+    pub fn new() -> PassStore {
+        Self::make().unwrap_or_else(|why| panic!("{why}"))
+    }
+
+    /// `None` (the test skips; under CI a panic) when `pass` or `gpg` is
+    /// missing.
+    pub fn try_new() -> Option<PassStore> {
+        match Self::make() {
+            Ok(p) => Some(p),
+            Err(why) => skip_or_panic(&why),
+        }
+    }
+
+    fn make() -> Result<PassStore, String> {
         for tool in ["pass", "gpg"] {
             let found = Command::new(tool)
                 .arg("--version")
@@ -627,7 +693,7 @@ impl PassStore {
                 .status()
                 .is_ok();
             if !found {
-                return skip_or_panic(&format!(
+                return Err(format!(
                     "{tool} is not installed (apt-get install pass gnupg)"
                 ));
             }
@@ -656,7 +722,7 @@ impl PassStore {
         ]));
         let fpr = p.fingerprint();
         p.run_ok(Command::new("pass").args(["init", &fpr]));
-        Some(p)
+        Ok(p)
     }
 
     fn fingerprint(&self) -> String {
