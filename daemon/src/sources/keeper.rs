@@ -33,6 +33,8 @@ pub async fn run(agent: Arc<Agent>) {
     let mut last_login_check = Instant::now();
     loop {
         let (actions, next) = plan(&agent);
+        tracing::trace!(due = actions.len(), next = ?next.map(|n| n.saturating_duration_since(Instant::now())), "lease keeper");
+        let acted = !actions.is_empty();
         for a in actions {
             act(&agent, a).await;
         }
@@ -44,6 +46,10 @@ pub async fn run(agent: Arc<Agent>) {
                     tracing::warn!(source = %name, error = %e, "keeping the source login alive failed");
                 }
             }
+        }
+        if acted {
+            // What was just done moved its own deadlines: plan again.
+            continue;
         }
         let sleep = next.map_or(TICK, |n| {
             n.saturating_duration_since(Instant::now()).min(TICK)

@@ -10,7 +10,7 @@ use super::{assert_secrets_nowhere, sandbox};
 
 #[test]
 fn pass_entries_give_the_first_line_or_the_json_fields() {
-    let store = or_return!(PassStore::new());
+    let store = or_return!(PassStore::try_new());
     let vars = store.env();
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let sb = sandbox(&vars);

@@ -20,7 +20,10 @@ pub use peers::{Bao, Postgres, peers_venv};
 /// agent's environment (set before it starts).
 pub fn sandbox(vars: &[(&str, &str)]) -> Sandbox {
     let mut sb = Sandbox::new();
-    sb.set_env("DBCREDS_LOG", "trace");
+    sb.set_env(
+        "DBCREDS_LOG",
+        std::env::var("DBCREDS_TEST_AGENT_LOG").unwrap_or_else(|_| "trace".into()),
+    );
     for (k, v) in vars {
         sb.set_env(k, *v);
     }
