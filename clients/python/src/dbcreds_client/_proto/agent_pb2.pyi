@@ -174,7 +174,7 @@ class AuditDecision(_message.Message):
     def __init__(self, request: _Optional[str] = ..., by: _Optional[str] = ..., valid_secs: _Optional[int] = ..., session: _Optional[str] = ..., child_exe: _Optional[str] = ...) -> None: ...
 
 class Environment(_message.Message):
-    __slots__ = ("name", "kind", "host", "port", "database", "username", "options", "production", "description", "created_at", "updated_at", "password_updated_at", "expires_days", "last_test", "rotation", "auth", "password_missing")
+    __slots__ = ("name", "kind", "host", "port", "database", "username", "options", "production", "description", "created_at", "updated_at", "password_updated_at", "expires_days", "last_test", "rotation", "auth", "password_missing", "source", "cached")
     class OptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +199,8 @@ class Environment(_message.Message):
     ROTATION_FIELD_NUMBER: _ClassVar[int]
     AUTH_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_MISSING_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CACHED_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     host: str
@@ -216,7 +218,135 @@ class Environment(_message.Message):
     rotation: str
     auth: str
     password_missing: bool
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., database: _Optional[str] = ..., username: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ..., production: _Optional[bool] = ..., description: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., password_updated_at: _Optional[int] = ..., expires_days: _Optional[int] = ..., last_test: _Optional[_Union[TestResult, _Mapping]] = ..., rotation: _Optional[str] = ..., auth: _Optional[str] = ..., password_missing: _Optional[bool] = ...) -> None: ...
+    source: SecretSource
+    cached: CachedCredential
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., host: _Optional[str] = ..., port: _Optional[int] = ..., database: _Optional[str] = ..., username: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ..., production: _Optional[bool] = ..., description: _Optional[str] = ..., created_at: _Optional[int] = ..., updated_at: _Optional[int] = ..., password_updated_at: _Optional[int] = ..., expires_days: _Optional[int] = ..., last_test: _Optional[_Union[TestResult, _Mapping]] = ..., rotation: _Optional[str] = ..., auth: _Optional[str] = ..., password_missing: _Optional[bool] = ..., source: _Optional[_Union[SecretSource, _Mapping]] = ..., cached: _Optional[_Union[CachedCredential, _Mapping]] = ...) -> None: ...
+
+class SecretSource(_message.Message):
+    __slots__ = ("kind", "source", "location", "cache_for_secs")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    CACHE_FOR_SECS_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    source: str
+    location: str
+    cache_for_secs: int
+    def __init__(self, kind: _Optional[str] = ..., source: _Optional[str] = ..., location: _Optional[str] = ..., cache_for_secs: _Optional[int] = ...) -> None: ...
+
+class CachedCredential(_message.Message):
+    __slots__ = ("fetched_at", "refresh_at", "valid_until", "lease", "renewable", "version", "from_source")
+    FETCHED_AT_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_AT_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
+    RENEWABLE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FROM_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    fetched_at: int
+    refresh_at: int
+    valid_until: int
+    lease: str
+    renewable: bool
+    version: str
+    from_source: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, fetched_at: _Optional[int] = ..., refresh_at: _Optional[int] = ..., valid_until: _Optional[int] = ..., lease: _Optional[str] = ..., renewable: _Optional[bool] = ..., version: _Optional[str] = ..., from_source: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SourceInfo(_message.Message):
+    __slots__ = ("name", "kind", "address", "namespace", "ca_cert", "auth", "auth_name", "mount", "region", "profile", "endpoint", "timeout_secs", "has_login", "health", "environments")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    CA_CERT_FIELD_NUMBER: _ClassVar[int]
+    AUTH_FIELD_NUMBER: _ClassVar[int]
+    AUTH_NAME_FIELD_NUMBER: _ClassVar[int]
+    MOUNT_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECS_FIELD_NUMBER: _ClassVar[int]
+    HAS_LOGIN_FIELD_NUMBER: _ClassVar[int]
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    address: str
+    namespace: str
+    ca_cert: str
+    auth: str
+    auth_name: str
+    mount: str
+    region: str
+    profile: str
+    endpoint: str
+    timeout_secs: int
+    has_login: bool
+    health: SourceHealth
+    environments: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., address: _Optional[str] = ..., namespace: _Optional[str] = ..., ca_cert: _Optional[str] = ..., auth: _Optional[str] = ..., auth_name: _Optional[str] = ..., mount: _Optional[str] = ..., region: _Optional[str] = ..., profile: _Optional[str] = ..., endpoint: _Optional[str] = ..., timeout_secs: _Optional[int] = ..., has_login: _Optional[bool] = ..., health: _Optional[_Union[SourceHealth, _Mapping]] = ..., environments: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SourceHealth(_message.Message):
+    __slots__ = ("reachable", "detail", "token_expires_at")
+    REACHABLE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    reachable: bool
+    detail: str
+    token_expires_at: int
+    def __init__(self, reachable: _Optional[bool] = ..., detail: _Optional[str] = ..., token_expires_at: _Optional[int] = ...) -> None: ...
+
+class PutSourceRequest(_message.Message):
+    __slots__ = ("source", "login_secret", "replace")
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_SECRET_FIELD_NUMBER: _ClassVar[int]
+    REPLACE_FIELD_NUMBER: _ClassVar[int]
+    source: SourceInfo
+    login_secret: str
+    replace: bool
+    def __init__(self, source: _Optional[_Union[SourceInfo, _Mapping]] = ..., login_secret: _Optional[str] = ..., replace: _Optional[bool] = ...) -> None: ...
+
+class ListSourcesRequest(_message.Message):
+    __slots__ = ("health",)
+    HEALTH_FIELD_NUMBER: _ClassVar[int]
+    health: bool
+    def __init__(self, health: _Optional[bool] = ...) -> None: ...
+
+class ListSourcesResponse(_message.Message):
+    __slots__ = ("sources",)
+    SOURCES_FIELD_NUMBER: _ClassVar[int]
+    sources: _containers.RepeatedCompositeFieldContainer[SourceInfo]
+    def __init__(self, sources: _Optional[_Iterable[_Union[SourceInfo, _Mapping]]] = ...) -> None: ...
+
+class RemoveSourceRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RemoveSourceResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LoginSourceRequest(_message.Message):
+    __slots__ = ("name", "login_secret")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    LOGIN_SECRET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    login_secret: str
+    def __init__(self, name: _Optional[str] = ..., login_secret: _Optional[str] = ...) -> None: ...
+
+class RefreshRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RefreshResponse(_message.Message):
+    __slots__ = ("environment",)
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    environment: Environment
+    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ...) -> None: ...
 
 class StatusRequest(_message.Message):
     __slots__ = ()
@@ -329,12 +459,14 @@ class GetRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., purpose: _Optional[str] = ..., child_exe: _Optional[str] = ..., approval: _Optional[_Union[Approval, _Mapping]] = ...) -> None: ...
 
 class GetResponse(_message.Message):
-    __slots__ = ("environment", "password")
+    __slots__ = ("environment", "password", "warning")
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    WARNING_FIELD_NUMBER: _ClassVar[int]
     environment: Environment
     password: str
-    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., password: _Optional[str] = ...) -> None: ...
+    warning: str
+    def __init__(self, environment: _Optional[_Union[Environment, _Mapping]] = ..., password: _Optional[str] = ..., warning: _Optional[str] = ...) -> None: ...
 
 class PutRequest(_message.Message):
     __slots__ = ("environment", "password", "replace", "approval")

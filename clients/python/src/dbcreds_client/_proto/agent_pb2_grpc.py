@@ -174,6 +174,31 @@ class AgentStub:
                 request_serializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalRequest.SerializeToString,
                 response_deserializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalResponse.FromString,
                 _registered_method=True)
+        self.PutSource = channel.unary_unary(
+                '/dbcreds.v1.Agent/PutSource',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.PutSourceRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.SourceInfo.FromString,
+                _registered_method=True)
+        self.ListSources = channel.unary_unary(
+                '/dbcreds.v1.Agent/ListSources',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.ListSourcesRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.ListSourcesResponse.FromString,
+                _registered_method=True)
+        self.RemoveSource = channel.unary_unary(
+                '/dbcreds.v1.Agent/RemoveSource',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.RemoveSourceRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.RemoveSourceResponse.FromString,
+                _registered_method=True)
+        self.LoginSource = channel.unary_unary(
+                '/dbcreds.v1.Agent/LoginSource',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.LoginSourceRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.SourceInfo.FromString,
+                _registered_method=True)
+        self.Refresh = channel.unary_unary(
+                '/dbcreds.v1.Agent/Refresh',
+                request_serializer=dbcreds_dot_v1_dot_agent__pb2.RefreshRequest.SerializeToString,
+                response_deserializer=dbcreds_dot_v1_dot_agent__pb2.RefreshResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServicer:
@@ -410,6 +435,43 @@ class AgentServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutSource(self, request, context):
+        """Sources (protocol 8): shared secret stores an environment's secret may
+        come from (OpenBao/Vault, AWS). Only the agent talks to them. Adding or
+        logging in needs the vault unlocked (the login secret is sealed in it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSources(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveSource(self, request, context):
+        """Refused (FAILED_PRECONDITION) while environments use the source.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LoginSource(self, request, context):
+        """A new login secret for a source; the agent logs in with it at once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Refresh(self, request, context):
+        """Drops what the agent cached for an environment from its source and
+        fetches it again (a KV secret's new version, a new lease).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -552,6 +614,31 @@ def add_AgentServicer_to_server(servicer, server):
                     servicer.AwaitApproval,
                     request_deserializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalRequest.FromString,
                     response_serializer=dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalResponse.SerializeToString,
+            ),
+            'PutSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutSource,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.PutSourceRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.SourceInfo.SerializeToString,
+            ),
+            'ListSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSources,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.ListSourcesRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.ListSourcesResponse.SerializeToString,
+            ),
+            'RemoveSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveSource,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.RemoveSourceRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.RemoveSourceResponse.SerializeToString,
+            ),
+            'LoginSource': grpc.unary_unary_rpc_method_handler(
+                    servicer.LoginSource,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.LoginSourceRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.SourceInfo.SerializeToString,
+            ),
+            'Refresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refresh,
+                    request_deserializer=dbcreds_dot_v1_dot_agent__pb2.RefreshRequest.FromString,
+                    response_serializer=dbcreds_dot_v1_dot_agent__pb2.RefreshResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1310,6 +1397,141 @@ class Agent:
             '/dbcreds.v1.Agent/AwaitApproval',
             dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalRequest.SerializeToString,
             dbcreds_dot_v1_dot_agent__pb2.AwaitApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/PutSource',
+            dbcreds_dot_v1_dot_agent__pb2.PutSourceRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.SourceInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/ListSources',
+            dbcreds_dot_v1_dot_agent__pb2.ListSourcesRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.ListSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/RemoveSource',
+            dbcreds_dot_v1_dot_agent__pb2.RemoveSourceRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.RemoveSourceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LoginSource(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/LoginSource',
+            dbcreds_dot_v1_dot_agent__pb2.LoginSourceRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.SourceInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dbcreds.v1.Agent/Refresh',
+            dbcreds_dot_v1_dot_agent__pb2.RefreshRequest.SerializeToString,
+            dbcreds_dot_v1_dot_agent__pb2.RefreshResponse.FromString,
             options,
             channel_credentials,
             insecure,
