@@ -10,6 +10,7 @@ use dbcreds_tests::{Sandbox, assert_no_file_holds, contains_bytes, read_or_empty
 #[path = "../../../../sources/tests/support/peers.rs"]
 mod peers;
 
+mod aws;
 mod local;
 mod openbao;
 
