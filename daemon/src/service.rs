@@ -49,7 +49,7 @@ impl Service {
         ops.spawn_recovery();
         let guard = Guard::new(agent.clone(), audit.clone());
         agent.sources.attach(audit.clone(), events.clone());
-        tokio::spawn(crate::sources::run_keeper(agent.clone()));
+        tokio::spawn(crate::state::run_keeper(agent.clone()));
         Self {
             agent,
             audit,

@@ -20,7 +20,7 @@ pub enum SourceCommand {
 The login secret (token, secret-id, password) is sealed in the vault like a
 password; AWS sources use the standard credential chain (environment, shared
 config and credentials files, SSO cache, instance metadata) and store none.")]
-    Add(SourceAddArgs),
+    Add(Box<SourceAddArgs>),
     /// List the sources (with --check, ask each whether it answers)
     List(SourceListArgs),
     /// Show one source and the environments that use it

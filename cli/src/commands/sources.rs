@@ -13,7 +13,7 @@ use crate::prompt;
 
 pub async fn run(c: SourceCommand) -> Result<(), Failure> {
     match c {
-        SourceCommand::Add(a) => add(a).await,
+        SourceCommand::Add(a) => add(*a).await,
         SourceCommand::List(a) => list(a).await,
         SourceCommand::Show(a) => show(a).await,
         SourceCommand::Remove(a) => remove(a).await,

@@ -38,7 +38,7 @@ pub(super) async fn list(
     let mut sources = Vec::with_capacity(views.len());
     for v in &views {
         let h = if health {
-            s.agent.sources.health(&v.spec.name).await
+            s.agent.source_health(&v.spec.name).await
         } else {
             None
         };
@@ -69,7 +69,7 @@ pub(super) async fn login(
     let secret = SecretString::from(std::mem::take(&mut r.0.login_secret));
     let view = s.agent.login_source(&r.name, secret).await?;
     // Log in now, so a bad secret shows here and not at the next `get`.
-    let health = s.agent.sources.health(&view.spec.name).await;
+    let health = s.agent.source_health(&view.spec.name).await;
     Ok(Response::new(info_of(&view, health)))
 }
 

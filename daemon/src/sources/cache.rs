@@ -33,6 +33,8 @@ pub struct Cached {
     /// A renewal came back shorter than asked: the lease nears its max_ttl
     /// and the keeper replaces it instead.
     pub capped: bool,
+    /// A renewal failed because the source is down: not again before.
+    pub retry_at: Instant,
     pub last_used: Instant,
 }
 
@@ -137,6 +139,7 @@ impl Cache {
             valid_until,
             renewed_at: now,
             capped: false,
+            retry_at: now,
             last_used: now,
         };
         let out = reveal(env.clone(), &mut c, None);

@@ -24,7 +24,6 @@ use crate::error::{AgentError, Result};
 use crate::events::Events;
 
 pub use cache::Cached;
-pub use keeper::run as run_keeper;
 
 /// What a `get` of a sourced environment answers.
 pub struct Revealed {
@@ -56,8 +55,9 @@ pub struct Sources {
     settings: std::sync::Mutex<Settings>,
     sessions: std::sync::Mutex<HashMap<String, Arc<Session>>>,
     cache: cache::Cache,
-    /// One fetch at a time, so concurrent first `get`s share one lease.
-    flight: Mutex<()>,
+    /// One fetch at a time per environment, so concurrent first `get`s
+    /// share one lease (and a slow source holds up only its own).
+    flights: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
     audit: OnceLock<AuditLog>,
     events: OnceLock<Events>,
     /// Wakes the keeper when the cache changes.
@@ -87,7 +87,7 @@ impl Sources {
         }
     }
 
-    fn announce(&self, env: &str) {
+    pub(crate) fn announce(&self, env: &str) {
         if let Some(e) = self.events.get() {
             e.send(env, "refresh", true);
         }
@@ -114,6 +114,32 @@ impl Sources {
             m.insert(name.to_owned(), session.clone());
         }
         Ok(session)
+    }
+
+    fn flight(&self, env: &str) -> Arc<Mutex<()>> {
+        self.flights
+            .lock()
+            .map(|mut m| m.entry(env.to_owned()).or_default().clone())
+            .unwrap_or_default()
+    }
+
+    /// Before a source's config or login changes: revokes the leases
+    /// fetched through it (while its session still holds the old login)
+    /// and forgets the session.
+    pub async fn forget_source(&self, name: &str) {
+        let envs: Vec<String> = self
+            .cache
+            .with(|m| {
+                m.iter()
+                    .filter(|(_, c)| c.source == name)
+                    .map(|(e, _)| e.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for env in envs {
+            self.forget(&env).await;
+        }
+        self.drop_session(name);
     }
 
     /// Forgets the session of `name` (its config or login changed).
@@ -155,7 +181,8 @@ impl Sources {
         if let Some(hit) = self.cache.fresh(&env, &src) {
             return Ok(hit);
         }
-        let _flight = self.flight.lock().await;
+        let flight = self.flight(env.name.as_str());
+        let _flight = flight.lock().await;
         if let Some(hit) = self.cache.fresh(&env, &src) {
             return Ok(hit);
         }
@@ -266,12 +293,6 @@ impl Sources {
         if let Ok(mut m) = self.sessions.lock() {
             m.clear();
         }
-    }
-
-    /// Sources' health for `ListSources`.
-    pub async fn health(&self, name: &str) -> Option<dbcreds_sources::Health> {
-        let session = self.session_of(name)?;
-        Some(session.health().await)
     }
 }
 

@@ -7,6 +7,7 @@ mod access;
 mod backup;
 mod diagnose;
 mod forget;
+mod keeper;
 mod keys;
 mod passphrase;
 mod policies;
@@ -32,6 +33,7 @@ use crate::vault::{PolicyRow, Record, SourceRow, UnlockerRow, Vault, VaultError}
 
 pub use backup::{BackupDone, RestoreDone};
 pub use diagnose::Check;
+pub use keeper::run as run_keeper;
 pub use passphrase::PassphraseChange;
 pub use policies::PolicyView;
 pub use rekey::RekeyDone;

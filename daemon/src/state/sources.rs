@@ -42,6 +42,8 @@ impl Agent {
         if login.is_some() {
             self.unlock_for_request().await?;
         }
+        // Leases taken with the old login are revoked with it.
+        self.sources.forget_source(&spec.name).await;
         let mut state = self.state.write().await;
         let o = open_mut(&mut state)?;
         if o.sources.contains_key(&spec.name) && !replace {
@@ -79,6 +81,22 @@ impl Agent {
                 .ok_or_else(|| no_source(name))?
         };
         self.put_source(spec, Some(login), true).await
+    }
+
+    /// Checks source `name`, logging in when no session is open yet
+    /// (`None` while locked: its login is sealed).
+    pub async fn source_health(&self, name: &str) -> Option<dbcreds_sources::Health> {
+        let login = {
+            let state = self.state.read().await;
+            let o = open(&state).ok()?;
+            self.source_login(o, name).ok()?
+        };
+        let mut login = Some(login);
+        let session = self
+            .sources
+            .session(name, || login.take().ok_or_else(|| no_source(name)))
+            .ok()?;
+        Some(session.health().await)
     }
 
     pub async fn list_sources(&self) -> Result<Vec<SourceView>> {
