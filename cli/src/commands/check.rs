@@ -23,6 +23,9 @@ pub async fn run(a: CheckArgs) -> Result<(), Failure> {
     } else {
         output::stdout(&text(&entries, a.quiet, output::color_stdout()))?;
     }
+    if !a.json {
+        warn_sources(&mut client, now).await;
+    }
     let expired: Vec<&str> = entries
         .iter()
         .filter(|e| e.expiry.is_expired())
@@ -44,6 +47,38 @@ pub async fn run(a: CheckArgs) -> Result<(), Failure> {
                 many.join(", ")
             ),
         )),
+    }
+}
+
+/// On stderr: sources that do not answer, and leases that end within 10
+/// minutes without a renewal (their max_ttl): the agent fetches new ones,
+/// but a connection opened with the old one will be cut.
+async fn warn_sources(client: &mut Client, now: chrono::DateTime<Utc>) {
+    let Ok(sources) = client.sources(true).await else {
+        return;
+    };
+    for s in sources.iter() {
+        if let Some(h) = s.health.as_ref().filter(|h| !h.reachable) {
+            output::warn(&format!("source {} cannot be used: {}", s.name, h.detail));
+        }
+    }
+    let Ok(envs) = client.list().await else {
+        return;
+    };
+    for e in envs {
+        let Some(c) = &e.cached else { continue };
+        if let Some(end) = c
+            .valid_until
+            .filter(|t| *t - now < chrono::Duration::minutes(10))
+            && !c.lease.is_empty()
+        {
+            output::warn(&format!(
+                "the lease of {} (…{}) ends at {}: the agent replaces it before then",
+                e.name,
+                c.lease,
+                end.format("%H:%M:%S UTC")
+            ));
+        }
     }
 }
 

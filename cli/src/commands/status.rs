@@ -97,7 +97,9 @@ pub async fn run(a: StatusArgs) -> Result<(), Failure> {
             forgotten: (!st.forgotten.is_empty()).then_some(st.forgotten.as_slice()),
         })?;
     } else {
-        output::stdout(&human(&st, &socket, output::color_stdout()))?;
+        let mut text = human(&st, &socket, output::color_stdout());
+        text.push_str(&sources_rows(&mut client).await);
+        output::stdout(&text)?;
     }
     if st.protocol != PROTOCOL {
         return Err(Error::ProtocolMismatch {
@@ -151,6 +153,41 @@ fn locks_in(st: &Status) -> String {
     } else {
         parts.join(", ")
     }
+}
+
+/// The sources and what the agent holds from them (lease times), when it
+/// has any; nothing from an agent without sources (an older one).
+async fn sources_rows(client: &mut Client) -> String {
+    let Ok(sources) = client.sources(false).await else {
+        return String::new();
+    };
+    if sources.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = sources
+        .iter()
+        .map(|s| format!("{} ({})", s.name, s.kind))
+        .collect();
+    let mut out = format!("{:<13} {}\n", "sources:", names.join(", "));
+    let envs = client.list().await.unwrap_or_default();
+    let held: Vec<String> = envs
+        .iter()
+        .filter_map(|e| {
+            let c = e.cached.as_ref()?;
+            let mut w = e.name.to_string();
+            if !c.lease.is_empty() {
+                w.push_str(&format!(" lease …{}", c.lease));
+            }
+            if let Some(t) = c.valid_until {
+                w.push_str(&format!(" until {}", t.format("%H:%M:%S UTC")));
+            }
+            Some(w)
+        })
+        .collect();
+    if !held.is_empty() {
+        out.push_str(&format!("{:<13} {}\n", "cached:", held.join("; ")));
+    }
+    out
 }
 
 fn human(st: &Status, socket: &str, color: bool) -> String {

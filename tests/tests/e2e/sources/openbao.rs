@@ -206,6 +206,11 @@ fn a_dynamic_user_logs_in_is_renewed_replaced_before_max_ttl_and_revoked_on_lock
     };
     assert_eq!(next("first line", 60), format!("connected as {user}"));
     assert_eq!(next("watching line", 30), "watching");
+    let status = sb.cli(&["status"]);
+    assert!(
+        status.stdout.contains("team (openbao)") && status.stdout.contains("prod lease …"),
+        "{status}"
+    );
 
     // Past the default TTL twice over: renewed, the same user still logs in.
     std::thread::sleep(Duration::from_secs(20));
@@ -361,6 +366,12 @@ fn a_down_source_serves_what_is_cached_fails_fast_for_the_rest_and_recovers() {
     assert!(
         got.stderr.contains("did not answer") && got.stderr.contains("cache"),
         "{got}"
+    );
+    let check = sb.cli(&["check"]);
+    check.ok();
+    assert!(
+        check.stderr.contains("source team cannot be used"),
+        "{check}"
     );
     // A refresh needs the source: it says so, and keeps what is cached.
     sb.cli(&["refresh", "prod"])
