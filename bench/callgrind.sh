@@ -16,6 +16,7 @@
 # `free` counted apart, SQLite's included), and the top functions by
 # exclusive count.
 #
+# LOADGEN=PATH takes another dbcreds-load.
 # Needs valgrind (callgrind_control, callgrind_annotate), python3.
 set -euo pipefail
 
@@ -24,7 +25,7 @@ BIN="$(cd "${1:?usage: bench/callgrind.sh BIN_DIR [CONNECTIONS] [REQUESTS_PER_CO
 CONN=${2:-8}
 PER=${3:-500}
 OUT=${4:-$ROOT/bench/results/callgrind-get.json}
-LOADGEN="$ROOT/target/bench/release/dbcreds-load"
+LOADGEN="${LOADGEN:-$ROOT/target/bench/release/dbcreds-load}"
 if [[ ! -x "$LOADGEN" ]]; then
     (cd "$ROOT" && CARGO_TARGET_DIR="$ROOT/target/bench" cargo build --locked --release -p dbcreds-bench) >&2
 fi
@@ -34,22 +35,26 @@ mkdir -m700 "$T/run"
 VPID=""
 cleanup() {
     [[ -n "$VPID" ]] && kill "$VPID" 2>/dev/null
-    rm -rf "$T"
+    [[ -n "${KEEP:-}" ]] || rm -rf "$T"
 }
 trap cleanup EXIT
 export XDG_RUNTIME_DIR=$T/run DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent DBCREDS_CONFIG=$T/none.toml
 export DBCREDS_HOME=$T/home DBCREDS_SOCK=$T/agent.sock DBCREDS_AGENT_BIN=$BIN/dbcreds-agent
+# Switching instrumentation on makes valgrind translate everything anew:
+# the first requests after it take seconds.
+export DBCREDS_AGENT_TIMEOUT=120s DBCREDS_AGENT_CONNECT_TIMEOUT=120s
 printf pp >"$T/pass"
 "$BIN/dbcreds" init --unlocker passphrase --passphrase-stdin <"$T/pass" >/dev/null
 printf 's3cret-pass' | "$BIN/dbcreds" add prod --kind postgres --host db.internal \
     --database app --user app --password-stdin >/dev/null
 "$BIN/dbcreds" agent stop >/dev/null
 
-DBCREDS_PASSPHRASE_FILE=$T/pass valgrind --tool=callgrind --collect-atstart=no \
+DBCREDS_PASSPHRASE_FILE=$T/pass valgrind --tool=callgrind --instr-atstart=no \
     --callgrind-out-file="$T/cg.out" "$BIN/dbcreds-agent" --socket "$T/agent.sock" 2>"$T/vg.log" &
 VPID=$!
+# Until the socket exists a get would start an agent of its own.
 for _ in $(seq 600); do
-    [[ "$("$BIN/dbcreds" get prod 2>/dev/null)" == s3cret-pass ]] && break
+    [[ -S "$T/agent.sock" ]] && [[ "$("$BIN/dbcreds" get prod 2>/dev/null)" == s3cret-pass ]] && break
     sleep 0.1
 done
 [[ "$("$BIN/dbcreds" get prod)" == s3cret-pass ]] || {

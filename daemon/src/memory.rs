@@ -7,28 +7,22 @@
 //! copies) leave nothing behind once dropped. The cost is one
 //! `explicit_bzero` per free (see docs/performance.md for its measurement).
 
-use std::alloc::{GlobalAlloc, Layout};
-
-/// What the wrapper hands blocks to: mimalloc, whose per-thread free lists
-/// cost a fraction of glibc's malloc and free on the agent's request path
-/// (docs/performance.md). Its frees are as wiped as glibc's were: the wipe
-/// is ours, before the block is handed back.
-use mimalloc::MiMalloc as Inner;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct ZeroingAlloc;
 
-// SAFETY: delegates every allocation to `Inner`; `dealloc` only writes
+// SAFETY: delegates every allocation to `System`; `dealloc` only writes
 // within the block it is handed before handing it back.
 unsafe impl GlobalAlloc for ZeroingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as ours.
-        unsafe { Inner.alloc(layout) }
+        unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: same contract as ours.
-        unsafe { Inner.alloc_zeroed(layout) }
+        unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -36,7 +30,7 @@ unsafe impl GlobalAlloc for ZeroingAlloc {
         // caller gives up; wiping it before freeing is within bounds.
         unsafe {
             wipe(ptr, layout.size());
-            Inner.dealloc(ptr, layout);
+            System.dealloc(ptr, layout);
         }
     }
     // `realloc` keeps the default: allocate, copy, then `dealloc` (which
@@ -69,11 +63,6 @@ unsafe fn wipe(ptr: *mut u8, len: usize) {
 /// wiped by [`ZeroingAlloc`]. Costs a walk of the heap; called only after
 /// such moments, never per request.
 pub fn release_free_memory() {
-    // SAFETY: mi_collect only frees mimalloc's own unused pages.
-    unsafe {
-        libmimalloc_sys::mi_collect(true);
-    }
-    // SQLite and other C code allocate from glibc's heap still.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free, unused heap pages to the kernel.
     unsafe {
