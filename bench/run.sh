@@ -8,17 +8,19 @@
 #             script; its numbers are not the ones to quote)
 # Environment:
 #   BENCH_BIN=DIR   take dbcreds and dbcreds-agent from DIR instead of this
-#                   tree's build (to measure an older build the same way;
+#                   tree's install (to measure an older build the same way;
 #                   dbcreds-load is still built from this tree)
 #   BENCH_OUT=FILE  write the result there instead of bench/results/latest.json
 #
 # What it does, in order:
 #   1. checks for the tools below and names every missing one (it installs
 #      nothing itself);
-#   2. builds release binaries (dbcreds, dbcreds-agent, dbcreds-load) with
+#   2. installs dbcreds and dbcreds-agent as the README does
+#      (`cargo install --locked --path cli`, `--path daemon`) into
+#      <repo>/target/bench-install, and builds dbcreds-load, all with
 #      CARGO_TARGET_DIR=<repo>/target/bench, a target dir of its own so
 #      other people's debug builds on this machine do not fight over the
-#      cargo lock;
+#      cargo lock (and the three share their dependencies' builds);
 #   3. starts a private, headless Secret Service (gnome-keyring-daemon in
 #      its own dbus-run-session, tests/support/keyring-session.sh) and a
 #      private ssh-agent holding one ed25519 key;
@@ -36,7 +38,10 @@
 #      dbcreds-bench username prod`, `/bin/true`, and Python
 #      `keyring.get_password` (skipped, and said so, when python3 has no
 #      `keyring` module);
-#   6. peak RSS of each CLI with GNU time (`/usr/bin/time -v`, max of 20);
+#   6. peak RSS of each CLI with GNU time (`/usr/bin/time -v`, max of 20),
+#      with its minor page faults (median of the same runs), and the
+#      system calls of one `dbcreds get prod` and one `ssh-add -l`
+#      (`strace -f -c`);
 #   7. dbcreds-load: Get RPCs from 1, 8 and 64 connections against agent A
 #      (requests/s, p50/p99, and the CPU time per request of the agent and
 #      of the load generator, which share the machine's cores);
@@ -45,7 +50,8 @@
 #      RSS with 10,000 environments unlocked (VmRSS/VmHWM from
 #      /proc/<pid>/status), Lock+Unlock rounds again;
 #   9. prints medians and the ratios `dbcreds get / ssh-add -l` and
-#      `secret-tool / dbcreds get`, and writes bench/results/latest.json
+#      `secret-tool / dbcreds get` (issue 15's targets: <= 0.5 and >= 8,
+#      peak RSS <= 4 MiB), and writes bench/results/latest.json
 #      (with the machine, its load average before and after, and the raw
 #      hyperfine export beside it in bench/results/hyperfine-latest.json).
 #
@@ -53,10 +59,11 @@
 #   hyperfine [hyperfine], ssh-agent ssh-add ssh-keygen [openssh-client],
 #   secret-tool [libsecret-tools], gnome-keyring-daemon [gnome-keyring],
 #   dbus-run-session [dbus] (dbus-daemon), gdbus [libglib2.0-bin],
-#   /usr/bin/time [time], python3 [python3], cargo (rustup);
+#   /usr/bin/time [time], strace [strace], readelf [binutils],
+#   python3 [python3], cargo (rustup);
 #   optional: python3 module keyring (`pip install keyring`, or Debian's
 #   python3-keyring).
-#   apt-get install hyperfine openssh-client libsecret-tools gnome-keyring dbus libglib2.0-bin time python3
+#   apt-get install hyperfine openssh-client libsecret-tools gnome-keyring dbus libglib2.0-bin time strace binutils python3
 #
 # The machine has 2 cores and is shared: note `uptime` before quoting
 # numbers (the JSON records the load average before and after the run).
@@ -98,12 +105,14 @@ need gnome-keyring-daemon gnome-keyring
 need dbus-run-session dbus
 need gdbus libglib2.0-bin
 need python3 python3
+need strace strace
+need readelf binutils
 need cargo "none: install Rust with rustup"
 [[ -x /usr/bin/time ]] || missing+=("/usr/bin/time, GNU time (Debian package time)")
 if ((${#missing[@]})); then
     printf 'bench/run.sh: missing tools:\n' >&2
     printf '  %s\n' "${missing[@]}" >&2
-    printf 'install them with: apt-get install hyperfine openssh-client libsecret-tools gnome-keyring dbus libglib2.0-bin time python3\n' >&2
+    printf 'install them with: apt-get install hyperfine openssh-client libsecret-tools gnome-keyring dbus libglib2.0-bin time strace binutils python3\n' >&2
     exit 1
 fi
 HAVE_PYKEYRING=1
@@ -114,16 +123,24 @@ fi
 
 # --- 2. build ---------------------------------------------------------------
 export CARGO_TARGET_DIR="$ROOT/target/bench"
-say "building release binaries in $CARGO_TARGET_DIR"
-(cd "$ROOT" && cargo build --release -p dbcreds-cli -p dbcreds-agent -p dbcreds-bench) >&2 ||
-    die "release build failed"
-BIN="$CARGO_TARGET_DIR/release"
-LOADGEN="$BIN/dbcreds-load"
+INSTALL="$ROOT/target/bench-install"
+say "installing dbcreds and dbcreds-agent as the README does, into $INSTALL"
+(cd "$ROOT" && cargo install --locked --path cli --root "$INSTALL" &&
+    cargo install --locked --path daemon --root "$INSTALL") >&2 ||
+    die "cargo install failed"
+say "building dbcreds-load in $CARGO_TARGET_DIR"
+(cd "$ROOT" && cargo build --locked --release -p dbcreds-bench) >&2 || die "release build failed"
+BIN="$INSTALL/bin"
+LOADGEN="$CARGO_TARGET_DIR/release/dbcreds-load"
 if [[ -n "${BENCH_BIN:-}" ]]; then
     BIN="$(cd "$BENCH_BIN" && pwd)"
     say "measuring dbcreds and dbcreds-agent from $BIN"
 fi
 DBCREDS="$BIN/dbcreds"
+# What the loader sees: "DYN, no interpreter" is static-pie.
+ELF_TYPE="$(readelf -h "$DBCREDS" | awk '/Type:/ { print $2 }')"
+if readelf -l "$DBCREDS" | grep -q 'program interpreter'; then ELF_INTERP=yes; else ELF_INTERP=no; fi
+say "dbcreds: ELF type $ELF_TYPE, program interpreter: $ELF_INTERP, $(stat -c %s "$DBCREDS") bytes"
 
 # --- 3. private Secret Service and ssh-agent ---------------------------------
 WORK="$(mktemp -d /tmp/dbcreds-bench.XXXXXX)"
@@ -239,7 +256,22 @@ max_rss() { # max_rss CMD... -> max "Maximum resident set size" over RSS_RUNS ru
     done
     echo "$best"
 }
-say "peak RSS (GNU time, max of $RSS_RUNS)"
+faults() { # faults CMD... -> median minor page faults over RSS_RUNS runs
+    for _ in $(seq "$RSS_RUNS"); do
+        /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Minor .*page faults/ { print $2 }'
+    done | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+syscalls() { # syscalls CMD... -> the total of `strace -f -c` (calls) for one run
+    strace -f -c -o "$WORK/strace.txt" "$@" >/dev/null 2>&1
+    awk '$NF == "total" { print $4 + 0 }' "$WORK/strace.txt"
+}
+say "peak RSS (GNU time, max of $RSS_RUNS), page faults, system calls"
+FLT_GET=$(faults "$DBCREDS" get prod)
+FLT_SSH=$(faults ssh-add -l)
+FLT_TRUE=$(faults /bin/true)
+SYS_GET=$(syscalls "$DBCREDS" get prod)
+SYS_SSH=$(syscalls ssh-add -l)
+SYS_TRUE=$(syscalls /bin/true)
 RSS_GET=$(max_rss "$DBCREDS" get prod)
 RSS_URI=$(max_rss "$DBCREDS" get prod uri)
 RSS_LIST=$(max_rss "$DBCREDS" list --json)
@@ -276,6 +308,7 @@ LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 export HF_JSON LOAD_JSON UNLOCK0_JSON UNLOCK_JSON POP_JSON LOAD_BEFORE LOAD_AFTER_HF LOAD_AFTER
 export IDLE_RSS IDLE_HWM AGENT_A_RSS AGENT_A_HWM AGENT_A_HWM_LOAD BIG_RSS BIG_HWM BIG_RSS_AFTER BIG_HWM_AFTER
 export RSS_GET RSS_URI RSS_LIST RSS_SSH RSS_ST RSS_TRUE N_LIST BIG_ENVS WARMUP RUNS BIN
+export FLT_GET FLT_SSH FLT_TRUE SYS_GET SYS_SSH SYS_TRUE ELF_TYPE ELF_INTERP
 export GIT_REV="$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo -dirty)"
 python3 - "${BENCH_OUT:-$OUT_DIR/latest.json}" <<'PY'
 import json, os, platform, subprocess, sys, time
@@ -300,7 +333,15 @@ result = {
     "hyperfine": {"warmup": int(e["WARMUP"]), "runs": int(e["RUNS"]), "ms": rows},
     "ratios": {"dbcreds_get_over_ssh_add": round(get / ssh, 3),
                "secret_tool_over_dbcreds_get": round(st / get, 3)},
-    "targets": {"get_le_0.8x_ssh_add": get <= 0.8 * ssh, "get_5x_faster_than_secret_tool": st >= 5 * get},
+    "targets": {"get_le_0.5x_ssh_add": get <= 0.5 * ssh, "get_8x_faster_than_secret_tool": st >= 8 * get,
+                "get_peak_rss_le_4MiB": kib("RSS_GET") <= 4096},
+    "dbcreds_binary": {"path": os.path.join(e["BIN"], "dbcreds"), "elf_type": e["ELF_TYPE"],
+                       "program_interpreter": e["ELF_INTERP"] == "yes",
+                       "bytes": os.path.getsize(os.path.join(e["BIN"], "dbcreds"))},
+    "minor_page_faults_median": {"dbcreds get prod": kib("FLT_GET"), "ssh-add -l": kib("FLT_SSH"),
+                                 "/bin/true": kib("FLT_TRUE")},
+    "syscalls_strace_f_c": {"dbcreds get prod": kib("SYS_GET"), "ssh-add -l": kib("SYS_SSH"),
+                            "/bin/true": kib("SYS_TRUE")},
     "cli_peak_rss_kib": {"dbcreds get prod": kib("RSS_GET"), "dbcreds get prod uri": kib("RSS_URI"),
                          "dbcreds list --json": kib("RSS_LIST"), "ssh-add -l": kib("RSS_SSH"),
                          "secret-tool lookup": kib("RSS_ST"), "/bin/true": kib("RSS_TRUE")},
@@ -325,8 +366,12 @@ print("%-40s %10s" % ("command (hyperfine -N, %s runs)" % e["RUNS"], "median ms"
 for name, r in rows.items():
     print("%-40s %10.3f" % (name, r["median"]))
 print()
-print("dbcreds get / ssh-add -l   = %.3f   (target <= 0.8)" % (get / ssh))
-print("secret-tool / dbcreds get  = %.2f    (target >= 5)" % (st / get))
+print("dbcreds get / ssh-add -l   = %.3f   (target <= 0.5)" % (get / ssh))
+print("secret-tool / dbcreds get  = %.2f    (target >= 8)" % (st / get))
+b = result["dbcreds_binary"]
+print("dbcreds binary: ELF %s, program interpreter %s, %d bytes" % (b["elf_type"], b["program_interpreter"], b["bytes"]))
+print("minor page faults (median): " + ", ".join("%s %d" % kv for kv in result["minor_page_faults_median"].items()))
+print("system calls (strace -f -c): " + ", ".join("%s %d" % kv for kv in result["syscalls_strace_f_c"].items()))
 print()
 print("CLI peak RSS (KiB): " + ", ".join("%s %d" % kv for kv in result["cli_peak_rss_kib"].items()))
 a = result["agent_rss_kib"]

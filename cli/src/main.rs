@@ -21,6 +21,10 @@ mod supervise;
 mod template;
 
 fn main() -> ExitCode {
+    // A static binary must not reach glibc's NSS (see the function).
+    if cfg!(target_feature = "crt-static") {
+        dbcreds::paths::avoid_nss();
+    }
     let cli = match args::parse() {
         Ok(cli) => cli,
         Err(code) => return code,

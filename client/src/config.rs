@@ -289,7 +289,7 @@ pub fn path() -> PathBuf {
     std::env::var_os("XDG_CONFIG_HOME")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .or_else(dirs::config_dir)
+        .or_else(crate::paths::config_dir)
         .unwrap_or_else(|| PathBuf::from(".config"))
         .join("dbcreds")
         .join("config.toml")

@@ -15,6 +15,68 @@ pub const SOCKET_FILE: &str = "agent.sock";
 /// Name of the vault file inside the data directory.
 pub const VAULT_FILE: &str = "vault.db";
 
+/// Set by [`avoid_nss`].
+static AVOID_NSS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For a statically linked program (the `dbcreds` CLI is static-pie on
+/// x86_64 Linux glibc): from now on the home directory comes from `$HOME`,
+/// else from the user's line in `/etc/passwd`, else it is unknown (the
+/// paths fall back to `.local/share/dbcreds` and `.config` relative to the
+/// working directory), and never from glibc's `getpwuid`. In a static
+/// binary that call loads the NSS modules `nsswitch.conf` names
+/// (`systemd`, `sss`, `ldap`) with `dlopen`, which brings in the shared
+/// libc beside the static one: the process dies of SIGSEGV (seen with
+/// `libnss_systemd` for a user not in `/etc/passwd`). With `$HOME` set,
+/// as in every login session, nothing is looked up at all.
+pub fn avoid_nss() {
+    AVOID_NSS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `$HOME`, else, after [`avoid_nss`], the user's line in `/etc/passwd`
+/// only; `None` when that does not tell either.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn home_without_nss() -> Option<PathBuf> {
+    if let Some(h) = env_path("HOME") {
+        return Some(h);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd_home(&passwd, rustix::process::getuid().as_raw())
+}
+
+/// The home directory of `uid` in the text of an `/etc/passwd`
+/// (`name:password:uid:gid:gecos:home:shell` lines).
+///
+#[cfg(all(unix, not(target_os = "macos")))]
+fn passwd_home(passwd: &str, uid: u32) -> Option<PathBuf> {
+    passwd.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (f.len() >= 7 && f[2].parse::<u32>().ok() == Some(uid) && !f[5].is_empty())
+            .then(|| PathBuf::from(f[5]))
+    })
+}
+
+/// The platform's data directory (`dirs::data_dir`), without NSS after
+/// [`avoid_nss`].
+fn data_dir() -> Option<PathBuf> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if AVOID_NSS.load(std::sync::atomic::Ordering::Relaxed) {
+        return env_path("XDG_DATA_HOME")
+            .or_else(|| home_without_nss().map(|h| h.join(".local").join("share")));
+    }
+    dirs::data_dir()
+}
+
+/// The platform's config directory (`dirs::config_dir`), without NSS
+/// after [`avoid_nss`].
+pub(crate) fn config_dir() -> Option<PathBuf> {
+    #[cfg(all(unix, not(target_os = "macos")))]
+    if AVOID_NSS.load(std::sync::atomic::Ordering::Relaxed) {
+        return env_path("XDG_CONFIG_HOME")
+            .or_else(|| home_without_nss().map(|h| h.join(".config")));
+    }
+    dirs::config_dir()
+}
+
 fn env_path(var: &str) -> Option<PathBuf> {
     std::env::var_os(var)
         .filter(|v| !v.is_empty())
@@ -32,7 +94,7 @@ fn env_path(var: &str) -> Option<PathBuf> {
 pub fn home() -> PathBuf {
     env_path("DBCREDS_HOME")
         .or_else(|| env_path("XDG_DATA_HOME").map(|d| d.join("dbcreds")))
-        .or_else(|| dirs::data_dir().map(|d| d.join("dbcreds")))
+        .or_else(|| data_dir().map(|d| d.join("dbcreds")))
         .unwrap_or_else(|| PathBuf::from(".dbcreds"))
 }
 
@@ -118,4 +180,22 @@ fn default_socket() -> PathBuf {
 fn default_socket() -> PathBuf {
     let user = std::env::var("USERNAME").unwrap_or_else(|_| "user".into());
     PathBuf::from(format!(r"\\.\pipe\dbcreds-agent-{user}"))
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwd_home_finds_the_uid() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n\
+                      # a comment\n\
+                      broken line\n\
+                      nohome:x:1001:1001::: /bin/sh\n\
+                      dev:x:1000:1000:Dev,,,:/home/dev:/bin/bash\n";
+        assert_eq!(passwd_home(passwd, 0), Some(PathBuf::from("/root")));
+        assert_eq!(passwd_home(passwd, 1000), Some(PathBuf::from("/home/dev")));
+        assert_eq!(passwd_home(passwd, 1001), None);
+        assert_eq!(passwd_home(passwd, 4242), None);
+    }
 }

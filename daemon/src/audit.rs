@@ -122,14 +122,13 @@ impl AuditLog {
         operation: &'static str,
         outcome: &str,
     ) {
-        let peer = peer.cloned().unwrap_or_default();
         self.record(AuditEvent {
             at: chrono::Utc::now(),
             environment: environment.to_owned(),
             operation,
-            client_pid: peer.pid,
-            client_uid: peer.uid,
-            client_exe: peer.exe,
+            client_pid: peer.and_then(|p| p.pid),
+            client_uid: peer.and_then(|p| p.uid),
+            client_exe: peer.and_then(|p| p.exe.as_deref().map(str::to_owned)),
             outcome: outcome.to_owned(),
             detail: None,
         })
@@ -146,14 +145,13 @@ impl AuditLog {
         outcome: &str,
         detail: String,
     ) {
-        let peer = peer.cloned().unwrap_or_default();
         self.record(AuditEvent {
             at: chrono::Utc::now(),
             environment: environment.to_owned(),
             operation: crate::vault::DECISION,
-            client_pid: peer.pid,
-            client_uid: peer.uid,
-            client_exe: peer.exe,
+            client_pid: peer.and_then(|p| p.pid),
+            client_uid: peer.and_then(|p| p.uid),
+            client_exe: peer.and_then(|p| p.exe.as_deref().map(str::to_owned)),
             outcome: outcome.to_owned(),
             detail: Some(detail),
         })

@@ -189,17 +189,15 @@ impl agent_server::Agent for Service {
     }
 
     async fn get(&self, req: Request<v1::GetRequest>) -> Result<Response<v1::GetResponse>, Status> {
-        let peer = req.extensions().get::<Peer>().cloned();
-        let r = req.into_inner();
+        // Borrowed, not cloned: the hottest RPC (its executable path is a
+        // String, one allocation and one wiped free less per request).
+        let (_, extensions, r) = req.into_parts();
+        let peer = extensions.get::<Peer>();
         let n = name(&r.name)?;
         let op = get_operation(&r.purpose)?;
         // The allow list before the secret is fetched; the confirmation
         // after, so nobody is asked about a locked vault.
-        let revealed = match self
-            .guard
-            .before_reveal(peer.as_ref(), &n, &r.child_exe)
-            .await
-        {
+        let revealed = match self.guard.before_reveal(peer, &n, &r.child_exe).await {
             Ok(needed) => match self.agent.reveal(&n).await {
                 Ok(found) => self
                     .guard
@@ -212,7 +210,7 @@ impl agent_server::Agent for Service {
         };
         match revealed {
             Ok(r) => {
-                self.audit(peer.as_ref(), n.as_str(), op, "ok").await;
+                self.audit(peer, n.as_str(), op, "ok").await;
                 Ok(Response::new(v1::GetResponse {
                     environment: reply_env(&r.env),
                     password: r.password.expose_secret().to_owned(),
@@ -222,8 +220,7 @@ impl agent_server::Agent for Service {
             // The request comes again once approved; that one is audited.
             Err(e @ AgentError::ApprovalPending { .. }) => Err(e.into()),
             Err(e) => {
-                self.audit(peer.as_ref(), n.as_str(), op, e.reason().as_str())
-                    .await;
+                self.audit(peer, n.as_str(), op, e.reason().as_str()).await;
                 Err(e.into())
             }
         }

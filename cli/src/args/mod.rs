@@ -35,6 +35,9 @@ pub use vault::{InitArgs, StatusArgs, UnlockArgs};
 /// them; any other parse error becomes one line on stderr and exit code 2.
 pub fn parse() -> Result<Cli, std::process::ExitCode> {
     use clap::error::ErrorKind;
+    if let Some(cli) = plain_get(std::env::args_os().skip(1)) {
+        return Ok(cli);
+    }
     match Cli::try_parse() {
         Ok(cli) => Ok(cli),
         Err(e) => match e.kind() {
@@ -56,6 +59,47 @@ pub fn parse() -> Result<Cli, std::process::ExitCode> {
             }
         },
     }
+}
+
+/// `get NAME [FIELD] [--require-fresh]` with a valid name and field, read
+/// without clap: building clap's tree of every verb was an eighth of the
+/// instructions of a whole `dbcreds get prod` (docs/performance.md), and
+/// `get` is what scripts run in loops. Anything else (`--help`, `--`, a
+/// bad name or field, any other flag, a repeated flag) is `None` and goes
+/// through clap, which parses or rejects it exactly as before; the unit
+/// tests hold both paths to the same result.
+fn plain_get(mut args: impl Iterator<Item = std::ffi::OsString>) -> Option<Cli> {
+    use clap::ValueEnum;
+    if args.next()?.to_str()? != "get" {
+        return None;
+    }
+    let mut positional: [Option<std::ffi::OsString>; 2] = [None, None];
+    let mut require_fresh = false;
+    for arg in args {
+        let a = arg.to_str()?;
+        if a.starts_with('-') {
+            if a != "--require-fresh" || require_fresh {
+                return None;
+            }
+            require_fresh = true;
+        } else {
+            *positional.iter_mut().find(|p| p.is_none())? = Some(arg);
+        }
+    }
+    let [name, field] = positional;
+    let name = values::parse_name(name?.to_str()?).ok()?;
+    let field = match field {
+        Some(f) => Field::from_str(f.to_str()?, false).ok()?,
+        None => Field::Password,
+    };
+    Some(Cli {
+        version: None,
+        command: Command::Get(GetArgs {
+            name,
+            field,
+            require_fresh,
+        }),
+    })
 }
 
 /// The verb (and sub-verb) named on the command line, for the `--help` hint.

@@ -11,6 +11,54 @@ fn cli_definition_is_consistent() {
     Cli::command().debug_assert();
 }
 
+/// The fast path of `get` ([`plain_get`]) gives what clap gives, or
+/// leaves the arguments to clap.
+#[test]
+fn plain_get_agrees_with_clap() {
+    let cases: &[&[&str]] = &[
+        &["get", "prod"],
+        &["get", "PROD"],
+        &["get", "prod", "uri"],
+        &["get", "prod", "url"],
+        &["get", "prod", "username"],
+        &["get", "prod", "libpq", "--require-fresh"],
+        &["get", "--require-fresh", "prod"],
+        &["get", "--require-fresh", "--require-fresh", "prod"],
+        &["get", "--require-fresh=true", "prod"],
+        &["get", "prod", "URI"],
+        &["get", "prod", "nope"],
+        &["get", "prod", "uri", "host"],
+        &["get", "bad name"],
+        &["get", "-h"],
+        &["get", "--help"],
+        &["get", "--", "prod"],
+        &["get"],
+        &["ge", "prod"],
+        &["list"],
+    ];
+    for case in cases {
+        let fast = plain_get(case.iter().map(std::ffi::OsString::from));
+        let mut argv = vec!["dbcreds"];
+        argv.extend_from_slice(case);
+        let slow = Cli::try_parse_from(&argv);
+        match (fast, slow) {
+            (Some(f), Ok(s)) => assert_eq!(format!("{f:?}"), format!("{s:?}"), "{case:?}"),
+            (Some(f), Err(e)) => panic!("{case:?}: fast path took {f:?}, clap says {e}"),
+            (None, _) => {}
+        }
+    }
+    // The common forms do take the fast path.
+    for case in [
+        &["get", "prod"][..],
+        &["get", "prod", "uri", "--require-fresh"],
+    ] {
+        assert!(
+            plain_get(case.iter().map(std::ffi::OsString::from)).is_some(),
+            "{case:?}"
+        );
+    }
+}
+
 #[test]
 fn since_takes_durations_and_times() {
     let now = chrono::Utc::now();

@@ -128,13 +128,17 @@ impl Client {
     }
 
     async fn connect_or_start_for(needs: NeedsVault) -> Result<Self> {
-        let socket = crate::paths::socket();
-        match Self::connect_to(&socket).await {
+        // The config file's `socket` and timeout keys both matter here:
+        // one read for both (`dbcreds get` reads no other file).
+        let file = crate::config::Config::from_file(&crate::config::path()).unwrap_or_default();
+        let socket = crate::paths::resolve_socket(None, file.socket.as_deref());
+        let timeouts = Timeouts::load_with(&file)?;
+        match Self::connect_with(&socket, timeouts).await {
             Err(Error::AgentUnreachable { .. }) => {
                 let s = socket.clone();
                 let _turn = blocking(move || crate::autostart::StartLock::acquire(&s)).await?;
                 // Whoever held the lock before us may have started it.
-                if let Ok(client) = Self::connect_to(&socket).await {
+                if let Ok(client) = Self::connect_with(&socket, timeouts).await {
                     return Ok(client);
                 }
                 // An agent started where there is no vault could only say
@@ -151,7 +155,7 @@ impl Client {
                 }
                 let s = socket.clone();
                 blocking(move || crate::autostart::start_agent(&s)).await?;
-                Self::connect_to(&socket).await
+                Self::connect_with(&socket, timeouts).await
             }
             other => other,
         }

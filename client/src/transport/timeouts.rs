@@ -109,7 +109,13 @@ impl Timeouts {
     /// the whole config report it); a malformed variable is an error.
     pub fn load() -> Result<Self> {
         let file = crate::config::Config::from_file(&crate::config::path()).unwrap_or_default();
-        let mut t = Self::from_config(&file);
+        Self::load_with(&file)
+    }
+
+    /// [`Timeouts::load`] with the config file already read (`file`), so a
+    /// connection that also needs its `socket` key reads it once.
+    pub(crate) fn load_with(file: &crate::config::Config) -> Result<Self> {
+        let mut t = Self::from_config(file);
         let var = |name: &'static str| -> Result<Option<Duration>> {
             let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) else {
                 return Ok(None);

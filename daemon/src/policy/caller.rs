@@ -109,7 +109,7 @@ impl Caller {
             ));
         };
         let exe = exe_of(pid);
-        let connected = peer.and_then(|p| p.exe.clone());
+        let connected = peer.and_then(|p| p.exe.as_deref().map(str::to_owned));
         if connected.is_some() && exe != connected {
             return Err(AgentError::NotAllowed(format!(
                 "process {pid} connected as {} but now runs {}: connect again",

@@ -247,7 +247,11 @@ impl<S: AsyncRead + Unpin> PeerStream<S> {
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => {
-                if let Ok(mut w) = live.waker.lock() {
+                if let Ok(mut w) = live.waker.lock()
+                    && !w.as_ref().is_some_and(|old| old.will_wake(cx.waker()))
+                {
+                    // Only when it changed: a connection's reads are polled
+                    // by the same task, so this is once per connection.
                     *w = Some(cx.waker().clone());
                 }
                 // Closed between the first check and storing the waker:

@@ -7,11 +7,14 @@ use interprocess::local_socket::tokio::prelude::*;
 
 /// Who is on the other end of a connection, from the kernel
 /// (SO_PEERCRED / getpeereid / the pipe client's process id).
+///
+/// tonic copies it into every request's extensions: `exe` is shared, not
+/// a `String`, so that copy allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Peer {
     pub pid: Option<u32>,
     pub uid: Option<u32>,
-    pub exe: Option<String>,
+    pub exe: Option<std::sync::Arc<str>>,
 }
 
 /// The peer of `stream` if it may talk to us: same user as the agent.
@@ -54,13 +57,13 @@ fn creds_uid(_c: &interprocess::local_socket::PeerCreds) -> Option<u32> {
 }
 
 #[cfg(target_os = "linux")]
-fn exe_of(pid: u32) -> Option<String> {
+fn exe_of(pid: u32) -> Option<std::sync::Arc<str>> {
     std::fs::read_link(format!("/proc/{pid}/exe"))
         .ok()
-        .map(|p| p.display().to_string())
+        .map(|p| p.display().to_string().into())
 }
 
 #[cfg(not(target_os = "linux"))]
-fn exe_of(_pid: u32) -> Option<String> {
+fn exe_of(_pid: u32) -> Option<std::sync::Arc<str>> {
     None
 }
