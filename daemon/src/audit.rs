@@ -244,3 +244,16 @@ async fn write_or_hold(
         }
     }
 }
+
+/// The sources' fetches, renewals and revocations, recorded as the agent's
+/// own (no peer).
+impl crate::sources::AuditSink for AuditLog {
+    fn record<'a>(
+        &'a self,
+        env: &'a str,
+        operation: &'static str,
+        outcome: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>> {
+        Box::pin(self.record_by(None, env, operation, outcome))
+    }
+}

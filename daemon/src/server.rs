@@ -87,6 +87,10 @@ where
         }
     };
     pruning.abort();
+    // Leases are revoked (and audited) now; then the sources let go of
+    // the audit log, whose writer ends only when every sender is gone.
+    agent.sources.clear().await;
+    agent.sources.detach();
     // Everything recorded so far reaches the vault before it closes.
     audit.flush().await;
     drop(audit);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use dbcreds::proto::v1::{self, agent_server};
 use dbcreds::{EnvName, Environment};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tonic::{Request, Response, Status};
 
 use crate::audit::AuditLog;
@@ -21,11 +21,12 @@ use dbcreds::unlocker::InitUnlocker;
 
 mod misc;
 mod policy;
+mod reveal;
 mod safety;
 mod sources;
 mod wire;
 
-use wire::{check_entry, get_operation};
+use wire::check_entry;
 
 pub struct Service {
     agent: Arc<Agent>,
@@ -48,7 +49,9 @@ impl Service {
         let ops = DbOps::new(agent.clone(), audit.clone(), events.clone());
         ops.spawn_recovery();
         let guard = Guard::new(agent.clone(), audit.clone());
-        agent.sources.attach(audit.clone(), events.clone());
+        agent
+            .sources
+            .attach(Arc::new(audit.clone()), events.clone());
         tokio::spawn(crate::state::run_keeper(agent.clone()));
         Self {
             agent,
@@ -189,41 +192,7 @@ impl agent_server::Agent for Service {
     }
 
     async fn get(&self, req: Request<v1::GetRequest>) -> Result<Response<v1::GetResponse>, Status> {
-        // Borrowed, not cloned: the hottest RPC (its executable path is a
-        // String, one allocation and one wiped free less per request).
-        let (_, extensions, r) = req.into_parts();
-        let peer = extensions.get::<Peer>();
-        let n = name(&r.name)?;
-        let op = get_operation(&r.purpose)?;
-        // The allow list before the secret is fetched; the confirmation
-        // after, so nobody is asked about a locked vault.
-        let revealed = match self.guard.before_reveal(peer, &n, &r.child_exe).await {
-            Ok(needed) => match self.agent.reveal(&n).await {
-                Ok(found) => self
-                    .guard
-                    .confirm(needed, r.approval.as_ref())
-                    .await
-                    .map(|()| found),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        match revealed {
-            Ok(r) => {
-                self.audit(peer, n.as_str(), op, "ok").await;
-                Ok(Response::new(v1::GetResponse {
-                    environment: reply_env(&r.env),
-                    password: r.password.expose_secret().to_owned(),
-                    warning: r.warning.unwrap_or_default(),
-                }))
-            }
-            // The request comes again once approved; that one is audited.
-            Err(e @ AgentError::ApprovalPending { .. }) => Err(e.into()),
-            Err(e) => {
-                self.audit(peer, n.as_str(), op, e.reason().as_str()).await;
-                Err(e.into())
-            }
-        }
+        reveal::get(self, req).await
     }
 
     async fn put(&self, req: Request<v1::PutRequest>) -> Result<Response<v1::PutResponse>, Status> {

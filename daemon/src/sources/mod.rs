@@ -11,7 +11,7 @@ mod cache;
 mod keeper;
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use dbcreds::{Environment, SecretSource, SourceRefKind};
@@ -19,11 +19,21 @@ use dbcreds_sources::{SecretRef, Session, SourceError, Target};
 use secrecy::SecretString;
 use tokio::sync::Mutex;
 
-use crate::audit::AuditLog;
 use crate::error::{AgentError, Result};
 use crate::events::Events;
 
 pub use cache::Cached;
+
+/// Where fetches, renewals and revocations are recorded (the agent's
+/// audit log; a trait so this module need not know it).
+pub trait AuditSink: Send + Sync {
+    fn record<'a>(
+        &'a self,
+        env: &'a str,
+        operation: &'static str,
+        outcome: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+}
 
 /// What a `get` of a sourced environment answers.
 pub struct Revealed {
@@ -58,8 +68,10 @@ pub struct Sources {
     /// One fetch at a time per environment, so concurrent first `get`s
     /// share one lease (and a slow source holds up only its own).
     flights: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
-    audit: OnceLock<AuditLog>,
-    events: OnceLock<Events>,
+    /// Held until [`Sources::detach`]: the audit writer ends only when
+    /// every sender is gone.
+    audit: std::sync::Mutex<Option<Arc<dyn AuditSink>>>,
+    events: std::sync::Mutex<Option<Events>>,
     /// Wakes the keeper when the cache changes.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -76,19 +88,35 @@ impl Sources {
     }
 
     /// The audit log and the change stream, once the service exists.
-    pub fn attach(&self, audit: AuditLog, events: Events) {
-        let _ = self.audit.set(audit);
-        let _ = self.events.set(events);
+    pub fn attach(&self, audit: Arc<dyn AuditSink>, events: Events) {
+        if let Ok(mut a) = self.audit.lock() {
+            *a = Some(audit);
+        }
+        if let Ok(mut e) = self.events.lock() {
+            *e = Some(events);
+        }
+    }
+
+    /// At shutdown, once the leases are revoked: lets go of the audit log
+    /// and the change stream so their tasks can end.
+    pub fn detach(&self) {
+        if let Ok(mut a) = self.audit.lock() {
+            *a = None;
+        }
+        if let Ok(mut e) = self.events.lock() {
+            *e = None;
+        }
     }
 
     async fn audit(&self, env: &str, operation: &'static str, outcome: &str) {
-        if let Some(a) = self.audit.get() {
-            a.record_by(None, env, operation, outcome).await;
+        let log = self.audit.lock().ok().and_then(|a| a.clone());
+        if let Some(a) = log {
+            a.record(env, operation, outcome).await;
         }
     }
 
     pub(crate) fn announce(&self, env: &str) {
-        if let Some(e) = self.events.get() {
+        if let Some(e) = self.events.lock().ok().and_then(|e| e.clone()) {
             e.send(env, "refresh", true);
         }
     }
@@ -96,7 +124,10 @@ impl Sources {
     /// Whether anyone watches for changes (a pool, `exec
     /// --restart-on-change`): their credentials count as in use.
     fn watched(&self) -> bool {
-        self.events.get().is_some_and(Events::watching)
+        self.events
+            .lock()
+            .ok()
+            .is_some_and(|e| e.as_ref().is_some_and(Events::watching))
     }
 
     /// The session of source `name`, built with `login` on first use.
