@@ -489,6 +489,13 @@ mod tests {
             DB_ERROR,
             ROTATION_UNFINISHED,
             NO_PASSWORD,
+            SOURCE_UNREACHABLE,
+            SOURCE_SEALED,
+            SOURCE_DENIED,
+            SOURCE_NOT_FOUND,
+            SOURCE_LOGIN_FAILED,
+            AWS_CREDENTIALS,
+            SOURCE_FAILED,
             COMMAND_NOT_EXECUTABLE,
             COMMAND_NOT_FOUND,
         ];
