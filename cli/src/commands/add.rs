@@ -78,11 +78,17 @@ pub async fn run(a: AddArgs) -> Result<(), Failure> {
         Some(src) => format!("password from {src}; fetched by the agent on first use"),
         None => output::password_state(&saved, chrono::Utc::now()),
     };
+    // A secret that carries the host fills it at the first fetch: no URI
+    // to show before then.
+    let uri = if saved.host.is_empty() && saved.kind.has_server() {
+        "connection from the secret".to_owned()
+    } else {
+        dbcreds::render::uri(&saved, None)
+    };
     output::note(&format!(
-        "{} {}: {} ({state}).",
+        "{} {}: {uri} ({state}).",
         if a.force { "Saved" } else { "Added" },
         saved.name,
-        dbcreds::render::uri(&saved, None),
     ));
     if interactive && kind.has_server() && prompt::confirm("Test the connection now?")? {
         super::test::report(&mut client, &saved.name).await?;
