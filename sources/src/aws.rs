@@ -182,7 +182,7 @@ impl AwsSession {
                 ),
             })?
             .map_err(|e| credentials_error(&e))?;
-        let token = crate::rds_iam::try_token(
+        let token = crate::rds_iam::token(
             creds.access_key_id(),
             creds.secret_access_key(),
             creds.session_token(),

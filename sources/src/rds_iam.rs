@@ -25,37 +25,10 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The RDS IAM auth token for `user` at `host:port`, signed at `at`: what
 /// botocore's `generate_db_auth_token` returns (the presigned URL without
-/// `https://`), byte for byte.
+/// `https://`), byte for byte; the reason when the input cannot be signed
+/// (a host that is not a host name).
 #[allow(clippy::too_many_arguments)] // the inputs of the token, each one a fact
 pub fn token(
-    access_key_id: &str,
-    secret_access_key: &str,
-    session_token: Option<&str>,
-    region: &str,
-    host: &str,
-    port: u16,
-    user: &str,
-    at: SystemTime,
-) -> String {
-    try_token(
-        access_key_id,
-        secret_access_key,
-        session_token,
-        region,
-        host,
-        port,
-        user,
-        at,
-    )
-    // Signing a well-formed GET with no body only fails on an
-    // unparseable URL, which try_token's checked input cannot make.
-    .unwrap_or_default()
-}
-
-/// [`token`], with the reason when the input cannot be signed (a host that
-/// is not a host name).
-#[allow(clippy::too_many_arguments)]
-pub fn try_token(
     access_key_id: &str,
     secret_access_key: &str,
     session_token: Option<&str>,

@@ -26,14 +26,8 @@ fn secret_key() -> String {
     format!("aws-secret-{}", dbcreds_tests::token())
 }
 
-/// A sandbox whose agent has AWS credentials for moto (the secret key
-/// `key`), with source `aws`.
-fn aws_sandbox(moto: &Moto, key: &str) -> Sandbox {
-    let sb = sandbox(&[
-        ("AWS_ACCESS_KEY_ID", MOTO_ACCESS_KEY),
-        ("AWS_SECRET_ACCESS_KEY", key),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]);
+/// `dbcreds source add aws` for moto's Secrets Manager.
+fn add_aws_source(sb: &Sandbox, moto: &Moto) {
     sb.cli(&[
         "source",
         "add",
@@ -46,6 +40,17 @@ fn aws_sandbox(moto: &Moto, key: &str) -> Sandbox {
         &moto.endpoint(),
     ])
     .ok();
+}
+
+/// A sandbox whose agent has AWS credentials for moto (the secret key
+/// `key`), with source `aws`.
+fn aws_sandbox(moto: &Moto, key: &str) -> Sandbox {
+    let sb = sandbox(&[
+        ("AWS_ACCESS_KEY_ID", MOTO_ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", key),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]);
+    add_aws_source(&sb, moto);
     sb
 }
 
@@ -105,18 +110,7 @@ fn without_aws_credentials_the_error_says_how_to_get_them() {
     // No keys in the environment, no shared files (HOME is the sandbox's),
     // no instance metadata.
     let sb = sandbox(&[("AWS_EC2_METADATA_DISABLED", "true")]);
-    sb.cli(&[
-        "source",
-        "add",
-        "aws",
-        "--kind",
-        "aws",
-        "--region",
-        MOTO_REGION,
-        "--endpoint",
-        &moto.endpoint(),
-    ])
-    .ok();
+    add_aws_source(&sb, &moto);
     sb.cli(&["add", "shop", "--source", "aws", "--secret", "prod/shop"])
         .ok();
     sb.cli(&["get", "shop"])

@@ -20,6 +20,11 @@ fn audited(sb: &dbcreds_tests::Sandbox, env: &str, op: &str, outcome: &str) -> b
     })
 }
 
+/// `dbcreds add ENV --source team --kv PATH`: the secret carries the rest.
+fn add_kv(sb: &dbcreds_tests::Sandbox, env: &str, path: &str) {
+    sb.cli(&["add", env, "--source", "team", "--kv", path]).ok();
+}
+
 /// A KV v2 secret of seed 001's shape at `path`.
 fn put_kv(bao: &Bao, path: &str, user: &str, password: &str) {
     bao.bao_ok(&[
@@ -115,8 +120,7 @@ fn a_kv_secret_is_fetched_again_after_the_cache_ttl() {
     add_bao_source(&sb, "team", &bao, "root");
     let (p1, p2) = (unique_password(), unique_password());
     put_kv(&bao, "secret/db/prod", "app", &p1);
-    sb.cli(&["add", "prod", "--source", "team", "--kv", "secret/db/prod"])
-        .ok();
+    add_kv(&sb, "prod", "secret/db/prod");
     sb.assert_password("prod", &p1);
     put_kv(&bao, "secret/db/prod", "app", &p2);
     // The TTL is what is waited for here: a bounded poll of `get`.
@@ -309,26 +313,10 @@ fn an_approle_login_whose_policy_denies_a_path_names_it() {
     out.ok();
     assert!(out.line().starts_with("v-"), "{out}");
 
-    sb.cli(&[
-        "add",
-        "other",
-        "--source",
-        "team",
-        "--kv",
-        "secret/db/other",
-    ])
-    .ok();
+    add_kv(&sb, "other", "secret/db/other");
     sb.cli(&["get", "other"])
         .fails(exit::SOURCE_DENIED, &["secret/db/other", "denied"]);
-    sb.cli(&[
-        "add",
-        "gone",
-        "--source",
-        "team",
-        "--kv",
-        "secret/db/nothing",
-    ])
-    .ok();
+    add_kv(&sb, "gone", "secret/db/nothing");
     // Denied too: the policy does not reach it (a root token would say 404).
     sb.cli(&["get", "gone"])
         .fails(exit::SOURCE_DENIED, &["secret/db/nothing"]);
@@ -344,17 +332,8 @@ fn a_down_source_serves_what_is_cached_fails_fast_for_the_rest_and_recovers() {
     add_bao_source(&sb, "team", &bao, "root");
     let (p1, p2) = (unique_password(), unique_password());
     put_kv(&bao, "secret/db/prod", "app", &p1);
-    sb.cli(&["add", "prod", "--source", "team", "--kv", "secret/db/prod"])
-        .ok();
-    sb.cli(&[
-        "add",
-        "other",
-        "--source",
-        "team",
-        "--kv",
-        "secret/db/other",
-    ])
-    .ok();
+    add_kv(&sb, "prod", "secret/db/prod");
+    add_kv(&sb, "other", "secret/db/other");
     sb.assert_password("prod", &p1);
 
     bao.kill();
