@@ -82,6 +82,11 @@ enum Cmd {
         /// under valgrind: a fixed amount of work rather than a fixed time).
         #[arg(long)]
         max_requests: Option<u64>,
+        /// The wire: `grpc` (the client library's `Client`), or `direct`
+        /// (`dbcreds::direct`, what `dbcreds get` uses; one blocking
+        /// thread per connection).
+        #[arg(long, value_enum, default_value = "grpc")]
+        wire: Wire,
     },
     /// Adds COUNT environments named PREFIX-00001...
     Populate {
@@ -132,6 +137,12 @@ enum Cmd {
     },
 }
 
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Wire {
+    Grpc,
+    Direct,
+}
+
 type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 fn main() {
@@ -151,6 +162,7 @@ fn main() {
                 warmup,
                 agent_pid,
                 max_requests,
+                wire,
             } => {
                 let limit = max_requests.unwrap_or(u64::MAX);
                 let run = Run {
@@ -158,6 +170,7 @@ fn main() {
                     warmup: secs(warmup),
                     limit,
                     agent_pid,
+                    wire,
                 };
                 get(&socket, &name, &connections, &run).await
             }
@@ -221,7 +234,8 @@ async fn get(socket: &std::path::Path, name: &str, counts: &[usize], run: &Run) 
     for &n in counts {
         let r = get_run(socket, &name, n.max(1), run).await?;
         eprintln!(
-            "get  connections={:<3} requests/s={:>9.0}  p50={:.3} ms  p99={:.3} ms  p99.9={:.3} ms  max={:.3} ms  ({} requests, {} errors)",
+            "get  wire={:?} connections={:<3} requests/s={:>9.0}  p50={:.3} ms  p99={:.3} ms  p99.9={:.3} ms  max={:.3} ms  ({} requests, {} errors)",
+            run.wire,
             n,
             r["requests_per_sec"].as_f64().unwrap_or_default(),
             r["p50_ms"].as_f64().unwrap_or_default(),
@@ -252,15 +266,31 @@ async fn get_run(socket: &std::path::Path, name: &EnvName, n: usize, run: &Run) 
         warmup,
         limit,
         agent_pid,
+        wire,
     } = *run;
-    let mut clients = Vec::with_capacity(n);
-    for _ in 0..n {
-        clients.push(Client::connect_to(socket).await?);
-    }
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + warmup;
     let end = measure_from + duration;
+    let window = Window {
+        start,
+        measure_from,
+        end,
+        limit,
+    };
     let mut tasks = Vec::with_capacity(n);
+    if wire == Wire::Direct {
+        for _ in 0..n {
+            let conn = direct_conn(socket)?;
+            let name = name.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                direct_worker(conn, &name, window)
+            }));
+        }
+    }
+    let mut clients = Vec::with_capacity(n);
+    for _ in 0..if wire == Wire::Grpc { n } else { 0 } {
+        clients.push(Client::connect_to(socket).await?);
+    }
     for mut client in clients {
         let name = name.clone();
         tasks.push(tokio::spawn(async move {
@@ -319,6 +349,7 @@ async fn get_run(socket: &std::path::Path, name: &EnvName, n: usize, run: &Run) 
         _ => None,
     };
     Ok(json!({
+        "wire": format!("{wire:?}").to_lowercase(),
         "connections": n,
         "duration_s": duration.as_secs_f64(),
         "requests": requests,
@@ -342,6 +373,64 @@ struct Run {
     warmup: Duration,
     limit: u64,
     agent_pid: Option<u32>,
+    wire: Wire,
+}
+
+/// When a connection starts, starts counting, and stops.
+#[derive(Clone, Copy)]
+struct Window {
+    start: Instant,
+    measure_from: Instant,
+    end: Instant,
+    limit: u64,
+}
+
+#[cfg(target_os = "linux")]
+type DirectConn = dbcreds::direct::DirectConn;
+#[cfg(not(target_os = "linux"))]
+type DirectConn = ();
+
+#[cfg(target_os = "linux")]
+fn direct_conn(socket: &std::path::Path) -> Res<DirectConn> {
+    dbcreds::direct::DirectConn::connect(socket, dbcreds::transport::Timeouts::default())
+        .ok_or_else(|| "no agent of ours at the socket for the direct wire".into())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn direct_conn(_socket: &std::path::Path) -> Res<DirectConn> {
+    Err("the direct wire is Linux only".into())
+}
+
+/// One direct connection's closed loop of Gets, as the gRPC tasks do it.
+fn direct_worker(mut conn: DirectConn, name: &EnvName, w: Window) -> (Histogram<u64>, u64) {
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
+    let mut errors = 0u64;
+    let mut sent = 0u64;
+    std::thread::sleep(w.start.saturating_duration_since(Instant::now()));
+    loop {
+        let t0 = Instant::now();
+        if t0 >= w.end || sent >= w.limit {
+            break;
+        }
+        sent += 1;
+        #[cfg(target_os = "linux")]
+        let ok = matches!(conn.get(name, dbcreds::Purpose::Get), Ok(Some(_)));
+        #[cfg(not(target_os = "linux"))]
+        let ok = {
+            let _ = (&mut conn, name);
+            false
+        };
+        let t1 = Instant::now();
+        if t0 >= w.measure_from && t1 <= w.end {
+            if ok {
+                let us = u64::try_from((t1 - t0).as_micros()).unwrap_or(u64::MAX);
+                hist.saturating_record(us.max(1));
+            } else {
+                errors += 1;
+            }
+        }
+    }
+    (hist, errors)
 }
 
 /// User + system CPU seconds of a process (all its threads), from

@@ -29,7 +29,19 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    match commands::run(cli) {
+    // The common `get` needs no runtime: one request on the direct wire.
+    #[cfg(target_os = "linux")]
+    if let args::Command::Get(a) = &cli.command
+        && let Some(done) = commands::get_direct(a)
+    {
+        return finish(done);
+    }
+    finish(commands::run(cli))
+}
+
+/// The exit code of a command's result, and its failure on stderr.
+fn finish(result: Result<(), exit::Failure>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(failure) => {
             output::note(&format!("dbcreds: {failure}"));

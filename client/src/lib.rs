@@ -23,6 +23,8 @@ pub mod blocking;
 mod client;
 pub mod config;
 mod convert;
+#[cfg(target_os = "linux")]
+pub mod direct;
 pub mod edit;
 pub mod envvars;
 pub mod error;

@@ -20,6 +20,7 @@
 mod activation;
 mod audit;
 mod dbops;
+mod direct;
 mod error;
 mod events;
 pub mod fsutil;

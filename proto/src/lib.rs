@@ -6,6 +6,7 @@
 //! never leak one, and implement `Zeroize`; [`Wiped`] wipes one on drop.
 
 pub mod codec;
+pub mod direct;
 pub mod wiped;
 
 pub use wiped::Wiped;

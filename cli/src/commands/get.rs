@@ -24,12 +24,7 @@ pub async fn fetch(
 ) -> Result<Zeroizing<String>, Failure> {
     if field.reveals_password() {
         let cred = super::credential(name, field.purpose()).await?;
-        let env = cred.environment();
-        if field == Field::Password && !env.auth.uses_password() {
-            return Err(no_password(env));
-        }
-        check_expiry(env, require_fresh)?;
-        Ok(value(env, cred.password().expose_secret(), field))
+        revealed(&cred, field, require_fresh)
     } else {
         let (env, _) = super::describe(name).await?;
         if env.source.is_some() && env.cached.is_none() {
@@ -40,6 +35,49 @@ pub async fn fetch(
         }
         Ok(value(&env, "", field))
     }
+}
+
+/// What `get` prints of a credential the agent revealed.
+fn revealed(
+    cred: &dbcreds::Credential,
+    field: Field,
+    require_fresh: bool,
+) -> Result<Zeroizing<String>, Failure> {
+    let env = cred.environment();
+    if field == Field::Password && !env.auth.uses_password() {
+        return Err(no_password(env));
+    }
+    check_expiry(env, require_fresh)?;
+    Ok(value(env, cred.password().expose_secret(), field))
+}
+
+/// `get` over the direct protocol (`dbcreds::direct`), before any runtime
+/// exists: the whole of a `get` that succeeds or that the agent refuses.
+/// `None` when gRPC must take it: variables alone define the environment,
+/// no agent (or an older one) listens, or a person must confirm.
+#[cfg(target_os = "linux")]
+pub fn direct(a: &GetArgs) -> Option<Result<(), Failure>> {
+    use dbcreds::envvars::{Source, finish};
+    if !a.field.reveals_password() {
+        return None;
+    }
+    let Ok(Source::Agent(overlay)) = dbcreds::envvars::source(&a.name) else {
+        return None;
+    };
+    let fetched = match dbcreds::direct::get(&a.name, a.field.purpose())? {
+        // gRPC finds out whether the agent is of another version.
+        Err(e) if super::may_be_stale(&e) => return None,
+        other => other,
+    };
+    if let Some(w) = fetched.as_ref().ok().and_then(|c| c.warning()) {
+        output::warn(w);
+    }
+    Some(
+        finish(overlay.as_ref(), fetched)
+            .map_err(Failure::from)
+            .and_then(|cred| revealed(&cred, a.field, a.require_fresh))
+            .and_then(|v| output::stdout_line(&v)),
+    )
 }
 
 /// `get NAME` of an environment that logs in without a password.

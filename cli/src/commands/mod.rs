@@ -43,6 +43,8 @@ mod ui;
 mod update;
 
 pub(crate) use child::launch_error;
+#[cfg(target_os = "linux")]
+pub(crate) use get::direct as get_direct;
 pub(crate) use get::value as get_value;
 
 /// Runs the parsed command on a current-thread runtime.

@@ -238,7 +238,7 @@ mod rpc {
 }
 
 /// The environment a reply must carry.
-fn environment(m: Option<v1::Environment>) -> Result<Environment> {
+pub(crate) fn environment(m: Option<v1::Environment>) -> Result<Environment> {
     let m = m.ok_or_else(|| Error::Protocol("reply without an environment".into()))?;
     Ok(Environment::try_from(m)?)
 }

@@ -5,24 +5,23 @@
 //! connection it closes sees end-of-file on its next read, so tonic drops
 //! it like any client that went away.
 //!
-//! Healthy clients never trip the idle deadline: the server pings every
-//! connection (`crate::server`), and a live HTTP/2 client answers.
+//! Healthy HTTP/2 clients never trip the idle deadline: the server pings
+//! every connection (`crate::server`), and a live client answers. A direct
+//! connection (`dbcreds_proto::direct`) gets no pings: one left idle that
+//! long is closed, and its client dials again.
 
 use std::collections::BTreeMap;
 use std::io;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 use std::time::Duration;
 
+use interprocess::local_socket::tokio::Listener;
 use interprocess::local_socket::tokio::prelude::*;
-use interprocess::local_socket::tokio::{Listener, Stream};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tonic::transport::server::Connected;
 
-use super::authority::AuthorityFix;
-use super::peer::{Peer, admit};
+use super::peer::admit;
+use super::stream::PeerStream;
 
 /// Open connections at most; the oldest is closed to make room, so a
 /// client that connects now is always served.
@@ -44,13 +43,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What the reaper knows of one connection; shared with its stream.
 #[derive(Default)]
-struct Liveness {
+pub(super) struct Liveness {
     accepted_tick: u64,
     last_read_tick: AtomicU64,
     bytes_read: AtomicU64,
-    closed: AtomicBool,
+    pub(super) closed: AtomicBool,
     /// The reader's waker while it waits, so closing wakes it.
-    waker: Mutex<Option<Waker>>,
+    pub(super) waker: Mutex<Option<Waker>>,
 }
 
 impl Liveness {
@@ -123,10 +122,31 @@ impl Registry {
 }
 
 /// Removes its connection from the registry when the stream is dropped.
-struct Guard {
+pub(super) struct Guard {
     registry: Arc<Registry>,
     id: u64,
-    live: Arc<Liveness>,
+    pub(super) live: Arc<Liveness>,
+}
+
+impl Guard {
+    /// `n` bytes came from the client.
+    pub(super) fn read(&self, n: u64) {
+        let live = &self.live;
+        live.last_read_tick.store(
+            self.registry.tick.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        live.bytes_read.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The client said which protocol it speaks: a direct request is
+    /// shorter than HTTP/2's preface, and must not be taken for a client
+    /// that never sent one.
+    pub(super) fn handshaken(&self) {
+        self.live
+            .bytes_read
+            .fetch_max(HANDSHAKE_BYTES, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Guard {
@@ -134,158 +154,6 @@ impl Drop for Guard {
         if let Ok(mut conns) = self.registry.conns.lock() {
             conns.remove(&self.id);
         }
-    }
-}
-
-/// A connection carrying its peer for tonic's connect info. Generic over
-/// the byte stream, so in-process tests can serve over `tokio::io::duplex`.
-pub struct PeerStream<S = Stream> {
-    inner: S,
-    peer: Peer,
-    guard: Option<Guard>,
-    /// Rewrites the `:authority` h2 would refuse (`super::authority`).
-    fix: AuthorityFix,
-    /// What the rewriter passed on and the reader has not taken yet, from
-    /// `ready_at`.
-    ready: Vec<u8>,
-    ready_at: usize,
-    scratch: Vec<u8>,
-}
-
-impl<S> PeerStream<S> {
-    /// A connection from `peer` (tests: any peer they like), outside the
-    /// connection limits.
-    pub fn new(inner: S, peer: Peer) -> Self {
-        Self::with_guard(inner, peer, None)
-    }
-
-    fn with_guard(inner: S, peer: Peer, guard: Option<Guard>) -> Self {
-        Self {
-            inner,
-            peer,
-            guard,
-            fix: AuthorityFix::default(),
-            ready: Vec::new(),
-            ready_at: 0,
-            scratch: Vec::new(),
-        }
-    }
-}
-
-/// How much is read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
-
-impl<S> Connected for PeerStream<S> {
-    type ConnectInfo = Peer;
-    fn connect_info(&self) -> Peer {
-        self.peer.clone()
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for PeerStream<S> {
-    /// The client's bytes, through [`AuthorityFix`].
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = &mut *self;
-        loop {
-            if this.ready_at < this.ready.len() {
-                let n = (this.ready.len() - this.ready_at).min(buf.remaining());
-                buf.put_slice(&this.ready[this.ready_at..this.ready_at + n]);
-                this.ready_at += n;
-                if this.ready_at == this.ready.len() {
-                    this.ready.clear();
-                    this.ready_at = 0;
-                }
-                return Poll::Ready(Ok(()));
-            }
-            let mut scratch = std::mem::take(&mut this.scratch);
-            scratch.resize(READ_CHUNK, 0);
-            let mut raw = ReadBuf::new(&mut scratch);
-            let polled = this.poll_raw(cx, &mut raw);
-            let n = raw.filled().len();
-            if let Poll::Ready(Ok(())) = polled
-                && n > 0
-            {
-                this.fix.push(&scratch[..n], &mut this.ready);
-                this.scratch = scratch;
-                // Bytes held back (a header block not complete yet) leave
-                // nothing to hand over: read on.
-                continue;
-            }
-            this.scratch = scratch;
-            // End of file, an error, or nothing yet.
-            return polled;
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> PeerStream<S> {
-    /// Reads from the socket, keeping the reaper's accounts.
-    fn poll_raw(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self;
-        let Some(guard) = &this.guard else {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
-        };
-        let live = &guard.live;
-        if live.closed.load(Ordering::Acquire) {
-            return Poll::Ready(Ok(())); // end of file: tonic drops the connection
-        }
-        let before = buf.filled().len();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                let n = (buf.filled().len() - before) as u64;
-                if n > 0 {
-                    live.last_read_tick.store(
-                        guard.registry.tick.load(Ordering::Relaxed),
-                        Ordering::Relaxed,
-                    );
-                    live.bytes_read.fetch_add(n, Ordering::Relaxed);
-                }
-                Poll::Ready(Ok(()))
-            }
-            Poll::Pending => {
-                if let Ok(mut w) = live.waker.lock()
-                    && !w.as_ref().is_some_and(|old| old.will_wake(cx.waker()))
-                {
-                    // Only when it changed: a connection's reads are polled
-                    // by the same task, so this is once per connection.
-                    *w = Some(cx.waker().clone());
-                }
-                // Closed between the first check and storing the waker:
-                // nobody would wake us.
-                if live.closed.load(Ordering::Acquire) {
-                    return Poll::Ready(Ok(()));
-                }
-                Poll::Pending
-            }
-            other => other,
-        }
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for PeerStream<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if self
-            .guard
-            .as_ref()
-            .is_some_and(|g| g.live.closed.load(Ordering::Acquire))
-        {
-            return Poll::Ready(Err(io::ErrorKind::ConnectionAborted.into()));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -375,6 +243,7 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Peer;
 
     #[tokio::test(start_paused = true)]
     async fn accept_errors_back_off_doubling_up_to_the_cap() {

@@ -1,12 +1,14 @@
 //! The agent's side of the local socket: binding it for one agent alone,
 //! checking who is on the other end of every connection, and turning
 //! accepted, admitted connections into the stream [`crate::server::serve`]
-//! takes. Nothing here knows about gRPC beyond tonic's `Connected`.
+//! takes. Nothing here knows about gRPC beyond tonic's `Connected`, and
+//! which of the two protocols a connection speaks ([`Wire`]).
 
 mod authority;
 mod conn;
 mod huffman;
 mod peer;
+mod stream;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,8 +18,9 @@ use interprocess::local_socket::{GenericFilePath, ListenerOptions, ToFsName};
 
 use crate::lockfile::{self, HeldLock, LockError};
 
-pub use conn::{HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, PeerStream, incoming};
+pub use conn::{HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, incoming};
 pub use peer::Peer;
+pub use stream::{PeerStream, Wire};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {
