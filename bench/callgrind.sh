@@ -16,7 +16,8 @@
 # `free` counted apart, SQLite's included), and the top functions by
 # exclusive count.
 #
-# LOADGEN=PATH takes another dbcreds-load.
+# LOADGEN=PATH takes another dbcreds-load; WIRE=direct sends the Gets over
+# the direct wire (what `dbcreds get` speaks) instead of gRPC.
 # Needs valgrind (callgrind_control, callgrind_annotate), python3.
 set -euo pipefail
 
@@ -26,6 +27,7 @@ CONN=${2:-8}
 PER=${3:-500}
 OUT=${4:-$ROOT/bench/results/callgrind-get.json}
 LOADGEN="${LOADGEN:-$ROOT/target/bench/release/dbcreds-load}"
+WIRE="${WIRE:-grpc}"
 if [[ ! -x "$LOADGEN" ]]; then
     (cd "$ROOT" && CARGO_TARGET_DIR="$ROOT/target/bench" cargo build --locked --release -p dbcreds-bench) >&2
 fi
@@ -61,10 +63,10 @@ done
     cat "$T/vg.log" >&2
     exit 1
 }
-"$LOADGEN" --socket "$T/agent.sock" get --connections "$CONN" --max-requests 100 \
+"$LOADGEN" --socket "$T/agent.sock" get --wire "$WIRE" --connections "$CONN" --max-requests 100 \
     --duration 120 --warmup 0 >/dev/null
 callgrind_control -i on "$VPID" >/dev/null
-LOAD_JSON="$("$LOADGEN" --socket "$T/agent.sock" get --connections "$CONN" --max-requests "$PER" \
+LOAD_JSON="$("$LOADGEN" --socket "$T/agent.sock" get --wire "$WIRE" --connections "$CONN" --max-requests "$PER" \
     --duration 600 --warmup 0)"
 callgrind_control -i off "$VPID" >/dev/null
 "$BIN/dbcreds" agent stop >/dev/null
@@ -72,7 +74,7 @@ wait "$VPID" || true
 VPID=""
 callgrind_annotate --inclusive=no "$T"/cg.out* >"$T/annotate.txt" 2>/dev/null
 
-export LOAD_JSON CONN PER BIN
+export LOAD_JSON CONN PER BIN WIRE
 python3 - "$OUT" "$T" <<'PY'
 import glob, json, os, re, sys, time
 out, t = sys.argv[1], sys.argv[2]
@@ -116,6 +118,7 @@ for line in open(os.path.join(t, "annotate.txt")):
 res = {
     "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     "binaries": e["BIN"],
+    "wire": e["WIRE"],
     "connections": int(e["CONN"]),
     "requests": requests,
     "instructions": total,

@@ -42,7 +42,8 @@
 #      with its minor page faults (median of the same runs), and the
 #      system calls of one `dbcreds get prod` and one `ssh-add -l`
 #      (`strace -f -c`);
-#   7. dbcreds-load: Get RPCs from 1, 8 and 64 connections against agent A
+#   7. dbcreds-load: Get RPCs from 1, 8 and 64 connections against agent A,
+#      over gRPC and over the direct wire (`--wire direct`, what `dbcreds get` speaks)
 #      (requests/s, p50/p99, and the CPU time per request of the agent and
 #      of the load generator, which share the machine's cores);
 #   8. home B: init (keyring), Lock+Unlock rounds on the empty vault (the
@@ -282,9 +283,11 @@ AGENT_A_RSS=$(proc_kib "$PID_A" VmRSS)
 AGENT_A_HWM=$(proc_kib "$PID_A" VmHWM)
 
 # --- 7. load generator --------------------------------------------------------
-say "dbcreds-load get: 1, 8, 64 connections, ${LOAD_SECS}s each"
+say "dbcreds-load get: 1, 8, 64 connections, ${LOAD_SECS}s each, over gRPC and over the direct wire"
 LOAD_JSON="$("$LOADGEN" --socket "$DBCREDS_HOME/agent.sock" get --name prod --agent-pid "$PID_A" \
     --connections 1,8,64 --duration "$LOAD_SECS" --warmup "$LOAD_WARMUP")"
+LOAD_DIRECT_JSON="$("$LOADGEN" --socket "$DBCREDS_HOME/agent.sock" get --name prod --agent-pid "$PID_A" \
+    --wire direct --connections 1,8,64 --duration "$LOAD_SECS" --warmup "$LOAD_WARMUP")"
 AGENT_A_HWM_LOAD=$(proc_kib "$PID_A" VmHWM)
 
 # --- 8. home B: unlock and RSS with 10,000 environments ----------------------
@@ -305,7 +308,7 @@ BIG_HWM_AFTER=$(proc_kib "$PID_B" VmHWM)
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- 9. report ----------------------------------------------------------------
-export HF_JSON LOAD_JSON UNLOCK0_JSON UNLOCK_JSON POP_JSON LOAD_BEFORE LOAD_AFTER_HF LOAD_AFTER
+export HF_JSON LOAD_JSON LOAD_DIRECT_JSON UNLOCK0_JSON UNLOCK_JSON POP_JSON LOAD_BEFORE LOAD_AFTER_HF LOAD_AFTER
 export IDLE_RSS IDLE_HWM AGENT_A_RSS AGENT_A_HWM AGENT_A_HWM_LOAD BIG_RSS BIG_HWM BIG_RSS_AFTER BIG_HWM_AFTER
 export RSS_GET RSS_URI RSS_LIST RSS_SSH RSS_ST RSS_TRUE N_LIST BIG_ENVS WARMUP RUNS BIN
 export FLT_GET FLT_SSH FLT_TRUE SYS_GET SYS_SSH SYS_TRUE ELF_TYPE ELF_INTERP
@@ -352,7 +355,7 @@ result = {
         "unlocked_%s_envs_fresh" % e["BIG_ENVS"]: {"VmRSS": kib("BIG_RSS"), "VmHWM": kib("BIG_HWM")},
         "unlocked_%s_envs_after_unlock_rounds" % e["BIG_ENVS"]: {"VmRSS": kib("BIG_RSS_AFTER"), "VmHWM": kib("BIG_HWM_AFTER")},
     },
-    "load": json.loads(e["LOAD_JSON"])["get"],
+    "load": json.loads(e["LOAD_JSON"])["get"] + json.loads(e["LOAD_DIRECT_JSON"])["get"],
     "unlock_empty": json.loads(e["UNLOCK0_JSON"])["unlock"],
     "unlock_big": json.loads(e["UNLOCK_JSON"])["unlock"],
     "populate": json.loads(e["POP_JSON"])["populate"],
@@ -379,8 +382,8 @@ print("agent RSS (KiB): idle %d (HWM %d); %s envs unlocked %d (HWM %d)"
       % (a["idle_1_env"]["VmRSS"], a["idle_1_env"]["VmHWM"], e["BIG_ENVS"],
          a["unlocked_%s_envs_fresh" % e["BIG_ENVS"]]["VmRSS"], a["unlocked_%s_envs_fresh" % e["BIG_ENVS"]]["VmHWM"]))
 for r in result["load"]:
-    print("Get RPCs, %3d connections: %9.0f req/s, p50 %.3f ms, p99 %.3f ms; CPU/request: agent %s us, load generator %s us"
-          % (r["connections"], r["requests_per_sec"], r["p50_ms"], r["p99_ms"],
+    print("Get over %-6s %3d connections: %9.0f req/s, p50 %.3f ms, p99 %.3f ms; CPU/request: agent %s us, load generator %s us"
+          % (r.get("wire", "grpc"), r["connections"], r["requests_per_sec"], r["p50_ms"], r["p99_ms"],
              "%.1f" % r["agent_cpu_us_per_request"] if r.get("agent_cpu_us_per_request") is not None else "?",
              "%.1f" % r["client_cpu_us_per_request"] if r.get("client_cpu_us_per_request") is not None else "?"))
 print("unlock (keyring, RPC as the client sees it): empty vault %.1f ms, %d envs %.1f ms (medians)"

@@ -106,32 +106,48 @@ impl DirectConn {
     }
 
     /// The agent's answer, past its [`WORKING`] frames; `None` when what
-    /// came is not this protocol, or the connection ended.
+    /// came is not this protocol, or the connection ended. Read in as few
+    /// reads as the kernel allows (one, for a Get's answer).
     fn answer(&mut self) -> Result<Option<(u8, Zeroizing<Vec<u8>>)>> {
         let bound = self.timeouts.for_rpc("/dbcreds.v1.Agent/Get");
         let started = Instant::now();
+        let mut buf = Zeroizing::new(vec![0u8; 4096]);
+        let mut filled = 0;
         loop {
-            let mut head = [0u8; HEAD];
-            match self.stream.read_exact(&mut head) {
-                Ok(()) => {}
+            if filled >= HEAD {
+                let mut head = [0u8; HEAD];
+                head.copy_from_slice(&buf[..HEAD]);
+                let (kind, len) = direct::parse_head(&head);
+                if !matches!(kind, OK | REFUSED | USE_GRPC | WORKING) || len > MAX_MESSAGE_BYTES {
+                    return Ok(None);
+                }
+                let end = HEAD + len;
+                if filled >= end && kind == WORKING {
+                    buf.copy_within(end..filled, 0);
+                    filled -= end;
+                    if started.elapsed() > bound {
+                        return Err(self.unresponsive(bound));
+                    }
+                    continue;
+                }
+                if filled >= end {
+                    buf.truncate(end);
+                    buf.drain(..HEAD);
+                    return Ok(Some((kind, buf)));
+                }
+                if buf.len() < end {
+                    // A new buffer, so the old one is wiped as it goes.
+                    let mut bigger = Zeroizing::new(vec![0u8; end]);
+                    bigger[..filled].copy_from_slice(&buf[..filled]);
+                    buf = bigger;
+                }
+            }
+            match self.stream.read(&mut buf[filled..]) {
+                Ok(0) => return Ok(None),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if silent(&e) => return Err(self.unresponsive(SILENCE)),
                 Err(_) => return Ok(None),
-            }
-            let (kind, len) = direct::parse_head(&head);
-            if !matches!(kind, OK | REFUSED | USE_GRPC | WORKING) || len > MAX_MESSAGE_BYTES {
-                return Ok(None);
-            }
-            let mut payload = Zeroizing::new(vec![0u8; len]);
-            match self.stream.read_exact(&mut payload) {
-                Ok(()) => {}
-                Err(e) if silent(&e) => return Err(self.unresponsive(SILENCE)),
-                Err(_) => return Ok(None),
-            }
-            if kind != WORKING {
-                return Ok(Some((kind, payload)));
-            }
-            if started.elapsed() > bound {
-                return Err(self.unresponsive(bound));
             }
         }
     }

@@ -30,13 +30,13 @@ pub async fn serve<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let peer = conn.peer().clone();
-    let mut body = Vec::new();
+    let mut inbox = Vec::with_capacity(READ_AHEAD);
     let mut reply = Vec::new();
     loop {
         let request = tokio::select! {
             biased;
             _ = stopping.wait_for(|s| *s) => return,
-            r = read_request(&mut conn, &mut body) => r,
+            r = read_request(&mut conn, &mut inbox) => r,
         };
         let Some(request) = request else {
             return;
@@ -55,22 +55,37 @@ pub async fn serve<S>(
     }
 }
 
+/// What one read asks the socket for: a few requests' worth.
+const READ_AHEAD: usize = 4096;
+
 /// The next request, or `None` at end of file or on a frame this protocol
-/// does not take (an unknown kind, too long, not a `GetRequest`).
+/// does not take (an unknown kind, too long, not a `GetRequest`). Reads
+/// into `inbox`, which keeps what came after the request: one read a
+/// request, not one for the head and one for the body.
 async fn read_request<S: AsyncRead + Unpin>(
     conn: &mut PeerStream<S>,
-    body: &mut Vec<u8>,
+    inbox: &mut Vec<u8>,
 ) -> Option<v1::GetRequest> {
-    let mut head = [0u8; HEAD];
-    conn.read_exact(&mut head).await.ok()?;
-    let (kind, len) = direct::parse_head(&head);
-    if kind != GET || len > MAX_REQUEST_BYTES {
-        tracing::debug!(kind, len, "closed a direct connection: not a Get request");
-        return None;
+    loop {
+        if inbox.len() >= HEAD {
+            let mut head = [0u8; HEAD];
+            head.copy_from_slice(&inbox[..HEAD]);
+            let (kind, len) = direct::parse_head(&head);
+            if kind != GET || len > MAX_REQUEST_BYTES {
+                tracing::debug!(kind, len, "closed a direct connection: not a Get request");
+                return None;
+            }
+            if inbox.len() >= HEAD + len {
+                let request = v1::GetRequest::decode(&inbox[HEAD..HEAD + len]).ok();
+                inbox.drain(..HEAD + len);
+                return request;
+            }
+        }
+        inbox.reserve(READ_AHEAD);
+        if conn.read_buf(inbox).await.ok()? == 0 {
+            return None;
+        }
     }
-    body.resize(len, 0);
-    conn.read_exact(body).await.ok()?;
-    v1::GetRequest::decode(body.as_slice()).ok()
 }
 
 /// Awaits `answer`, writing a [`WORKING`] frame every [`WORKING_EVERY`]

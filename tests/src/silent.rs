@@ -59,8 +59,9 @@ impl Drop for Stopped {
 pub enum Silence {
     /// Keep it open and never read or write: a hung agent.
     Hold,
-    /// Read until more than the HTTP/2 preface and settings came (a
-    /// request is in), then close: an agent dying mid-request.
+    /// Read until a request is in (more than the HTTP/2 preface and
+    /// settings, or a direct frame's head), then close: an agent dying
+    /// mid-request.
     HangUpAfterRequest,
 }
 
@@ -76,6 +77,18 @@ pub struct SilentSocket {
 /// Bytes of the client preface (24), its SETTINGS frame and a little more:
 /// past this much, a request's HEADERS have started to arrive.
 const PAST_PREFACE: usize = 64;
+
+/// The first bytes of the direct wire (`dbcreds_proto::direct`), which
+/// `dbcreds get` speaks first.
+const DIRECT_MAGIC: &[u8] = b"DBCREDS\x01";
+
+/// True once a request has started to arrive on either wire: past the
+/// HTTP/2 preface and settings, or the direct wire's magic and the head of
+/// its first frame.
+fn request_in(first: &[u8]) -> bool {
+    first.len() > PAST_PREFACE
+        || (first.starts_with(DIRECT_MAGIC) && first.len() >= DIRECT_MAGIC.len() + 5)
+}
 
 impl SilentSocket {
     /// Listens at `path` (its directory created 0700 if missing).
@@ -101,12 +114,12 @@ impl SilentSocket {
                     Silence::Hold => held.push(conn),
                     Silence::HangUpAfterRequest => {
                         thread::spawn(move || {
-                            let mut seen = 0;
+                            let mut first = Vec::new();
                             let mut buf = [0_u8; 256];
-                            while seen <= PAST_PREFACE {
+                            while !request_in(&first) {
                                 match conn.read(&mut buf) {
                                     Ok(0) | Err(_) => break,
-                                    Ok(n) => seen += n,
+                                    Ok(n) => first.extend_from_slice(&buf[..n]),
                                 }
                             }
                             drop(conn);

@@ -25,6 +25,7 @@ mod config;
 mod copy;
 mod core_flow;
 mod dbtest;
+mod direct;
 mod doctor;
 mod exec;
 mod export;
