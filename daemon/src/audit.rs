@@ -21,6 +21,15 @@ const BATCH: usize = 512;
 /// retried every [`RETRY`]; beyond this many the oldest are counted as lost.
 const HELD_MAX: usize = 100_000;
 const RETRY: Duration = Duration::from_secs(1);
+/// Under load the writer waits this long after the first event of a
+/// batch, so that one transaction (and one commit) takes the events of
+/// many requests: at 30,000 Gets a second it wrote batches of about 30,
+/// and SQLite's thread was a quarter of the agent's CPU per Get
+/// (docs/performance.md). A flush (`Audit` reads its own writes, and
+/// shutdown) does not wait.
+const GATHER: Duration = Duration::from_millis(20);
+/// What one gathered write takes at most (the queue holds [`QUEUE`]).
+const GATHER_MAX: usize = 2048;
 
 /// Retention: events older than this are pruned...
 pub const KEEP: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -186,6 +195,9 @@ async fn write_loop(agent: Arc<Agent>, mut rx: mpsc::Receiver<Item>, health: Arc
         if got == 0 {
             break;
         }
+        if got != usize::MAX && got < BATCH {
+            gather(&mut rx, &mut items).await;
+        }
         for item in items.drain(..) {
             match item {
                 Item::Event(e) => batch.push(e),
@@ -206,6 +218,21 @@ async fn write_loop(agent: Arc<Agent>, mut rx: mpsc::Receiver<Item>, health: Arc
                 events = batch.len(),
                 "audit events lost at shutdown: the vault refused them"
             );
+        }
+    }
+}
+
+/// Waits [`GATHER`] for more events after the few in `items`, unless one
+/// of them is a flush, then takes what came (up to [`GATHER_MAX`]).
+async fn gather(rx: &mut mpsc::Receiver<Item>, items: &mut Vec<Item>) {
+    if items.iter().any(|i| matches!(i, Item::Flush(_))) {
+        return;
+    }
+    tokio::time::sleep(GATHER).await;
+    while items.len() < GATHER_MAX {
+        match rx.try_recv() {
+            Ok(item) => items.push(item),
+            Err(_) => return,
         }
     }
 }
