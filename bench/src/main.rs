@@ -2,7 +2,7 @@
 //! `dbcreds` client library (the same connector and client apps use).
 //!
 //! ```text
-//! dbcreds-load get      --socket S [--name prod] [--connections 1,8,64] [--duration 5] [--warmup 1] [--threads 2]
+//! dbcreds-load get      --socket S [--name prod] [--connections 1,8,64] [--duration 5] [--warmup 1] [--threads 2] [--wire grpc|direct]
 //! dbcreds-load populate --socket S --count 10000 [--prefix env]
 //! dbcreds-load unlock   --socket S [--rounds 5]
 //! dbcreds-load soak     --socket S --passphrase-file F [--connections 8] [--duration 600] [--warmup 60] [--sample-every 10]
@@ -15,6 +15,8 @@
 //!   `--warmup` seconds, and reports requests/s and the latency
 //!   distribution (p50, p90, p99, p99.9, max) of every RPC, measured in the
 //!   client from sending the request to holding the decoded credential.
+//!   `--wire direct` sends them over the direct wire (`dbcreds::direct`,
+//!   what `dbcreds get` speaks), one blocking thread per connection.
 //! - `populate`: adds `--count` environments (`PREFIX-00001`, ...) with
 //!   `Put` RPCs, for `list` and unlock measurements.
 //! - `unlock`: `--rounds` times `Lock` then `Unlock` (keyring unlocker);
