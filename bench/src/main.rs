@@ -288,38 +288,23 @@ async fn get_run(socket: &std::path::Path, name: &EnvName, n: usize, run: &Run) 
                 direct_worker(conn, &name, window)
             }));
         }
-    }
-    let mut clients = Vec::with_capacity(n);
-    for _ in 0..if wire == Wire::Grpc { n } else { 0 } {
-        clients.push(Client::connect_to(socket).await?);
-    }
-    for mut client in clients {
-        let name = name.clone();
-        tasks.push(tokio::spawn(async move {
-            // 1 µs to 60 s, 3 significant digits.
-            let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-            let mut errors = 0u64;
-            let mut sent = 0u64;
-            tokio::time::sleep_until(start.into()).await;
-            loop {
-                let t0 = Instant::now();
-                if t0 >= end || sent >= limit {
-                    break;
+    } else {
+        let mut clients = Vec::with_capacity(n);
+        for _ in 0..n {
+            clients.push(Client::connect_to(socket).await?);
+        }
+        for mut client in clients {
+            let name = name.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tally = Tally::new(window);
+                tokio::time::sleep_until(start.into()).await;
+                while let Some(t0) = tally.next() {
+                    let ok = client.get(&name).await.is_ok();
+                    tally.done(t0, ok);
                 }
-                sent += 1;
-                let ok = client.get(&name).await.is_ok();
-                let t1 = Instant::now();
-                if t0 >= measure_from && t1 <= end {
-                    if ok {
-                        let us = u64::try_from((t1 - t0).as_micros()).unwrap_or(u64::MAX);
-                        hist.saturating_record(us.max(1));
-                    } else {
-                        errors += 1;
-                    }
-                }
-            }
-            (hist, errors)
-        }));
+                (tally.hist, tally.errors)
+            }));
+        }
     }
     // CPU time over the measured window only.
     tokio::time::sleep_until(measure_from.into()).await;
@@ -407,18 +392,57 @@ fn direct_conn(_socket: &std::path::Path) -> Res<DirectConn> {
     Err("the direct wire is Linux only".into())
 }
 
+/// One connection's closed loop: when to send the next request, and the
+/// latencies of those inside the measured window.
+struct Tally {
+    window: Window,
+    sent: u64,
+    hist: Histogram<u64>,
+    errors: u64,
+}
+
+impl Tally {
+    fn new(window: Window) -> Self {
+        Self {
+            window,
+            sent: 0,
+            // 1 µs to 60 s, 3 significant digits.
+            hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram"),
+            errors: 0,
+        }
+    }
+
+    /// The next request's start, or `None` once the window or the
+    /// request limit is over.
+    fn next(&mut self) -> Option<Instant> {
+        let t0 = Instant::now();
+        if t0 >= self.window.end || self.sent >= self.window.limit {
+            return None;
+        }
+        self.sent += 1;
+        Some(t0)
+    }
+
+    /// The request started at `t0` ended now, `ok` or not.
+    fn done(&mut self, t0: Instant, ok: bool) {
+        let t1 = Instant::now();
+        if t0 < self.window.measure_from || t1 > self.window.end {
+            return;
+        }
+        if ok {
+            let us = u64::try_from((t1 - t0).as_micros()).unwrap_or(u64::MAX);
+            self.hist.saturating_record(us.max(1));
+        } else {
+            self.errors += 1;
+        }
+    }
+}
+
 /// One direct connection's closed loop of Gets, as the gRPC tasks do it.
 fn direct_worker(mut conn: DirectConn, name: &EnvName, w: Window) -> (Histogram<u64>, u64) {
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
-    let mut errors = 0u64;
-    let mut sent = 0u64;
+    let mut tally = Tally::new(w);
     std::thread::sleep(w.start.saturating_duration_since(Instant::now()));
-    loop {
-        let t0 = Instant::now();
-        if t0 >= w.end || sent >= w.limit {
-            break;
-        }
-        sent += 1;
+    while let Some(t0) = tally.next() {
         #[cfg(target_os = "linux")]
         let ok = matches!(conn.get(name, dbcreds::Purpose::Get), Ok(Some(_)));
         #[cfg(not(target_os = "linux"))]
@@ -426,17 +450,9 @@ fn direct_worker(mut conn: DirectConn, name: &EnvName, w: Window) -> (Histogram<
             let _ = (&mut conn, name);
             false
         };
-        let t1 = Instant::now();
-        if t0 >= w.measure_from && t1 <= w.end {
-            if ok {
-                let us = u64::try_from((t1 - t0).as_micros()).unwrap_or(u64::MAX);
-                hist.saturating_record(us.max(1));
-            } else {
-                errors += 1;
-            }
-        }
+        tally.done(t0, ok);
     }
-    (hist, errors)
+    (tally.hist, tally.errors)
 }
 
 /// User + system CPU seconds of a process (all its threads), from

@@ -39,6 +39,17 @@ fn read_frame(s: &mut UnixStream) -> (u8, Vec<u8>) {
     (head[0], payload)
 }
 
+/// A new direct connection's first request, `Get` of `name`: the
+/// connection (for more requests) and the answer's kind and payload.
+fn first_get(sb: &Sandbox, name: &str) -> (UnixStream, u8, Vec<u8>) {
+    let mut s = dial(sb);
+    let mut first = MAGIC.to_vec();
+    first.extend_from_slice(&get_request(name));
+    s.write_all(&first).expect("send");
+    let (kind, payload) = read_frame(&mut s);
+    (s, kind, payload)
+}
+
 fn dial(sb: &Sandbox) -> UnixStream {
     let s = UnixStream::connect(sb.socket()).expect("connect to the agent");
     s.set_read_timeout(Some(Duration::from_secs(20)))
@@ -69,11 +80,7 @@ fn the_agent_answers_and_refuses_on_the_direct_wire_as_on_grpc() {
     sb.init_passphrase(PASSPHRASE);
     let password = sb.add_unique("prod");
 
-    let mut s = dial(&sb);
-    let mut first = MAGIC.to_vec();
-    first.extend_from_slice(&get_request("prod"));
-    s.write_all(&first).expect("send");
-    let (kind, reply) = read_frame(&mut s);
+    let (mut s, kind, reply) = first_get(&sb, "prod");
     assert_eq!(kind, b'o', "{:?}", String::from_utf8_lossy(&reply));
     assert!(
         contains(&reply, password.as_bytes()),
@@ -128,11 +135,7 @@ fn a_get_a_person_must_confirm_is_sent_back_to_grpc_unrecorded() {
         .ok();
     let before = sb.audit_events("prod").len();
 
-    let mut s = dial(&sb);
-    let mut first = MAGIC.to_vec();
-    first.extend_from_slice(&get_request("prod"));
-    s.write_all(&first).expect("send");
-    let (kind, payload) = read_frame(&mut s);
+    let (_conn, kind, payload) = first_get(&sb, "prod");
     assert_eq!(kind, b'u', "use gRPC");
     assert!(payload.is_empty());
     let pending = sb.json(&["approve"]);
@@ -186,11 +189,7 @@ fn dbcreds_get_speaks_the_direct_wire_first_and_goes_back_to_grpc_when_told() {
     let _agent = sb.start_agent();
     sb.init_passphrase(PASSPHRASE);
     let password = sb.add_unique("prod");
-    let mut s = dial(&sb);
-    let mut first = MAGIC.to_vec();
-    first.extend_from_slice(&get_request("prod"));
-    s.write_all(&first).expect("send");
-    let (kind, recorded) = read_frame(&mut s);
+    let (_conn, kind, recorded) = first_get(&sb, "prod");
     assert_eq!(kind, b'o');
 
     let fake = sb.root().join("fake.sock");
